@@ -1,0 +1,231 @@
+//! `Handle`: a cheap, clonable reference to a scheduler, for scheduling work
+//! from anywhere — another thread, a task, an I/O event.
+
+use std::cell::Cell;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+
+use sylar_fiber::Fiber;
+
+use crate::extension::Extension;
+use crate::queue::Queue;
+use crate::task::{Rejection, ScheduleError, Task};
+
+/// Everything the owner, the handles and the worker threads share.
+pub(crate) struct Shared {
+    pub name: String,
+    /// Worker count, the caller thread included when `use_caller`.
+    pub workers: usize,
+    pub use_caller: bool,
+    pub queue: Mutex<Queue>,
+    /// Where workers without an extension sleep.
+    pub wakeup: Condvar,
+    pub extension: Option<Arc<dyn Extension>>,
+    pub stop_requested: AtomicBool,
+    /// Set once every worker has left its loop: nothing will run any more.
+    pub stopped: AtomicBool,
+}
+
+impl Shared {
+    pub fn lock(&self) -> MutexGuard<'_, Queue> {
+        // Tasks never run under this lock, so a panic cannot poison it
+        // half-way; recover the guard if it ever happens.
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Wakes one idle worker (all of them for pinned work without an
+    /// extension, since a condition variable cannot pick one).
+    pub fn tickle(&self, pinned: bool) {
+        match &self.extension {
+            Some(ext) => ext.tickle(),
+            None if pinned => self.wakeup.notify_all(),
+            None => self.wakeup.notify_one(),
+        }
+    }
+
+    /// Wakes every idle worker (stop was requested, or the last task ended).
+    pub fn tickle_all(&self) {
+        match &self.extension {
+            Some(ext) => {
+                let idle = self.lock().idle;
+                for _ in 0..idle.max(1) {
+                    ext.tickle();
+                }
+            }
+            None => self.wakeup.notify_all(),
+        }
+    }
+}
+
+thread_local! {
+    /// The scheduler whose worker loop runs on this thread, and the worker's
+    /// index. Raw and `const` so that reading it is free and it has no
+    /// destructor; the worker loop holds an `Arc` while it is set.
+    static CURRENT: Cell<(*const Shared, usize)> = const { Cell::new((std::ptr::null(), 0)) };
+}
+
+/// Sets [`CURRENT`] for the life of a worker loop.
+pub(crate) struct CurrentGuard;
+
+impl CurrentGuard {
+    pub fn set(shared: &Arc<Shared>, index: usize) -> CurrentGuard {
+        CURRENT.with(|c| c.set((Arc::as_ptr(shared), index)));
+        CurrentGuard
+    }
+}
+
+impl Drop for CurrentGuard {
+    fn drop(&mut self) {
+        CURRENT.with(|c| c.set((std::ptr::null(), 0)));
+    }
+}
+
+// ANCHOR: handle
+/// A reference to a scheduler through which work is scheduled. Cheap to
+/// clone, `Send` and `Sync`; it does not keep the worker threads alive — the
+/// [`Scheduler`](crate::Scheduler) that owns them does.
+#[derive(Clone)]
+pub struct Handle {
+    pub(crate) shared: Arc<Shared>,
+}
+// ANCHOR_END: handle
+
+impl Handle {
+    // ANCHOR: current
+    /// The scheduler running the calling task, if it runs on one (sylar's
+    /// `Scheduler::GetThis()`).
+    ///
+    /// Never inlined: a fiber may call this, park, and call it again on
+    /// another thread; each call must read that thread's value.
+    #[inline(never)]
+    pub fn current() -> Option<Handle> {
+        let (shared, _) = CURRENT.with(Cell::get);
+        if shared.is_null() {
+            return None;
+        }
+        // SAFETY: CURRENT is non-null only while a worker loop runs on this
+        // thread, and that loop holds an `Arc<Shared>` for its whole life (see
+        // `CurrentGuard`), so the pointee is alive and the strong count is at
+        // least one; we add one for the `Arc` we hand out.
+        let shared = unsafe {
+            Arc::increment_strong_count(shared);
+            Arc::from_raw(shared)
+        };
+        Some(Handle { shared })
+    }
+
+    /// The index of the worker running the calling task, if any.
+    #[inline(never)]
+    pub fn current_worker() -> Option<usize> {
+        let (shared, index) = CURRENT.with(Cell::get);
+        (!shared.is_null()).then_some(index)
+    }
+    // ANCHOR_END: current
+
+    // ANCHOR: schedule
+    /// Queues a closure. It runs on a fiber, so it may yield and park.
+    pub fn schedule(&self, f: impl FnOnce() + Send + 'static) -> Result<(), ScheduleError> {
+        self.schedule_task(Task::Call(Box::new(f)), None)
+    }
+
+    /// Queues a fiber to be resumed.
+    pub fn schedule_fiber(&self, fiber: Fiber) -> Result<(), ScheduleError> {
+        self.schedule_task(Task::Fiber(fiber), None)
+    }
+
+    /// Queues a task, optionally pinned to one worker (index `0..threads`).
+    pub fn schedule_task(&self, task: Task, pin: Option<usize>) -> Result<(), ScheduleError> {
+        if let Some(index) = pin.filter(|&i| i >= self.shared.workers) {
+            return Err(ScheduleError {
+                task,
+                reason: Rejection::NoSuchWorker(index),
+            });
+        }
+        let wake = {
+            let mut queue = self.shared.lock();
+            if self.shared.stopped.load(Ordering::Acquire) {
+                drop(queue);
+                return Err(ScheduleError {
+                    task,
+                    reason: Rejection::Stopped,
+                });
+            }
+            queue.push(task, pin)
+        };
+        if wake {
+            self.shared.tickle(pin.is_some());
+        }
+        Ok(())
+    }
+
+    /// Queues many tasks under one lock, with at most one wake-up.
+    pub fn schedule_batch(
+        &self,
+        tasks: impl IntoIterator<Item = Task>,
+    ) -> Result<(), ScheduleError> {
+        let mut tasks = tasks.into_iter().peekable();
+        let wake = {
+            let mut queue = self.shared.lock();
+            if self.shared.stopped.load(Ordering::Acquire) {
+                if let Some(task) = tasks.next() {
+                    return Err(ScheduleError {
+                        task,
+                        reason: Rejection::Stopped,
+                    });
+                }
+                return Ok(());
+            }
+            let mut wake = false;
+            for task in tasks {
+                wake |= queue.push(task, None);
+            }
+            wake
+        };
+        if wake {
+            self.shared.tickle(false);
+        }
+        Ok(())
+    }
+    // ANCHOR_END: schedule
+
+    /// The scheduler's name; worker threads are named `<name>_<index>`.
+    pub fn name(&self) -> &str {
+        &self.shared.name
+    }
+
+    /// How many workers run tasks (the caller thread included with `use_caller`).
+    pub fn worker_count(&self) -> usize {
+        self.shared.workers
+    }
+
+    /// Whether `stop` has been requested.
+    pub fn is_stopping(&self) -> bool {
+        self.shared.stop_requested.load(Ordering::Acquire)
+    }
+
+    /// How many tasks are queued right now.
+    pub fn queued(&self) -> usize {
+        let queue = self.shared.lock();
+        queue.global.len() + queue.pinned.iter().map(|q| q.len()).sum::<usize>()
+    }
+
+    /// How many tasks have run (to their end or to a yield or park) so far.
+    pub fn tasks_executed(&self) -> u64 {
+        self.shared.lock().executed
+    }
+
+    /// Whether two handles refer to the same scheduler.
+    pub fn same_as(&self, other: &Handle) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
+    }
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handle")
+            .field("name", &self.shared.name)
+            .field("workers", &self.shared.workers)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,103 @@
+//! `stop` finishes queued work, never hangs, and can be called from anywhere.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use sylar_fiber::yield_now;
+use sylar_scheduler::{Handle, Rejection, Scheduler};
+
+/// Runs `f` on a thread and fails the test if it has not returned in time:
+/// a hang becomes a failure, not a stuck test run.
+fn within(limit: Duration, f: impl FnOnce() + Send + 'static) {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        f();
+        tx.send(()).unwrap();
+    });
+    rx.recv_timeout(limit)
+        .expect("did not finish in time (hang?)");
+}
+
+#[test]
+fn stop_runs_pending_work_to_the_end() {
+    within(Duration::from_secs(60), || {
+        let count = Arc::new(AtomicUsize::new(0));
+        let scheduler = Scheduler::new(2, false, "pending");
+        scheduler.start().unwrap();
+        for _ in 0..1000 {
+            let count = count.clone();
+            scheduler
+                .schedule(move || {
+                    for _ in 0..3 {
+                        yield_now();
+                    }
+                    count.fetch_add(1, Ordering::Relaxed);
+                })
+                .unwrap();
+        }
+        scheduler.stop();
+        assert_eq!(count.load(Ordering::Relaxed), 1000);
+    });
+}
+
+#[test]
+fn stop_without_start_and_twice_returns() {
+    within(Duration::from_secs(60), || {
+        let scheduler = Scheduler::new(2, false, "idle");
+        scheduler.stop();
+        scheduler.stop();
+        let err = scheduler.schedule(|| {}).unwrap_err();
+        assert_eq!(err.reason, Rejection::Stopped);
+    });
+}
+
+#[test]
+fn stop_of_an_idle_scheduler_returns_repeatedly() {
+    within(Duration::from_secs(60), || {
+        for _ in 0..200 {
+            let scheduler = Scheduler::new(2, false, "quick");
+            scheduler.start().unwrap();
+            scheduler.stop();
+        }
+    });
+}
+
+#[test]
+fn stop_from_inside_a_task_requests_the_stop_and_the_owner_finishes_it() {
+    within(Duration::from_secs(60), || {
+        let scheduler = Arc::new(Scheduler::new(2, false, "inner"));
+        scheduler.start().unwrap();
+        let (tx, rx) = mpsc::channel();
+        let inner = scheduler.clone();
+        scheduler
+            .schedule(move || {
+                inner.stop(); // cannot wait for itself: only requests
+                tx.send(Handle::current().unwrap().is_stopping()).unwrap();
+            })
+            .unwrap();
+        assert!(rx.recv().unwrap());
+        scheduler.stop();
+    });
+}
+
+#[test]
+fn dropping_the_scheduler_stops_it_after_its_work() {
+    within(Duration::from_secs(60), || {
+        let count = Arc::new(AtomicUsize::new(0));
+        {
+            let scheduler = Scheduler::new(2, false, "dropped");
+            scheduler.start().unwrap();
+            for _ in 0..100 {
+                let count = count.clone();
+                scheduler
+                    .schedule(move || {
+                        count.fetch_add(1, Ordering::Relaxed);
+                    })
+                    .unwrap();
+            }
+        }
+        assert_eq!(count.load(Ordering::Relaxed), 100);
+    });
+}

@@ -25,6 +25,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use crate::global::log_error;
+
 /// Identifies one listener of one variable, for
 /// [`ConfigVar::remove_listener`](crate::ConfigVar::remove_listener).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -148,11 +150,10 @@ impl<T> Listeners<T> {
                 // add or remove listeners, or load configuration.
                 let outcome = catch_unwind(AssertUnwindSafe(|| callback(&old, &new)));
                 if let Err(payload) = outcome {
-                    log::error!(
-                        target: "system",
-                        "a change listener of config variable {name} panicked: {}",
+                    log_error(format_args!(
+                        "config {name}: a change listener panicked: {}",
                         panic_message(payload.as_ref())
-                    );
+                    ));
                 }
             }
         }

@@ -17,6 +17,7 @@ use serde_yaml::Value;
 
 use crate::dir::DirMemory;
 use crate::error::{ConfigError, Origin};
+use crate::global::log_error;
 use crate::name::check_name;
 use crate::value::{AnyVar, ConfigValue};
 use crate::var::ConfigVar;
@@ -74,7 +75,7 @@ impl Registry {
     /// A new variable starts from the value an earlier load gave `name`, if any
     /// (see the module docs); otherwise from `default`. If that early value does not
     /// fit `T`, the variable starts from `default` and the problem is logged on the
-    /// `system` target.
+    /// `system` logger.
     ///
     /// # Errors
     /// [`ConfigError::InvalidName`] if `name` is not lowercase letters, digits, `.`
@@ -119,23 +120,21 @@ impl Registry {
         match early {
             EarlyValue::Value { node, file } => {
                 serde_yaml::from_value(node).unwrap_or_else(|err| {
-                    log::error!(
-                        target: "system",
+                    log_error(format_args!(
                         "config {name} (in {}): loaded value is not a valid {}: {err}; \
                          using the default",
                         Origin(file.as_deref()),
                         std::any::type_name::<T>()
-                    );
+                    ));
                     default.clone()
                 })
             }
             EarlyValue::Ambiguous { spellings, file } => {
-                log::error!(
-                    target: "system",
+                log_error(format_args!(
                     "config {name} (in {}): set by several keys ({}); using the default",
                     Origin(file.as_deref()),
                     spellings.join(", ")
-                );
+                ));
                 default.clone()
             }
         }

@@ -122,7 +122,7 @@ impl<T: ConfigValue> ConfigVar<T> {
     /// The listener runs on the thread that delivers the change, with no lock held:
     /// it may read this variable (it sees `new` or a later value), set this or any
     /// other variable, add or remove listeners, or load configuration. A panic in a
-    /// listener is caught and logged on the `system` target; the other listeners
+    /// listener is caught and logged on the `system` logger; the other listeners
     /// still run.
     pub fn add_listener(&self, listener: impl Fn(&T, &T) + Send + Sync + 'static) -> ListenerId {
         self.listeners.add(Arc::new(listener))

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use common::within_deadline;
 use sylar_config::{ConfigVar, Registry};
+use sylar_log::{FileAppender, PatternFormatter};
 
 /// A shared log of what listeners saw.
 type Seen<T> = Arc<Mutex<Vec<T>>>;
@@ -159,6 +160,14 @@ fn removed_listeners_are_not_called_and_ids_are_per_listener() {
 
 #[test]
 fn a_panicking_listener_does_not_stop_the_others_or_later_changes() {
+    // The panic is reported on sylar's `system` logger: send it to a file.
+    let dir = common::TempDir::new("listener-panic");
+    let log_path = dir.path().join("system.log");
+    let appender = FileAppender::new(&log_path)
+        .unwrap()
+        .with_formatter(PatternFormatter::new("%c: %m%n").unwrap());
+    sylar_log::logger("system").set_appenders(vec![Arc::new(appender)]);
+
     let registry = Registry::new();
     let var = registry.lookup("v", 0, "").unwrap();
     var.add_listener(|_, new| {
@@ -173,6 +182,11 @@ fn a_panicking_listener_does_not_stop_the_others_or_later_changes() {
     var.set(2);
     assert_eq!(*log.lock().unwrap(), [1, 2]);
     assert_eq!(var.get(), 2);
+    sylar_log::flush();
+    assert_eq!(
+        std::fs::read_to_string(&log_path).unwrap(),
+        "system: config v: a change listener panicked: listener failure on purpose\n"
+    );
 }
 
 #[test]

@@ -3,8 +3,8 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier};
 
 use common::{TempDir, within_deadline};
 use serde::{Deserialize, Serialize};
@@ -41,17 +41,25 @@ fn readers_never_see_a_torn_value_during_reloads() {
         let var = registry.lookup("snapshot", Snapshot::of(0), "").unwrap();
         let stop = Arc::new(AtomicBool::new(false));
         let reads = Arc::new(AtomicUsize::new(0));
+        // Both readers are running before the first reload starts.
+        let start = Arc::new(Barrier::new(3));
         let readers: Vec<_> = (0..2)
             .map(|_| {
-                let (var, stop, reads) = (Arc::clone(&var), Arc::clone(&stop), Arc::clone(&reads));
+                let var = Arc::clone(&var);
+                let (stop, reads, start) =
+                    (Arc::clone(&stop), Arc::clone(&reads), Arc::clone(&start));
                 std::thread::spawn(move || {
+                    start.wait();
                     let mut last = 0;
-                    while !stop.load(Ordering::Relaxed) {
+                    loop {
                         let value = var.get();
                         assert!(value.is_whole(), "torn value: {value:?}");
                         assert!(value.generation >= last, "went back in time");
                         last = value.generation;
                         reads.fetch_add(1, Ordering::Relaxed);
+                        if stop.load(Ordering::Relaxed) {
+                            break;
+                        }
                     }
                 })
             })
@@ -65,6 +73,7 @@ fn readers_never_see_a_torn_value_during_reloads() {
         });
 
         let path = dir.write("snapshot.yml", "");
+        start.wait();
         for generation in 1..=300 {
             let text = serde_yaml::to_string(&Snapshot::of(generation)).unwrap();
             let yaml = format!("snapshot:\n{}", indent(&text));
@@ -78,7 +87,10 @@ fn readers_never_see_a_torn_value_during_reloads() {
         }
         assert_eq!(var.get(), Snapshot::of(300));
         assert!(listener_saw_whole.load(Ordering::SeqCst));
-        assert!(reads.load(Ordering::Relaxed) > 0);
+        assert!(
+            reads.load(Ordering::Relaxed) >= 2,
+            "each reader read at least once"
+        );
     });
 }
 

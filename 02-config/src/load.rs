@@ -38,6 +38,18 @@ pub(crate) type Committed = Vec<Box<dyn Staged>>;
 impl Registry {
     /// Loads YAML text, as if it were a file with no name.
     ///
+    /// Nested mappings flatten to dotted names (`space: {num: 7}` sets `space.num`;
+    /// a dotted key `space.num: 7` does too). Keys are matched case-insensitively:
+    /// they are folded to lowercase, so `Space: {NUM: 7}` also sets `space.num`.
+    /// Folding stops at a variable: the keys inside its value (struct fields, map
+    /// keys) are handed to serde as written. If two keys of one document fold onto
+    /// the name of a registered variable, the load is rejected
+    /// ([`ProblemKind::Ambiguous`]). Keys no variable has are listed in
+    /// [`LoadReport::unregistered`] and kept for a variable registered later.
+    ///
+    /// The load is all-or-nothing: every value is deserialized before any is
+    /// stored, and listeners run once all are stored.
+    ///
     /// # Errors
     /// [`ConfigError::Yaml`] with line and column for malformed YAML,
     /// [`ConfigError::NotAMapping`] if the top level is not a mapping, and

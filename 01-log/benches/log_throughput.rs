@@ -1,0 +1,3 @@
+//! Placeholder: the benchmark comes in a later commit.
+
+fn main() {}

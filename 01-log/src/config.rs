@@ -1,0 +1,197 @@
+//! Loggers described as data (`logs:` in sylar's YAML), and applying such descriptions.
+//!
+//! Chapter 2's configuration system deserialises a `Vec<LogDefine>` from YAML and calls
+//! [`apply_config`] whenever it changes; this module knows nothing about YAML itself.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use serde::{Deserialize, Serialize};
+
+use crate::appender::{Appender, StdoutAppender};
+use crate::async_appender::{AsyncAppender, AsyncOptions};
+use crate::error::LogError;
+use crate::file_appender::FileAppender;
+use crate::formatter::PatternFormatter;
+use crate::level::Level;
+use crate::logger::Logger;
+use crate::manager::{ROOT, manager};
+
+// ANCHOR: log_define
+/// One logger as configured:
+///
+/// ```yaml
+/// - name: system
+///   level: info
+///   formatter: "%d%T%m%n"          # optional
+///   appenders:
+///     - type: file                 # or stdout
+///       file: /tmp/system.txt      # for type file
+///       level: debug               # optional
+///       formatter: "%m%n"          # optional
+///       async: true                # optional, file only
+/// ```
+///
+/// Unknown keys are refused (a misspelt `fromatter` is an error, not a silent default).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogDefine {
+    /// The logger's name.
+    pub name: String,
+    /// Its level; `info` when omitted.
+    #[serde(default)]
+    pub level: Level,
+    /// Its pattern; the default pattern when omitted. Parsed leniently: a bad item shows
+    /// up in every line instead of failing the whole configuration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub formatter: Option<String>,
+    /// Its appenders; none means it writes through root.
+    #[serde(default)]
+    pub appenders: Vec<AppenderDefine>,
+}
+
+/// One appender as configured (an item of `appenders:` in [`LogDefine`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppenderDefine {
+    /// Where it writes: `stdout` or `file`.
+    #[serde(rename = "type")]
+    pub kind: AppenderKind,
+    /// The file, required for `type: file`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<PathBuf>,
+    /// Its own level; when omitted it writes whatever its logger lets through.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<Level>,
+    /// Its own pattern; when omitted it uses its logger's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub formatter: Option<String>,
+    /// Write through a background thread (only for `type: file`).
+    #[serde(default, rename = "async", skip_serializing_if = "std::ops::Not::not")]
+    pub asynchronous: bool,
+}
+
+/// The kinds of appender a configuration can name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AppenderKind {
+    /// [`StdoutAppender`].
+    Stdout,
+    /// [`FileAppender`], or [`AsyncAppender`] with `async: true`.
+    File,
+}
+// ANCHOR_END: log_define
+
+/// The names configured by the previous [`apply_config`], to reset those that disappear.
+/// Also serialises concurrent applies.
+static CONFIGURED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+// ANCHOR: apply_config
+/// Applies logger definitions to the global manager.
+///
+/// Every appender is built first (files opened), so an error (a duplicate name, an
+/// unopenable file, a `file` appender without `file`) changes nothing. Then each named
+/// logger gets its level, formatter and appenders, replacing the old ones. A logger that
+/// the previous call configured and this one does not gets its appenders removed and its
+/// level and formatter reset, as sylar does; for `root` that means back to the single
+/// stdout appender it starts with.
+pub fn apply_config(defs: &[LogDefine]) -> Result<(), LogError> {
+    let mut configured = CONFIGURED.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut seen = HashSet::new();
+    let mut built = Vec::with_capacity(defs.len());
+    for def in defs {
+        if !seen.insert(def.name.as_str()) {
+            return Err(LogError::Config(format!(
+                "logger `{}` is defined twice",
+                def.name
+            )));
+        }
+        built.push((def, build_appenders(def)?));
+    }
+
+    for (def, appenders) in built {
+        let logger = manager().get(&def.name);
+        let pattern = def.formatter.as_deref();
+        logger.set_formatter(
+            pattern.map_or_else(PatternFormatter::default, PatternFormatter::lenient),
+        );
+        logger.set_appenders(appenders);
+        logger.set_level(def.level);
+    }
+    for name in configured
+        .iter()
+        .filter(|name| !seen.contains(name.as_str()))
+    {
+        reset(&manager().get(name));
+    }
+    *configured = defs.iter().map(|def| def.name.clone()).collect();
+    Ok(())
+}
+// ANCHOR_END: apply_config
+
+/// Builds the appenders of one definition.
+fn build_appenders(def: &LogDefine) -> Result<Vec<Arc<dyn Appender>>, LogError> {
+    def.appenders
+        .iter()
+        .map(|a| build_appender(&def.name, a))
+        .collect()
+}
+
+fn build_appender(logger: &str, def: &AppenderDefine) -> Result<Arc<dyn Appender>, LogError> {
+    let formatter = def.formatter.as_deref().map(PatternFormatter::lenient);
+    Ok(match def.kind {
+        AppenderKind::Stdout => {
+            if def.file.is_some() || def.asynchronous {
+                return Err(LogError::Config(format!(
+                    "logger `{logger}`: a stdout appender takes neither `file` nor `async`"
+                )));
+            }
+            let mut appender = StdoutAppender::new();
+            if let Some(level) = def.level {
+                appender = appender.with_level(level);
+            }
+            if let Some(formatter) = formatter {
+                appender = appender.with_formatter(formatter);
+            }
+            Arc::new(appender)
+        }
+        AppenderKind::File => {
+            let Some(path) = &def.file else {
+                return Err(LogError::Config(format!(
+                    "logger `{logger}`: a file appender needs `file: <path>`"
+                )));
+            };
+            if def.asynchronous {
+                let mut appender = AsyncAppender::file(path, AsyncOptions::default())?;
+                if let Some(level) = def.level {
+                    appender = appender.with_level(level);
+                }
+                if let Some(formatter) = formatter {
+                    appender = appender.with_formatter(formatter);
+                }
+                Arc::new(appender)
+            } else {
+                let mut appender = FileAppender::new(path)?;
+                if let Some(level) = def.level {
+                    appender = appender.with_level(level);
+                }
+                if let Some(formatter) = formatter {
+                    appender = appender.with_formatter(formatter);
+                }
+                Arc::new(appender)
+            }
+        }
+    })
+}
+
+/// Puts a logger back as it was created.
+fn reset(logger: &Logger) {
+    logger.set_formatter(PatternFormatter::default());
+    if logger.name() == ROOT {
+        logger.set_appenders(vec![Arc::new(StdoutAppender::new())]);
+    } else {
+        logger.clear_appenders();
+    }
+    logger.set_level(Level::default());
+}

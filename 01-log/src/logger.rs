@@ -1,0 +1,227 @@
+//! A named logger: a level, a formatter and a list of appenders.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
+
+use crate::appender::{self, Appender};
+use crate::event::LogEvent;
+use crate::formatter::PatternFormatter;
+use crate::level::Level;
+
+// ANCHOR: logger
+/// A named source of log lines with its own level, formatter and appenders.
+///
+/// Obtained from [`crate::logger`] (created on first use) or [`crate::root`], never built
+/// directly: the manager must know every logger to keep the `log` facade's level filter
+/// in sync. A logger with no appenders of its own writes through root's.
+pub struct Logger {
+    name: String,
+    /// The least severe level let through, as [`Level::as_u8`]. An atomic so the check
+    /// that rejects a disabled event is one load, with no lock.
+    level: AtomicU8,
+    /// Formatter and appenders, replaced as a whole (copy on write). An event holds the
+    /// lock only to clone the `Arc`, never while formatting or writing: a slow disk does
+    /// not block reconfiguration, and a message that logs while being formatted does
+    /// not take the lock twice.
+    outputs: RwLock<Arc<Outputs>>,
+    /// Where events go when this logger has no appenders; `None` for root itself.
+    root: Option<Arc<Logger>>,
+}
+
+/// What a logger writes with.
+#[derive(Clone)]
+struct Outputs {
+    /// Used by every appender that has no formatter of its own.
+    formatter: Arc<PatternFormatter>,
+    appenders: Vec<Arc<dyn Appender>>,
+}
+// ANCHOR_END: logger
+
+impl Logger {
+    /// A logger with the default level and formatter and no appenders.
+    pub(crate) fn new(name: &str, root: Option<Arc<Logger>>) -> Logger {
+        Logger {
+            name: name.to_owned(),
+            level: AtomicU8::new(Level::default().as_u8()),
+            outputs: RwLock::new(Arc::new(Outputs {
+                formatter: Arc::new(PatternFormatter::default()),
+                appenders: Vec::new(),
+            })),
+            root,
+        }
+    }
+
+    /// The logger's name (`%c`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The least severe level this logger lets through.
+    pub fn level(&self) -> Level {
+        Level::from_u8(self.level.load(Ordering::Relaxed)).unwrap_or_default()
+    }
+
+    /// Changes the level, and the `log` facade's global filter with it.
+    pub fn set_level(&self, level: Level) {
+        self.level.store(level.as_u8(), Ordering::Relaxed);
+        crate::manager::refresh_max_level();
+    }
+
+    // ANCHOR: enabled
+    /// Whether an event at `level` would be written. The macros call this first, so a
+    /// disabled event costs one atomic load and its arguments are never formatted.
+    #[inline]
+    pub fn enabled(&self, level: Level) -> bool {
+        level.as_u8() >= self.level.load(Ordering::Relaxed)
+    }
+    // ANCHOR_END: enabled
+
+    /// The formatter used by appenders that have none of their own.
+    pub fn formatter(&self) -> Arc<PatternFormatter> {
+        Arc::clone(&self.outputs().formatter)
+    }
+
+    /// Replaces the formatter used by appenders that have none of their own.
+    pub fn set_formatter(&self, formatter: PatternFormatter) {
+        let formatter = Arc::new(formatter);
+        self.update(|outputs| outputs.formatter = formatter);
+    }
+
+    /// Adds an appender; events this logger lets through go to it from now on.
+    pub fn add_appender(&self, appender: Arc<dyn Appender>) {
+        self.update(|outputs| outputs.appenders.push(appender));
+    }
+
+    /// Replaces all appenders at once (no event sees a half-updated list).
+    pub fn set_appenders(&self, appenders: Vec<Arc<dyn Appender>>) {
+        self.update(|outputs| outputs.appenders = appenders);
+    }
+
+    /// Removes every appender: the logger then writes through root again. The removed
+    /// appenders are flushed when their last handle is dropped.
+    pub fn clear_appenders(&self) {
+        self.set_appenders(Vec::new());
+    }
+
+    /// The current appenders.
+    pub fn appenders(&self) -> Vec<Arc<dyn Appender>> {
+        self.outputs().appenders.clone()
+    }
+
+    /// Flushes every appender of this logger.
+    pub fn flush(&self) {
+        for appender in self.appenders() {
+            appender.flush();
+        }
+    }
+
+    // ANCHOR: emit
+    /// Logs a message at `level` from `file:line`, if the level is enabled. This is what
+    /// the macros and the `log` bridge call.
+    pub fn emit(&self, level: Level, file: &str, line: u32, message: fmt::Arguments<'_>) {
+        if self.enabled(level) {
+            LogEvent::capture(&self.name, level, file, line, message, |event| {
+                self.dispatch(event)
+            });
+        }
+    }
+
+    /// Logs a ready-made event (its `level` is checked against this logger's).
+    pub fn log(&self, event: &LogEvent<'_>) {
+        if self.enabled(event.level) {
+            self.dispatch(event);
+        }
+    }
+
+    /// Sends an enabled event to this logger's appenders, or to root's if it has none.
+    fn dispatch(&self, event: &LogEvent<'_>) {
+        let outputs = self.outputs();
+        if outputs.appenders.is_empty() {
+            if let Some(root) = &self.root {
+                root.dispatch(event);
+            }
+            return;
+        }
+        with_line_buffer(|buffer| write_to_appenders(event, &outputs, buffer));
+    }
+    // ANCHOR_END: emit
+
+    /// The current outputs. (Updates replace the whole `Arc`, so a lock poisoned by a
+    /// panic elsewhere still guards a valid value: poisoning is ignored.)
+    fn outputs(&self) -> Arc<Outputs> {
+        Arc::clone(&self.outputs.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Applies `change` to a copy of the outputs and publishes the copy.
+    fn update(&self, change: impl FnOnce(&mut Outputs)) {
+        let mut guard = self.outputs.write().unwrap_or_else(PoisonError::into_inner);
+        let mut next = Outputs::clone(&guard);
+        change(&mut next);
+        *guard = Arc::new(next);
+    }
+}
+
+// ANCHOR: write_to_appenders
+/// Formats `event` once per distinct formatter and hands the line to each appender that
+/// wants it.
+fn write_to_appenders(event: &LogEvent<'_>, outputs: &Outputs, buffer: &mut Vec<u8>) {
+    let mut rendered_with: Option<*const PatternFormatter> = None;
+    for appender in &outputs.appenders {
+        if !appender::accepts(appender.as_ref(), event.level) {
+            continue;
+        }
+        let formatter = appender::formatter_for(appender.as_ref(), &outputs.formatter);
+        let this = std::ptr::from_ref(formatter);
+        if rendered_with != Some(this) {
+            buffer.clear();
+            formatter.format(event, buffer);
+            rendered_with = Some(this);
+        }
+        appender.write_line(buffer);
+    }
+}
+// ANCHOR_END: write_to_appenders
+
+/// A line buffer bigger than this is released after use, so one huge message does not
+/// pin its memory in the thread forever.
+const KEEP_BUFFER: usize = 64 * 1024;
+
+thread_local! {
+    /// Each thread's reusable line buffer: after the first few events, formatting a line
+    /// allocates nothing.
+    static LINE: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+// ANCHOR: with_line_buffer
+/// Runs `f` with this thread's line buffer, or with a fresh one if the buffer is in use
+/// (a message's `Display` impl that itself logs) or gone (thread teardown): re-entrant
+/// logging works instead of panicking on a double borrow.
+fn with_line_buffer(f: impl FnOnce(&mut Vec<u8>)) {
+    let mut f = Some(f);
+    let _ = LINE.try_with(|cell| {
+        if let Ok(mut buffer) = cell.try_borrow_mut() {
+            (f.take().expect("called once"))(&mut buffer);
+            if buffer.capacity() > KEEP_BUFFER {
+                *buffer = Vec::new();
+            }
+        }
+    });
+    if let Some(f) = f {
+        f(&mut Vec::new());
+    }
+}
+// ANCHOR_END: with_line_buffer
+
+impl fmt::Debug for Logger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let outputs = self.outputs();
+        f.debug_struct("Logger")
+            .field("name", &self.name)
+            .field("level", &self.level())
+            .field("formatter", &outputs.formatter.pattern())
+            .field("appenders", &outputs.appenders.len())
+            .finish()
+    }
+}

@@ -1,0 +1,88 @@
+//! Every variable as one YAML document, nested by the dotted names: the page a later
+//! chapter serves at `/_/config`, and a file that loads back to the same values.
+//!
+//! ```text
+//! space.num = 7            space:
+//! space.vec = [1, 2]  ==>    num: 7
+//! port      = 8080           vec: [1, 2]
+//!                          port: 8080
+//! ```
+//!
+//! A variable's own value is never opened to nest another variable inside it: with
+//! variables `a` (a map) and `a.b`, writing `b` into `a`'s map would change `a`'s
+//! value when the dump is loaded back. The deeper one is written with a dotted key
+//! (`a.b: ...`) beside `a` instead, which flattens to the same name on loading.
+
+use std::collections::BTreeMap;
+
+use serde_yaml::{Mapping, Value};
+
+use crate::registry::Registry;
+
+/// A node of the tree being built: a section holding names, or a variable's value.
+enum Node {
+    /// An intermediate level (`space` above `space.num`).
+    Section(BTreeMap<String, Node>),
+    /// A variable's value, never opened.
+    Leaf(Value),
+}
+
+impl Registry {
+    // ANCHOR: dump_yaml
+    /// Every variable's current value as one YAML document, nested by the dotted
+    /// names, keys sorted. Loading it into a registry with the same variables gives
+    /// them the same values.
+    pub fn dump_yaml(&self) -> String {
+        let mut root = BTreeMap::new();
+        for (name, var) in self.read_vars().iter() {
+            let value = var.yaml_value().unwrap_or_else(|err| {
+                Value::String(format!("<this value cannot be shown as YAML: {err}>"))
+            });
+            // Names come sorted, so `a` is placed before `a.b` and `a.c`.
+            insert(&mut root, name, value);
+        }
+        if root.is_empty() {
+            return "{}\n".to_owned();
+        }
+        serde_yaml::to_string(&to_value(root)).unwrap_or_default()
+    }
+    // ANCHOR_END: dump_yaml
+}
+
+/// Places `value` at the dotted `name` under `section`, stopping at the first level
+/// that is a variable's value and using the rest of the name as one dotted key there.
+fn insert(section: &mut BTreeMap<String, Node>, name: &str, value: Value) {
+    let (head, rest) = match name.split_once('.') {
+        Some((head, rest)) => (head, Some(rest)),
+        None => (name, None),
+    };
+    match (section.get_mut(head), rest) {
+        (Some(Node::Section(children)), Some(rest)) => insert(children, rest, value),
+        (None, Some(rest)) => {
+            let mut children = BTreeMap::new();
+            insert(&mut children, rest, value);
+            section.insert(head.to_owned(), Node::Section(children));
+        }
+        // `head` is a variable: keep the whole remaining name as one key beside it.
+        (Some(Node::Leaf(_)), Some(_)) => {
+            section.insert(name.to_owned(), Node::Leaf(value));
+        }
+        // The last part: a new leaf (sorted names never reach an existing section).
+        (_, None) => {
+            section.insert(head.to_owned(), Node::Leaf(value));
+        }
+    }
+}
+
+/// Converts the built tree into a YAML mapping.
+fn to_value(section: BTreeMap<String, Node>) -> Value {
+    let mut mapping = Mapping::new();
+    for (key, node) in section {
+        let value = match node {
+            Node::Section(children) => to_value(children),
+            Node::Leaf(value) => value,
+        };
+        mapping.insert(Value::String(key), value);
+    }
+    Value::Mapping(mapping)
+}

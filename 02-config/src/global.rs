@@ -1,0 +1,81 @@
+//! The process-wide registry, and the `logs` variable that configures chapter 1's
+//! loggers from YAML, as sylar does.
+//!
+//! ```yaml
+//! logs:
+//!   - name: system
+//!     level: info
+//!     formatter: "%d%T[%p]%T%m%n"
+//!     appenders:
+//!       - type: file
+//!         file: /var/log/app/system.txt
+//! ```
+//!
+//! The variable's listener hands every new list to [`sylar_log::apply_config`], so a
+//! reload of a changed file reconfigures the loggers while the program runs.
+
+use std::fmt;
+use std::sync::{Arc, LazyLock};
+
+use sylar_log::LogDefine;
+
+use crate::error::ConfigError;
+use crate::registry::Registry;
+use crate::value::ConfigValue;
+use crate::var::ConfigVar;
+
+/// The name of the variable holding the logger definitions.
+pub(crate) const LOGS: &str = "logs";
+
+// ANCHOR: global
+/// The registry behind [`global()`], created on first use with `logs` registered.
+static GLOBAL: LazyLock<Registry> = LazyLock::new(|| {
+    let registry = Registry::new();
+    register_logs(&registry);
+    registry
+});
+
+/// The process-wide registry. It always has the variable `logs`
+/// (`Vec<sylar_log::LogDefine>`), whose changes are applied to the loggers.
+pub fn global() -> &'static Registry {
+    &GLOBAL
+}
+
+/// Shortcut for `global().lookup(name, default, description)`.
+///
+/// # Errors
+/// As [`Registry::lookup`].
+pub fn lookup<T: ConfigValue>(
+    name: &str,
+    default: T,
+    description: &str,
+) -> Result<Arc<ConfigVar<T>>, ConfigError> {
+    global().lookup(name, default, description)
+}
+// ANCHOR_END: global
+
+// ANCHOR: register_logs
+/// Registers `logs` and the listener that applies it to the loggers.
+fn register_logs(registry: &Registry) {
+    let logs = registry
+        .lookup::<Vec<LogDefine>>(LOGS, Vec::new(), "the loggers: level, pattern, appenders")
+        .expect("`logs` is a valid name registered first, with one type");
+    logs.add_listener(|_old, new| {
+        if let Err(err) = sylar_log::apply_config(new) {
+            // The value deserialized, but the loggers refused it (say, a file that
+            // cannot be opened); they keep their previous setup.
+            log_error(format_args!(
+                "config logs: not applied to the loggers: {err}"
+            ));
+        }
+    });
+}
+// ANCHOR_END: register_logs
+
+/// Reports a problem that has no caller to return to (a listener's failure, an
+/// early value that does not fit) on sylar's framework logger, `system`. It goes
+/// straight to that logger, so it is seen whether or not the `log` facade bridge
+/// (`sylar_log::init`) is installed.
+pub(crate) fn log_error(message: fmt::Arguments<'_>) {
+    sylar_log::sylar_error!(sylar_log::logger("system"), "{message}");
+}

@@ -1,0 +1,83 @@
+//! What a config value is, and how the registry handles values whose type it
+//! cannot name.
+//!
+//! sylar converts between text and values with `LexicalCast<From, To>`, a template
+//! specialised by hand for every container. serde does that job for every type that
+//! derives or implements `Serialize` and `Deserialize`, so [`ConfigValue`] is just a
+//! name for the bounds a variable needs.
+//!
+//! The registry stores variables of many types in one map, so it sees them through
+//! the object-safe trait [`AnyVar`]: parse a YAML node into the variable's type
+//! *without storing it* ([`AnyVar::stage`]), then store what was staged
+//! ([`Staged::store`]). That split is what makes a load all-or-nothing.
+
+use std::any::Any;
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_yaml::Value;
+
+/// Any type usable as a config value: serde for the YAML round trip, `Clone` to hand
+/// out copies, `PartialEq` to notice real changes, `Send + Sync + 'static` to live in
+/// the process-wide registry.
+///
+/// It is implemented for every type with these bounds: integers, strings, `Vec`,
+/// `VecDeque`, `LinkedList`, `BTreeSet`, `HashSet`, maps with string keys, tuples,
+/// `Option`, and your own `#[derive(Serialize, Deserialize, Clone, PartialEq)]` types.
+// ANCHOR: config_value
+pub trait ConfigValue:
+    Serialize + DeserializeOwned + Clone + PartialEq + Send + Sync + 'static
+{
+}
+
+impl<T> ConfigValue for T where
+    T: Serialize + DeserializeOwned + Clone + PartialEq + Send + Sync + 'static
+{
+}
+// ANCHOR_END: config_value
+
+/// A variable seen without its type: what the registry, the loader and the dump need.
+// ANCHOR: any_var
+pub(crate) trait AnyVar: Send + Sync {
+    /// The variable's Rust type, for error messages.
+    fn type_name(&self) -> &'static str;
+    /// The current value as a YAML tree (for `dump_yaml`).
+    fn yaml_value(&self) -> Result<Value, serde_yaml::Error>;
+    /// Deserializes `node` into the variable's type without storing it.
+    fn stage(self: Arc<Self>, node: &Value) -> Result<Box<dyn Staged>, serde_yaml::Error>;
+    /// The variable as `Any`, so that `lookup::<T>` can downcast it back.
+    fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
+}
+
+/// A value that deserialized successfully and waits to be stored.
+pub(crate) trait Staged: Send {
+    /// Stores the value; returns whether it differed from the old one.
+    /// Listeners are not called yet: the change is queued for [`Staged::deliver`].
+    fn store(&mut self) -> bool;
+    /// Calls the variable's listeners for the queued changes.
+    fn deliver(&self);
+}
+// ANCHOR_END: any_var
+
+/// The YAML text of a value, as `ConfigVar::to_yaml` shows it.
+///
+/// Serializing a config value fails only for a hand-written `Serialize` that returns
+/// an error; the text then is a YAML comment saying so (it still parses, as null).
+pub(crate) fn to_yaml_text<T: Serialize>(value: &T) -> String {
+    serde_yaml::to_string(value)
+        .unwrap_or_else(|err| format!("# this value cannot be shown as YAML: {err}\n"))
+}
+
+/// A word for the kind of YAML node, for error messages.
+pub(crate) fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Sequence(_) => "a sequence",
+        Value::Mapping(_) => "a mapping",
+        Value::Tagged(_) => "a tagged value",
+    }
+}

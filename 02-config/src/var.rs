@@ -1,0 +1,204 @@
+//! `ConfigVar<T>`: one typed configuration variable.
+//!
+//! A variable has a name, a description, a default and a current value behind a
+//! read-write lock. Readers take a clone under the read lock, so no reader ever sees
+//! half of a value being replaced. Writers store under the write lock and queue the
+//! change for the listeners, which run after the lock is released (see
+//! [`listeners`](crate::listeners)).
+
+use std::any::Any;
+use std::fmt;
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use serde_yaml::Value;
+
+use crate::listeners::{ListenerId, Listeners};
+use crate::value::{AnyVar, ConfigValue, Staged, to_yaml_text};
+
+/// A typed configuration variable, shared as `Arc<ConfigVar<T>>` by the registry and
+/// everyone who looked it up.
+///
+/// Get one from [`Registry::lookup`](crate::Registry::lookup) or the global
+/// [`lookup`](crate::lookup); there is no public constructor, so every variable has a
+/// checked name and a place in a registry.
+// ANCHOR: config_var
+pub struct ConfigVar<T> {
+    /// The dotted, lowercase name it is registered under.
+    name: String,
+    /// What the value means, for people reading a dump.
+    description: String,
+    /// The value given at registration, kept for [`ConfigVar::reset`].
+    default: T,
+    /// The current value.
+    value: RwLock<T>,
+    /// Who wants to hear about changes.
+    listeners: Listeners<T>,
+}
+// ANCHOR_END: config_var
+
+impl<T: ConfigValue> ConfigVar<T> {
+    /// A new variable whose current value is `value` (the default, or a value a
+    /// load supplied before the variable was registered).
+    pub(crate) fn new(name: &str, default: T, value: T, description: &str) -> Self {
+        ConfigVar {
+            name: name.to_owned(),
+            description: description.to_owned(),
+            default,
+            value: RwLock::new(value),
+            listeners: Listeners::new(),
+        }
+    }
+
+    /// The variable's name, e.g. `tcp.connect.timeout`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The description given at registration.
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    /// The default given at registration.
+    pub fn default_value(&self) -> &T {
+        &self.default
+    }
+
+    /// The Rust type of the value, e.g. `alloc::vec::Vec<i32>`.
+    pub fn type_name(&self) -> &'static str {
+        std::any::type_name::<T>()
+    }
+
+    // ANCHOR: get_set
+    /// A clone of the current value.
+    pub fn get(&self) -> T {
+        self.read().clone()
+    }
+
+    /// Stores `value`; if it differs from the current value, calls every listener
+    /// with `(old, new)` after the value is stored and with no lock held.
+    ///
+    /// When `set` returns, the listeners have seen this change, unless another
+    /// thread (or a listener further up this thread's stack) was delivering changes
+    /// of this variable at that moment: that delivery then includes this change, in
+    /// order, right after the one it is on.
+    pub fn set(&self, value: T) {
+        if self.store(value) {
+            self.listeners.deliver(&self.name);
+        }
+    }
+
+    /// Stores `value` and queues `(old, new)` for the listeners, without calling
+    /// them; returns whether the value changed.
+    fn store(&self, value: T) -> bool {
+        let mut current = self.write();
+        if *current == value {
+            return false;
+        }
+        if self.listeners.any() {
+            let old = std::mem::replace(&mut *current, value.clone());
+            // Still under the write lock: the queue order is the store order.
+            self.listeners.enqueue(old, value);
+        } else {
+            *current = value;
+        }
+        true
+    }
+    // ANCHOR_END: get_set
+
+    /// Sets the value back to the default (listeners are called if it changes).
+    pub fn reset(&self) {
+        self.set(self.default.clone());
+    }
+
+    /// The current value as YAML text, e.g. `"7\n"` or `"- 1\n- 2\n"`.
+    pub fn to_yaml(&self) -> String {
+        to_yaml_text(&*self.read())
+    }
+
+    // ANCHOR: add_listener
+    /// Adds a listener called with `(old, new)` after each change of the value.
+    ///
+    /// The listener runs on the thread that delivers the change, with no lock held:
+    /// it may read this variable (it sees `new` or a later value), set this or any
+    /// other variable, add or remove listeners, or load configuration. A panic in a
+    /// listener is caught and logged on the `system` logger; the other listeners
+    /// still run.
+    pub fn add_listener(&self, listener: impl Fn(&T, &T) + Send + Sync + 'static) -> ListenerId {
+        self.listeners.add(Arc::new(listener))
+    }
+    // ANCHOR_END: add_listener
+
+    /// Removes a listener; returns `false` if it was not registered (or was
+    /// removed already).
+    pub fn remove_listener(&self, id: ListenerId) -> bool {
+        self.listeners.remove(id)
+    }
+
+    /// The read lock, ignoring poisoning: the value is always whole (a store is a
+    /// single assignment), so a panic elsewhere cannot leave it inconsistent.
+    fn read(&self) -> RwLockReadGuard<'_, T> {
+        self.value
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The write lock, ignoring poisoning (see [`ConfigVar::read`]).
+    fn write(&self) -> RwLockWriteGuard<'_, T> {
+        self.value
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl<T: ConfigValue> fmt::Debug for ConfigVar<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConfigVar")
+            .field("name", &self.name)
+            .field("type", &self.type_name())
+            .field("value", &self.to_yaml().trim_end())
+            .field("listeners", &self.listeners)
+            .finish_non_exhaustive()
+    }
+}
+
+// ANCHOR: any_var_impl
+impl<T: ConfigValue> AnyVar for ConfigVar<T> {
+    fn type_name(&self) -> &'static str {
+        std::any::type_name::<T>()
+    }
+
+    fn yaml_value(&self) -> Result<Value, serde_yaml::Error> {
+        serde_yaml::to_value(&*self.read())
+    }
+
+    fn stage(self: Arc<Self>, node: &Value) -> Result<Box<dyn Staged>, serde_yaml::Error> {
+        let value = serde_yaml::from_value::<T>(node.clone())?;
+        Ok(Box::new(StagedValue {
+            var: self,
+            value: Some(value),
+        }))
+    }
+
+    fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
+        self
+    }
+}
+
+/// A deserialized value and the variable it is for.
+struct StagedValue<T> {
+    var: Arc<ConfigVar<T>>,
+    /// Taken by [`Staged::store`].
+    value: Option<T>,
+}
+
+impl<T: ConfigValue> Staged for StagedValue<T> {
+    fn store(&mut self) -> bool {
+        self.value.take().is_some_and(|value| self.var.store(value))
+    }
+
+    fn deliver(&self) {
+        self.var.listeners.deliver(&self.var.name);
+    }
+}
+// ANCHOR_END: any_var_impl

@@ -1,0 +1,135 @@
+//! Readers on two threads while another thread reloads: every value they read is
+//! one that was loaded, never a mix of two.
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier};
+
+use common::{TempDir, within_deadline};
+use serde::{Deserialize, Serialize};
+use sylar_config::Registry;
+
+/// A value with an internal invariant: every element equals `generation`, and there
+/// are `generation % 50 + 1` of them. A torn read would break it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Snapshot {
+    generation: u64,
+    copies: Vec<u64>,
+    label: String,
+}
+
+impl Snapshot {
+    fn of(generation: u64) -> Snapshot {
+        Snapshot {
+            generation,
+            copies: vec![generation; (generation % 50 + 1) as usize],
+            label: format!("generation-{generation}"),
+        }
+    }
+
+    fn is_whole(&self) -> bool {
+        *self == Snapshot::of(self.generation)
+    }
+}
+
+#[test]
+fn readers_never_see_a_torn_value_during_reloads() {
+    within_deadline("readers during reloads", || {
+        let dir = TempDir::new("concurrency");
+        let registry = Arc::new(Registry::new());
+        let var = registry.lookup("snapshot", Snapshot::of(0), "").unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let reads = Arc::new(AtomicUsize::new(0));
+        // Both readers are running before the first reload starts.
+        let start = Arc::new(Barrier::new(3));
+        let readers: Vec<_> = (0..2)
+            .map(|_| {
+                let var = Arc::clone(&var);
+                let (stop, reads, start) =
+                    (Arc::clone(&stop), Arc::clone(&reads), Arc::clone(&start));
+                std::thread::spawn(move || {
+                    start.wait();
+                    let mut last = 0;
+                    loop {
+                        let value = var.get();
+                        assert!(value.is_whole(), "torn value: {value:?}");
+                        assert!(value.generation >= last, "went back in time");
+                        last = value.generation;
+                        reads.fetch_add(1, Ordering::Relaxed);
+                        if stop.load(Ordering::Relaxed) {
+                            break;
+                        }
+                    }
+                })
+            })
+            .collect();
+        let listener_saw_whole = Arc::new(AtomicBool::new(true));
+        let flag = Arc::clone(&listener_saw_whole);
+        var.add_listener(move |old, new| {
+            if !(old.is_whole() && new.is_whole()) {
+                flag.store(false, Ordering::SeqCst);
+            }
+        });
+
+        let path = dir.write("snapshot.yml", "");
+        start.wait();
+        for generation in 1..=300 {
+            let text = serde_yaml::to_string(&Snapshot::of(generation)).unwrap();
+            let yaml = format!("snapshot:\n{}", indent(&text));
+            std::fs::write(&path, yaml).unwrap();
+            let report = registry.load_dir(dir.path(), false).unwrap();
+            assert_eq!(report.changed, ["snapshot"]);
+        }
+        stop.store(true, Ordering::Relaxed);
+        for reader in readers {
+            reader.join().expect("a reader saw a torn value");
+        }
+        assert_eq!(var.get(), Snapshot::of(300));
+        assert!(listener_saw_whole.load(Ordering::SeqCst));
+        assert!(
+            reads.load(Ordering::Relaxed) >= 2,
+            "each reader read at least once"
+        );
+    });
+}
+
+#[test]
+fn concurrent_lookups_of_one_name_share_one_variable() {
+    within_deadline("concurrent lookups", || {
+        let registry = Arc::new(Registry::new());
+        let vars: Vec<_> = (0..4)
+            .map(|_| {
+                let registry = Arc::clone(&registry);
+                std::thread::spawn(move || registry.lookup("shared", 1_u32, "").unwrap())
+            })
+            .map(|t| t.join().unwrap())
+            .collect();
+        assert!(vars.windows(2).all(|w| Arc::ptr_eq(&w[0], &w[1])));
+    });
+}
+
+#[test]
+fn a_lookup_racing_a_load_always_ends_with_the_loaded_value() {
+    // Either the variable exists when the load runs (the load sets it) or it is
+    // registered after (it starts from the early value): never the default.
+    within_deadline("lookup racing a load", || {
+        for round in 0..200 {
+            let registry = Arc::new(Registry::new());
+            let name = format!("race.n{round}");
+            let yaml = format!("{name}: 7\n");
+            let loader = {
+                let registry = Arc::clone(&registry);
+                std::thread::spawn(move || registry.load_yaml_str(&yaml).unwrap())
+            };
+            let var = registry.lookup(&name, 0_u32, "").unwrap();
+            loader.join().unwrap();
+            assert_eq!(var.get(), 7, "round {round}");
+        }
+    });
+}
+
+/// Indents every line of `text` by two spaces.
+fn indent(text: &str) -> String {
+    text.lines().map(|line| format!("  {line}\n")).collect()
+}

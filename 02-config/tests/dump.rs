@@ -1,0 +1,62 @@
+//! `dump_yaml` nests the dotted names and loads back to the same values.
+
+use std::collections::BTreeMap;
+
+use sylar_config::Registry;
+
+#[test]
+fn an_empty_registry_dumps_an_empty_mapping() {
+    assert_eq!(Registry::new().dump_yaml(), "{}\n");
+}
+
+#[test]
+fn the_dump_nests_dotted_names_in_sorted_order() {
+    let registry = Registry::new();
+    registry.lookup("space.vec", vec![1, 2], "").unwrap();
+    registry.lookup("space.num", 7, "").unwrap();
+    registry.lookup("port", 8080_u16, "").unwrap();
+    assert_eq!(
+        registry.dump_yaml(),
+        "port: 8080\nspace:\n  num: 7\n  vec:\n  - 1\n  - 2\n"
+    );
+}
+
+#[test]
+fn a_variable_inside_another_variables_name_is_written_beside_it() {
+    let registry = Registry::new();
+    let ports: BTreeMap<String, u16> = [("http".into(), 80)].into();
+    registry.lookup("server.ports", ports, "").unwrap();
+    registry.lookup("server.ports.extra", 9_u16, "").unwrap();
+    assert_eq!(
+        registry.dump_yaml(),
+        "server:\n  ports:\n    http: 80\n  ports.extra: 9\n"
+    );
+}
+
+#[test]
+fn a_dump_loads_back_into_the_same_values() {
+    let source = Registry::new();
+    let ports: BTreeMap<String, u16> = [("http".into(), 80), ("https".into(), 443)].into();
+    source.lookup("server.ports", ports.clone(), "").unwrap();
+    source.lookup("server.ports.extra", 9_u16, "").unwrap();
+    source
+        .lookup("server.name", String::from("sylar"), "")
+        .unwrap();
+    source.lookup("limits", vec![1_u64, 2, 3], "").unwrap();
+    source.lookup("tls", Some(true), "").unwrap();
+
+    let target = Registry::new();
+    let t_ports = target.lookup("server.ports", BTreeMap::new(), "").unwrap();
+    let t_extra = target.lookup("server.ports.extra", 0_u16, "").unwrap();
+    let t_name = target.lookup("server.name", String::new(), "").unwrap();
+    let t_limits = target.lookup("limits", Vec::<u64>::new(), "").unwrap();
+    let t_tls = target.lookup("tls", None::<bool>, "").unwrap();
+    let report = target.load_yaml_str(&source.dump_yaml()).unwrap();
+    assert!(report.unregistered.is_empty(), "{report:?}");
+    assert_eq!(t_ports.get(), ports);
+    assert_eq!(t_extra.get(), 9);
+    assert_eq!(t_name.get(), "sylar");
+    assert_eq!(t_limits.get(), [1, 2, 3]);
+    assert_eq!(t_tls.get(), Some(true));
+    assert_eq!(target.dump_yaml(), source.dump_yaml());
+}

@@ -1,0 +1,162 @@
+//! Bad input gives an error that says where, and changes nothing.
+
+mod common;
+
+use common::TempDir;
+use sylar_config::{ConfigError, ProblemKind, Registry};
+
+#[test]
+fn invalid_yaml_text_names_line_and_column() {
+    let registry = Registry::new();
+    let err = registry
+        .load_yaml_str("a: 1\nb: [1, 2\nc: 3\n")
+        .unwrap_err();
+    match &err {
+        ConfigError::Yaml {
+            file,
+            line,
+            column,
+            message,
+        } => {
+            assert_eq!(*file, None);
+            assert!(line.is_some_and(|l| l >= 2), "line {line:?}");
+            assert!(column.is_some(), "column");
+            assert!(!message.is_empty());
+        }
+        other => panic!("expected Yaml, got {other:?}"),
+    }
+    assert!(err.to_string().starts_with("<string>:"), "{err}");
+}
+
+#[test]
+fn invalid_yaml_in_a_file_names_the_file_line_and_column() {
+    let dir = TempDir::new("bad-yaml");
+    let path = dir.write("bad.yml", "ok: 1\nname: value\n  nested: oops\n");
+    let registry = Registry::new();
+    let ok = registry.lookup("ok", 0, "").unwrap();
+    let err = registry.load_file(&path).unwrap_err();
+    let ConfigError::Yaml {
+        file, line, column, ..
+    } = &err
+    else {
+        panic!("expected Yaml, got {err:?}");
+    };
+    assert_eq!(file.as_deref(), Some(path.as_path()));
+    assert_eq!(*line, Some(3));
+    assert!(column.is_some());
+    let shown = err.to_string();
+    assert!(
+        shown.starts_with(&format!("{}:3:", path.display())),
+        "{shown}"
+    );
+    assert_eq!(ok.get(), 0, "a malformed file applies nothing");
+}
+
+#[test]
+fn a_wrong_type_names_the_key_and_file_and_keeps_the_old_value() {
+    let dir = TempDir::new("wrong-type");
+    let path = dir.write("app.yml", "space:\n  num: seven\n");
+    let registry = Registry::new();
+    let num = registry.lookup("space.num", 7_i32, "").unwrap();
+    let err = registry.load_file(&path).unwrap_err();
+    let ConfigError::Rejected { problems } = &err else {
+        panic!("expected Rejected, got {err:?}");
+    };
+    assert_eq!(problems.len(), 1);
+    assert_eq!(problems[0].key, "space.num");
+    assert_eq!(problems[0].file.as_deref(), Some(path.as_path()));
+    let ProblemKind::WrongType { expected, message } = &problems[0].kind else {
+        panic!("expected WrongType, got {:?}", problems[0].kind);
+    };
+    assert_eq!(*expected, "i32");
+    assert!(message.contains("seven"), "{message}");
+    let shown = err.to_string();
+    assert!(
+        shown.contains("space.num") && shown.contains("app.yml"),
+        "{shown}"
+    );
+    assert_eq!(num.get(), 7);
+}
+
+#[test]
+fn a_load_with_one_bad_value_applies_none_and_lists_every_bad_key() {
+    let registry = Registry::new();
+    let good = registry.lookup("good", 1_u8, "").unwrap();
+    let small = registry.lookup("small", 1_u8, "").unwrap();
+    let list = registry.lookup("list", vec![1_u8], "").unwrap();
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = std::sync::Arc::clone(&calls);
+    good.add_listener(move |_, _| {
+        seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    });
+    let err = registry
+        .load_yaml_str("good: 2\nsmall: 300\nlist: {a: 1}\n")
+        .unwrap_err();
+    let ConfigError::Rejected { problems } = &err else {
+        panic!("expected Rejected, got {err:?}");
+    };
+    let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+    assert_eq!(keys, ["list", "small"]);
+    assert_eq!(good.get(), 1, "the good value was not applied either");
+    assert_eq!(small.get(), 1);
+    assert_eq!(list.get(), vec![1]);
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 0);
+
+    // The same file with the mistakes fixed applies everything.
+    let report = registry
+        .load_yaml_str("good: 2\nsmall: 30\nlist: [4]\n")
+        .unwrap();
+    assert_eq!(report.changed, ["good", "list", "small"]);
+    assert_eq!((good.get(), small.get(), list.get()), (2, 30, vec![4]));
+}
+
+#[test]
+fn a_top_level_that_is_not_a_mapping_is_an_error() {
+    let registry = Registry::new();
+    let err = registry.load_yaml_str("- a\n- b\n").unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ConfigError::NotAMapping {
+                found: "a sequence",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn an_empty_document_is_an_empty_load() {
+    let registry = Registry::new();
+    let report = registry.load_yaml_str("# nothing here\n").unwrap();
+    assert_eq!(report, Default::default());
+}
+
+#[test]
+fn a_missing_file_is_an_io_error_naming_it() {
+    let dir = TempDir::new("missing");
+    let path = dir.path().join("absent.yml");
+    let err = Registry::new().load_file(&path).unwrap_err();
+    let ConfigError::Io {
+        path: named,
+        source,
+    } = &err
+    else {
+        panic!("expected Io, got {err:?}");
+    };
+    assert_eq!(named, &path);
+    assert_eq!(source.kind(), std::io::ErrorKind::NotFound);
+    assert!(std::error::Error::source(&err).is_some());
+}
+
+#[test]
+fn a_missing_directory_is_an_io_error_naming_it() {
+    let dir = TempDir::new("missing-dir");
+    let path = dir.path().join("nope");
+    let err = Registry::new().load_dir(&path, false).unwrap_err();
+    assert!(
+        matches!(&err, ConfigError::Io { path: p, .. } if *p == path),
+        "{err:?}"
+    );
+}

@@ -1,0 +1,256 @@
+//! `IoManager` (the owner) and `IoHandle` (for use anywhere): a scheduler
+//! whose idle workers wait in epoll, plus the calls fibers use to wait for
+//! file descriptors and time.
+
+use std::any::Any;
+use std::fmt;
+use std::io;
+use std::ops::Deref;
+use std::os::fd::RawFd;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sylar_fiber::{NotInFiber, WakeReason, in_fiber, park};
+use sylar_scheduler::{Handle, ScheduleError, Scheduler};
+
+use crate::event::{Event, EventError, Waiter};
+use crate::reactor::Reactor;
+use crate::timer::{Timer, TimerManager};
+
+// ANCHOR: iomanager
+/// An I/O manager (sylar's `IOManager`): a [`Scheduler`] whose workers, when
+/// they have nothing to run, sleep in `epoll_wait` and wake the fibers whose
+/// fds became ready or whose timers expired.
+///
+/// It owns the worker threads; [`IoManager::stop`] (or dropping it) ends
+/// them. Everything else is on [`IoHandle`], which it dereferences to.
+pub struct IoManager {
+    scheduler: Scheduler,
+    io: IoHandle,
+}
+
+/// A clonable reference to an I/O manager, for registering events, waiting,
+/// sleeping and scheduling from anywhere.
+#[derive(Clone)]
+pub struct IoHandle {
+    scheduler: Handle,
+    reactor: Arc<Reactor>,
+}
+// ANCHOR_END: iomanager
+
+impl IoManager {
+    // ANCHOR: new
+    /// Creates the epoll instance, the wake-up eventfd and the timers, and
+    /// starts `threads` workers named `<name>_<i>` (see [`Scheduler::new`]
+    /// for `use_caller`).
+    pub fn new(threads: usize, use_caller: bool, name: &str) -> io::Result<IoManager> {
+        let reactor = Reactor::new(name)?;
+        let scheduler = Scheduler::with_extension(threads, use_caller, name, reactor.clone());
+        scheduler.start()?;
+        let io = IoHandle {
+            scheduler: scheduler.handle(),
+            reactor,
+        };
+        Ok(IoManager { scheduler, io })
+    }
+    // ANCHOR_END: new
+
+    // ANCHOR: stop
+    /// Stops the I/O manager and returns once its threads have exited.
+    ///
+    /// Queued tasks run first. Then nothing that waits forever may hold the
+    /// stop up: fibers waiting on an fd are woken with
+    /// [`WakeReason::Cancelled`] — never dropped, since dropping a fiber
+    /// parked inside a hooked libc call would abort the process — and
+    /// callback timers, recurring ones included, are cancelled. Fibers
+    /// sleeping on a timer are woken when it expires.
+    pub fn stop(&self) {
+        self.scheduler.stop();
+    }
+    // ANCHOR_END: stop
+
+    /// A handle for use elsewhere.
+    pub fn handle(&self) -> IoHandle {
+        self.io.clone()
+    }
+}
+
+impl Deref for IoManager {
+    type Target = IoHandle;
+    fn deref(&self) -> &IoHandle {
+        &self.io
+    }
+}
+
+impl IoHandle {
+    // ANCHOR: current
+    /// The I/O manager running the calling task, if any (sylar's `IOManager::GetThis()`).
+    #[inline(never)]
+    pub fn current() -> Option<IoHandle> {
+        let scheduler = Handle::current()?;
+        let reactor = Reactor::current_ptr();
+        if reactor.is_null() {
+            return None;
+        }
+        // SAFETY: the pointer is set by `Reactor::on_thread_start` on this
+        // worker thread and cleared by `on_thread_stop`; in between, the
+        // scheduler's shared state — which `scheduler` keeps alive — holds an
+        // `Arc<Reactor>` as its extension, so the count is at least one.
+        let reactor = unsafe {
+            Arc::increment_strong_count(reactor);
+            Arc::from_raw(reactor)
+        };
+        Some(IoHandle { scheduler, reactor })
+    }
+
+    /// Whether the calling thread is a worker of some I/O manager. Costs one
+    /// thread-local read; chapter 6 asks it on every hooked call.
+    #[inline(never)]
+    pub fn on_worker_thread() -> bool {
+        !Reactor::current_ptr().is_null()
+    }
+    // ANCHOR_END: current
+
+    /// The scheduler half, for scheduling tasks.
+    pub fn scheduler(&self) -> &Handle {
+        &self.scheduler
+    }
+
+    /// Queues a closure on this I/O manager's workers.
+    pub fn schedule(&self, f: impl FnOnce() + Send + 'static) -> Result<(), ScheduleError> {
+        self.scheduler.schedule(f)
+    }
+
+    // ANCHOR: events
+    /// Calls `f` (as a task on the current scheduler, or this one) when
+    /// `event` happens on `fd`, or when the wait is cancelled — `f` gets the
+    /// reason. One waiter per fd and direction: a second is an error.
+    pub fn add_event(
+        &self,
+        fd: RawFd,
+        event: Event,
+        f: impl FnOnce(WakeReason) + Send + 'static,
+    ) -> Result<(), EventError> {
+        let handle = Handle::current().unwrap_or_else(|| self.scheduler.clone());
+        self.reactor.add_callback(fd, event, Box::new(f), handle)
+    }
+
+    /// Parks the calling fiber until `event` happens on `fd`, the deadline
+    /// passes ([`WakeReason::TimedOut`]) or the wait is cancelled
+    /// ([`WakeReason::Cancelled`]). The fiber resumes on the scheduler it
+    /// was running on.
+    ///
+    /// A `Woken` return means "try your I/O again", not a promise that it
+    /// will not block: the fd may have become ready before the call (we
+    /// remember readiness that arrived while nobody waited, and return at
+    /// once), or another reader may have taken the data.
+    pub fn wait(&self, fd: RawFd, event: Event, deadline: Option<Instant>) -> Result<WakeReason, EventError> {
+        if !in_fiber() {
+            return Err(EventError::NotInFiber);
+        }
+        let Some(token) = self.reactor.reserve(fd, event)? else {
+            return Ok(WakeReason::Woken);
+        };
+        let reactor = self.reactor.clone();
+        let handle = Handle::current().unwrap_or_else(|| self.scheduler.clone());
+        park(move |fiber| reactor.install(fd, event, token, fiber, handle, deadline))
+            .map_err(|NotInFiber| EventError::NotInFiber)
+    }
+
+    /// Removes the waiter for `event` on `fd` without waking it (sylar's
+    /// `delEvent`) and hands it back. A fiber in it is still parked: the
+    /// caller must resume or schedule it (dropping it leaks its stack).
+    pub fn del_event(&self, fd: RawFd, event: Event) -> Option<Waiter> {
+        self.reactor.remove(fd, event)
+    }
+
+    /// Wakes the waiter for `event` on `fd` with [`WakeReason::Cancelled`]
+    /// (sylar's `cancelEvent`). Returns whether there was one.
+    pub fn cancel_event(&self, fd: RawFd, event: Event) -> bool {
+        self.reactor.cancel(fd, event, WakeReason::Cancelled)
+    }
+
+    /// Cancels both directions (sylar's `cancelAll`). Returns whether any waited.
+    pub fn cancel_all(&self, fd: RawFd) -> bool {
+        let read = self.cancel_event(fd, Event::Read);
+        let write = self.cancel_event(fd, Event::Write);
+        read || write
+    }
+
+    /// Cancels every waiter of `fd`, removes it from epoll and forgets it.
+    /// Call it before closing an fd you waited on: epoll only forgets an fd
+    /// when its last duplicate closes, and a new fd with the same number must
+    /// not inherit anything. (Chapter 6's `close` hook does this for you.)
+    pub fn forget_fd(&self, fd: RawFd) -> bool {
+        self.reactor.forget(fd, WakeReason::Cancelled)
+    }
+
+    /// How many waiters are registered and not yet woken.
+    pub fn pending_events(&self) -> usize {
+        self.reactor.pending()
+    }
+    // ANCHOR_END: events
+
+    // ANCHOR: timers
+    /// Runs `f` as a task once, after `delay`.
+    pub fn add_timer(&self, delay: Duration, f: impl FnOnce() + Send + 'static) -> Timer {
+        self.reactor.timers.add(delay, f)
+    }
+
+    /// Runs `f` as a task every `interval`, until cancelled or stopped.
+    pub fn add_recurring_timer(
+        &self,
+        interval: Duration,
+        f: impl Fn() + Send + Sync + 'static,
+    ) -> Timer {
+        self.reactor.timers.add_recurring(interval, f)
+    }
+
+    /// Runs `f` after `delay` only if `owner` is still alive then.
+    pub fn add_conditional_timer<T: Any + Send + Sync>(
+        &self,
+        delay: Duration,
+        owner: &Arc<T>,
+        f: impl FnOnce() + Send + 'static,
+    ) -> Timer {
+        self.reactor.timers.add_conditional(delay, owner, f)
+    }
+
+    /// Parks the calling fiber for `duration` (its thread runs other fibers
+    /// meanwhile). Returns `Cancelled` if the timer was cancelled early.
+    pub fn sleep(&self, duration: Duration) -> Result<WakeReason, NotInFiber> {
+        if !in_fiber() {
+            return Err(NotInFiber);
+        }
+        let timers = self.reactor.timers.clone();
+        let handle = Handle::current().unwrap_or_else(|| self.scheduler.clone());
+        park(move |fiber| {
+            timers.add_wake(duration, fiber, handle);
+        })
+    }
+
+    /// The timers themselves, for inspection.
+    pub fn timers(&self) -> &Arc<TimerManager> {
+        &self.reactor.timers
+    }
+    // ANCHOR_END: timers
+
+    /// The I/O manager's name.
+    pub fn name(&self) -> &str {
+        &self.reactor.name
+    }
+}
+
+impl fmt::Debug for IoManager {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IoManager").field("io", &self.io).finish()
+    }
+}
+
+impl fmt::Debug for IoHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IoHandle")
+            .field("reactor", &self.reactor)
+            .finish_non_exhaustive()
+    }
+}

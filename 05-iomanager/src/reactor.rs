@@ -1,0 +1,469 @@
+//! The reactor: epoll, the fd table, the timers, and the idle loop that
+//! turns kernel notifications into fibers ready to run.
+
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::os::fd::RawFd;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Instant;
+
+use sylar_fiber::{Fiber, WakeReason};
+use sylar_scheduler::{Extension, Handle, Task};
+
+use crate::event::{Event, EventError, Waiter};
+use crate::fd_context::{FdContext, FdState, SlotState, Wait};
+use crate::fd_table::FdTable;
+use crate::sys::{Epoll, EventFd};
+use crate::timer::{TimerManager, leak_refused};
+
+/// The epoll `data` of the wake-up eventfd; real fds are never this large.
+const WAKE_TOKEN: u64 = u64::MAX;
+
+/// How many notifications one `epoll_wait` may return.
+const EVENTS_PER_WAIT: usize = 256;
+
+/// What we ask epoll for, once per fd: both directions, peer hang-up, edge-triggered.
+const INTEREST: u32 =
+    (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET) as u32;
+
+// ANCHOR: reactor
+/// The I/O half of an I/O manager; the scheduler is the other half.
+pub(crate) struct Reactor {
+    pub name: String,
+    epoll: Epoll,
+    wake: Arc<EventFd>,
+    fds: FdTable<FdContext>,
+    pub timers: Arc<TimerManager>,
+    /// Waiters registered and not yet woken (sylar's `m_pendingEventCount`).
+    pending: AtomicUsize,
+    next_token: AtomicU64,
+}
+// ANCHOR_END: reactor
+
+thread_local! {
+    /// The reactor whose worker loop runs on this thread. Raw, `const` and
+    /// without destructor: chapter 6 reads it from inside hooked libc calls.
+    static CURRENT: Cell<*const Reactor> = const { Cell::new(std::ptr::null()) };
+    /// This thread's buffer for epoll notifications.
+    static EVENTS: RefCell<Vec<libc::epoll_event>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Fibers and callbacks woken during one round of the idle loop, scheduled
+/// together at its end.
+#[derive(Default)]
+struct Woken {
+    tasks: Vec<(Handle, Task)>,
+    /// How many of them were registered waiters (each counted in `pending`).
+    waiters: usize,
+}
+
+impl Woken {
+    fn add(&mut self, wait: Wait, reason: WakeReason) {
+        if let Some(timer) = &wait.timer {
+            timer.cancel();
+        }
+        let task = match wait.waiter {
+            Waiter::Fiber(mut fiber) => {
+                fiber.set_wake_reason(reason);
+                Task::Fiber(fiber)
+            }
+            Waiter::Call(f) => Task::call(move || f(reason)),
+        };
+        self.tasks.push((wait.handle, task));
+        self.waiters += 1;
+    }
+
+    /// Schedules everything (in runs that share a scheduler, one lock each),
+    /// *then* lowers the pending count: a stopping worker that sees the count
+    /// at zero must also see the tasks in the queue.
+    fn flush(mut self, pending: &AtomicUsize) {
+        while !self.tasks.is_empty() {
+            let handle = self.tasks[0].0.clone();
+            let (same, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.tasks)
+                .into_iter()
+                .partition(|(h, _)| h.same_as(&handle));
+            self.tasks = rest;
+            let mut tasks = same.into_iter().map(|(_, t)| t).peekable();
+            if let Err(e) = handle.schedule_batch(&mut tasks) {
+                log::error!(target: "system", "cannot wake waiters on {}: {e}", handle.name());
+                leak_refused(e.task);
+                tasks.for_each(leak_refused);
+            }
+        }
+        pending.fetch_sub(self.waiters, Ordering::AcqRel);
+    }
+}
+
+impl Reactor {
+    pub fn new(name: &str) -> std::io::Result<Arc<Reactor>> {
+        let epoll = Epoll::new()?;
+        let wake = Arc::new(EventFd::new()?);
+        epoll.add(wake.raw(), (libc::EPOLLIN | libc::EPOLLET) as u32, WAKE_TOKEN)?;
+        let tickle = wake.clone();
+        Ok(Arc::new(Reactor {
+            name: name.to_string(),
+            epoll,
+            wake,
+            fds: FdTable::new(),
+            timers: TimerManager::new(move || tickle.notify()),
+            pending: AtomicUsize::new(0),
+            next_token: AtomicU64::new(1),
+        }))
+    }
+
+    /// The reactor of this worker thread, if it is one (no reference count).
+    pub fn current_ptr() -> *const Reactor {
+        CURRENT.with(Cell::get)
+    }
+
+    pub fn pending(&self) -> usize {
+        self.pending.load(Ordering::Acquire)
+    }
+
+    fn context(&self, fd: RawFd) -> Result<&FdContext, EventError> {
+        self.fds.get(fd).ok_or(EventError::InvalidFd(fd))
+    }
+
+    /// Registers `fd` with epoll if it is not yet (once per fd: we never
+    /// re-arm, edge-triggered notifications keep coming).
+    fn ensure_registered(&self, fd: RawFd, state: &mut FdState) -> Result<(), EventError> {
+        if !state.registered {
+            match self.epoll.add(fd, INTEREST, fd as u64) {
+                Ok(()) => {}
+                Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {}
+                Err(e) => return Err(EventError::Register(fd, e)),
+            }
+            state.registered = true;
+        }
+        Ok(())
+    }
+
+    // ANCHOR: add_event
+    /// Registers a callback for `event` on `fd` (sylar's `addEvent` with a callback).
+    pub fn add_callback(
+        &self,
+        fd: RawFd,
+        event: Event,
+        f: Box<dyn FnOnce(WakeReason) + Send>,
+        handle: Handle,
+    ) -> Result<(), EventError> {
+        let ctx = self.context(fd)?;
+        let mut state = ctx.lock();
+        self.ensure_registered(fd, &mut state)?;
+        let slot = state.slot(event);
+        if !matches!(slot.state, SlotState::Empty) {
+            return Err(EventError::AlreadyWaiting(fd, event));
+        }
+        let wait = Wait {
+            waiter: Waiter::Call(f),
+            handle,
+            token: self.next_token.fetch_add(1, Ordering::Relaxed),
+            timer: None,
+        };
+        if std::mem::take(&mut slot.ready) {
+            // Already ready: run it now rather than wait for an edge that
+            // has come and gone.
+            drop(state);
+            self.pending.fetch_add(1, Ordering::AcqRel);
+            let mut woken = Woken::default();
+            woken.add(wait, WakeReason::Woken);
+            woken.flush(&self.pending);
+            return Ok(());
+        }
+        slot.state = SlotState::Waiting(wait);
+        self.pending.fetch_add(1, Ordering::AcqRel);
+        Ok(())
+    }
+    // ANCHOR_END: add_event
+
+    // ANCHOR: reserve
+    /// First half of parking a fiber on `event`: claims the slot, or reports
+    /// that the fd became ready since the caller's last attempt (`None`:
+    /// retry instead of parking).
+    pub fn reserve(&self, fd: RawFd, event: Event) -> Result<Option<u64>, EventError> {
+        let ctx = self.context(fd)?;
+        let mut state = ctx.lock();
+        self.ensure_registered(fd, &mut state)?;
+        let slot = state.slot(event);
+        if !matches!(slot.state, SlotState::Empty) {
+            return Err(EventError::AlreadyWaiting(fd, event));
+        }
+        if std::mem::take(&mut slot.ready) {
+            return Ok(None);
+        }
+        let token = self.next_token.fetch_add(1, Ordering::Relaxed);
+        slot.state = SlotState::Reserved(token);
+        Ok(Some(token))
+    }
+
+    /// Second half, run by the hand-off once the fiber is off its stack:
+    /// installs it (with its timeout), or wakes it at once if readiness, or a
+    /// cancellation, arrived in between.
+    pub fn install(
+        self: &Arc<Self>,
+        fd: RawFd,
+        event: Event,
+        token: u64,
+        fiber: Fiber,
+        handle: Handle,
+        deadline: Option<Instant>,
+    ) {
+        let Ok(ctx) = self.context(fd) else { return };
+        let mut state = ctx.lock();
+        let slot = state.slot(event);
+        let reason = match slot.state {
+            SlotState::Reserved(t) if t == token => {
+                if std::mem::take(&mut slot.ready) {
+                    slot.state = SlotState::Empty;
+                    Some(WakeReason::Woken)
+                } else {
+                    None
+                }
+            }
+            // Cancelled while it was switching out.
+            _ => Some(WakeReason::Cancelled),
+        };
+        let wait = Wait {
+            waiter: Waiter::Fiber(fiber),
+            handle,
+            token,
+            timer: None,
+        };
+        self.pending.fetch_add(1, Ordering::AcqRel);
+        if let Some(reason) = reason {
+            drop(state);
+            let mut woken = Woken::default();
+            woken.add(wait, reason);
+            woken.flush(&self.pending);
+            return;
+        }
+        let timer = deadline.map(|at| {
+            let reactor = Arc::downgrade(self);
+            self.timers.add(at.saturating_duration_since(Instant::now()), move || {
+                if let Some(reactor) = reactor.upgrade() {
+                    reactor.expire(fd, event, token);
+                }
+            })
+        });
+        slot.state = SlotState::Waiting(Wait { timer, ..wait });
+    }
+    // ANCHOR_END: reserve
+
+    /// A wait's timeout: ends that wait (and only that one) with `TimedOut`.
+    fn expire(&self, fd: RawFd, event: Event, token: u64) {
+        let Some(ctx) = self.fds.get_existing(fd) else { return };
+        let mut state = ctx.lock();
+        let slot = state.slot(event);
+        if !matches!(&slot.state, SlotState::Waiting(w) if w.token == token) {
+            return; // woken already; this timer is stale
+        }
+        let mut wait = slot.take_wait().expect("matched Waiting");
+        drop(state);
+        wait.timer = None; // it is this very timer, firing
+        let mut woken = Woken::default();
+        woken.add(wait, WakeReason::TimedOut);
+        woken.flush(&self.pending);
+    }
+
+    // ANCHOR: cancel
+    /// Removes the waiter for `event` on `fd` and wakes it with `reason`
+    /// (sylar's `cancelEvent`). Returns whether there was one.
+    pub fn cancel(&self, fd: RawFd, event: Event, reason: WakeReason) -> bool {
+        let Some(ctx) = self.fds.get_existing(fd) else { return false };
+        let mut state = ctx.lock();
+        let slot = state.slot(event);
+        match std::mem::take(&mut slot.state) {
+            SlotState::Empty => false,
+            // The hand-off will find its reservation gone and wake the fiber.
+            SlotState::Reserved(_) => true,
+            SlotState::Waiting(wait) => {
+                drop(state);
+                let mut woken = Woken::default();
+                woken.add(wait, reason);
+                woken.flush(&self.pending);
+                true
+            }
+        }
+    }
+
+    /// Removes the waiter for `event` on `fd` without waking it (sylar's
+    /// `delEvent`) and returns it.
+    pub fn remove(&self, fd: RawFd, event: Event) -> Option<Waiter> {
+        let ctx = self.fds.get_existing(fd)?;
+        let mut state = ctx.lock();
+        let wait = state.slot(event).take_wait()?;
+        drop(state);
+        if let Some(timer) = &wait.timer {
+            timer.cancel();
+        }
+        self.pending.fetch_sub(1, Ordering::AcqRel);
+        Some(wait.waiter)
+    }
+
+    /// Wakes both waiters with `reason`, takes the fd out of epoll and forgets
+    /// everything about it: call before closing it, so that a new fd with the
+    /// same number starts clean.
+    pub fn forget(&self, fd: RawFd, reason: WakeReason) -> bool {
+        let Some(ctx) = self.fds.get_existing(fd) else { return false };
+        let mut woken = Woken::default();
+        let had_waiters = {
+            let mut state = ctx.lock();
+            let mut any = false;
+            for event in [Event::Read, Event::Write] {
+                let slot = state.slot(event);
+                slot.ready = false;
+                match std::mem::take(&mut slot.state) {
+                    SlotState::Empty => {}
+                    SlotState::Reserved(_) => any = true,
+                    SlotState::Waiting(wait) => {
+                        woken.add(wait, reason);
+                        any = true;
+                    }
+                }
+            }
+            if std::mem::take(&mut state.registered) {
+                // EBADF/ENOENT: already closed or never ours; nothing to undo.
+                let _ = self.epoll.delete(fd);
+            }
+            any
+        };
+        woken.flush(&self.pending);
+        had_waiters
+    }
+    // ANCHOR_END: cancel
+
+    /// Epoll says `event` happened on `fd`: wake its waiter, or remember it.
+    fn trigger(&self, fd: RawFd, event: Event, woken: &mut Woken) {
+        let Some(ctx) = self.fds.get_existing(fd) else { return };
+        let mut state = ctx.lock();
+        let slot = state.slot(event);
+        match slot.take_wait() {
+            Some(wait) => {
+                drop(state);
+                woken.add(wait, WakeReason::Woken);
+            }
+            None => slot.ready = true,
+        }
+    }
+
+    /// Wakes every waiter of every fd with `Cancelled` and drops every
+    /// callback timer: what `stop` does once nothing else can run.
+    /// Returns whether anything was woken.
+    fn cancel_everything(&self) -> bool {
+        let mut woken = Woken::default();
+        self.fds.for_each(|_, ctx| {
+            let mut state = ctx.lock();
+            for event in [Event::Read, Event::Write] {
+                if let Some(wait) = state.slot(event).take_wait() {
+                    woken.add(wait, WakeReason::Cancelled);
+                }
+            }
+        });
+        let dropped = self.timers.cancel_callbacks();
+        if woken.waiters > 0 || dropped > 0 {
+            log::info!(
+                target: "system",
+                "{}: stopping; woke {} waiting fiber(s)/callback(s) with Cancelled, dropped {} timer(s)",
+                self.name,
+                woken.waiters,
+                dropped
+            );
+        }
+        let any = woken.waiters > 0;
+        woken.flush(&self.pending);
+        any
+    }
+
+    // ANCHOR: idle
+    /// One round of the idle loop (sylar's `IOManager::idle`): sleep in
+    /// epoll_wait until an fd is ready, a timer is due, or a tickle; then
+    /// schedule everything that woke, and return so the worker runs it.
+    fn poll_once(&self, scheduler: &Handle) {
+        // After `stop`, whatever still waits is woken; then this worker must
+        // not sleep but go back and run what it just scheduled.
+        let swept = scheduler.is_stopping() && self.cancel_everything();
+        let timeout = match swept {
+            true => Some(std::time::Duration::ZERO),
+            false => self
+                .timers
+                .next_deadline()
+                .map(|at| at.saturating_duration_since(Instant::now())),
+        };
+        EVENTS.with(|events| {
+            let mut events = events.borrow_mut();
+            if events.is_empty() {
+                events.resize(EVENTS_PER_WAIT, libc::epoll_event { events: 0, u64: 0 });
+            }
+            let ready = match self.epoll.wait(&mut events, timeout) {
+                Ok(ready) => ready,
+                Err(e) => {
+                    log::error!(target: "system", "{}: epoll_wait failed: {e}", self.name);
+                    return;
+                }
+            };
+            let mut woken = Woken::default();
+            for event in ready {
+                let (bits, data) = (event.events, event.u64);
+                if data == WAKE_TOKEN {
+                    self.wake.drain();
+                    continue;
+                }
+                let fd = data as RawFd;
+                // An error or hang-up wakes whoever waits, in both
+                // directions: their next read or write reports it.
+                let broken = bits & (libc::EPOLLERR | libc::EPOLLHUP) as u32 != 0;
+                if broken || bits & (libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLPRI) as u32 != 0 {
+                    self.trigger(fd, Event::Read, &mut woken);
+                }
+                if broken || bits & libc::EPOLLOUT as u32 != 0 {
+                    self.trigger(fd, Event::Write, &mut woken);
+                }
+            }
+            for expired in self.timers.collect_expired(Instant::now()) {
+                if let Some((task, on)) = expired.into_task() {
+                    woken.tasks.push((on.unwrap_or_else(|| scheduler.clone()), task));
+                }
+            }
+            woken.flush(&self.pending);
+        });
+    }
+    // ANCHOR_END: idle
+}
+
+// ANCHOR: extension
+impl Extension for Reactor {
+    fn tickle(&self) {
+        self.wake.notify();
+    }
+
+    fn idle(&self, scheduler: &Handle) {
+        self.poll_once(scheduler);
+    }
+
+    /// Stopping is allowed once no waiter and no timer is left. `poll_once`
+    /// makes that happen: after `stop`, it cancels waiters and callback
+    /// timers; sleeping fibers are left to wake at their deadline.
+    fn stopping(&self, _scheduler: &Handle) -> bool {
+        self.pending() == 0 && self.timers.is_empty()
+    }
+
+    fn on_thread_start(&self, _scheduler: &Handle, _worker: usize) {
+        CURRENT.with(|c| c.set(self));
+    }
+
+    fn on_thread_stop(&self, _scheduler: &Handle, _worker: usize) {
+        CURRENT.with(|c| c.set(std::ptr::null()));
+    }
+}
+// ANCHOR_END: extension
+
+impl fmt::Debug for Reactor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reactor")
+            .field("name", &self.name)
+            .field("pending", &self.pending())
+            .field("timers", &self.timers.len())
+            .finish_non_exhaustive()
+    }
+}

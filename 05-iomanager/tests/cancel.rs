@@ -1,0 +1,140 @@
+//! cancel, del, cancel_all, forget_fd; timeouts end only their own wait.
+
+mod common;
+
+use std::io::Write;
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+
+use common::{PATIENCE, pair, within};
+use sylar_iomanager::{Event, IoHandle, IoManager, WakeReason, Waiter};
+
+#[test]
+fn cancel_event_wakes_a_parked_fiber_with_cancelled() {
+    within(PATIENCE, || {
+        let iom = IoManager::new(1, false, "cancel").unwrap();
+        let (a, _b) = pair();
+        let fd = a.as_raw_fd();
+        let (tx, rx) = mpsc::channel();
+        iom.schedule(move || {
+            let io = IoHandle::current().unwrap();
+            tx.send(io.wait(fd, Event::Read, None).unwrap()).unwrap();
+        })
+        .unwrap();
+        // Cancel until the waiter is there (it registers asynchronously).
+        while !iom.cancel_event(fd, Event::Read) {
+            std::thread::yield_now();
+        }
+        assert_eq!(rx.recv_timeout(PATIENCE).unwrap(), WakeReason::Cancelled);
+        assert_eq!(iom.pending_events(), 0);
+        drop(a);
+        iom.stop();
+    });
+}
+
+#[test]
+fn del_event_removes_without_running_and_hands_the_waiter_back() {
+    within(PATIENCE, || {
+        let iom = IoManager::new(1, false, "del").unwrap();
+        let (a, mut b) = pair();
+        let ran = Arc::new(AtomicBool::new(false));
+        let flag = ran.clone();
+        iom.add_event(a.as_raw_fd(), Event::Read, move |_| flag.store(true, Ordering::SeqCst))
+            .unwrap();
+        assert_eq!(iom.pending_events(), 1);
+        let waiter = iom.del_event(a.as_raw_fd(), Event::Read).expect("a waiter");
+        assert!(matches!(waiter, Waiter::Call(_)));
+        assert_eq!(iom.pending_events(), 0);
+        // Data arriving now wakes nobody.
+        b.write_all(b"x").unwrap();
+        // A later waiter sees the readiness that arrived meanwhile and runs.
+        let (tx, rx) = mpsc::channel();
+        iom.add_event(a.as_raw_fd(), Event::Read, move |r| tx.send(r).unwrap()).unwrap();
+        assert_eq!(rx.recv_timeout(PATIENCE).unwrap(), WakeReason::Woken);
+        assert!(!ran.load(Ordering::SeqCst));
+        assert!(iom.del_event(a.as_raw_fd(), Event::Read).is_none());
+        iom.stop();
+    });
+}
+
+#[test]
+fn cancel_all_and_forget_fd_wake_both_directions() {
+    within(PATIENCE, || {
+        let iom = IoManager::new(1, false, "all").unwrap();
+        let (a, _b) = pair();
+        let fd = a.as_raw_fd();
+        let (tx, rx) = mpsc::channel();
+        let tx2 = tx.clone();
+        iom.add_event(fd, Event::Read, move |r| tx.send(r).unwrap()).unwrap();
+        // Writable right away on a fresh socket: wait for that first.
+        iom.add_event(fd, Event::Write, move |r| tx2.send(r).unwrap()).unwrap();
+        assert_eq!(rx.recv_timeout(PATIENCE).unwrap(), WakeReason::Woken);
+        assert!(iom.cancel_all(fd));
+        assert_eq!(rx.recv_timeout(PATIENCE).unwrap(), WakeReason::Cancelled);
+        assert!(!iom.cancel_all(fd));
+        let (tx3, rx3) = mpsc::channel();
+        iom.add_event(fd, Event::Read, move |r| tx3.send(r).unwrap()).unwrap();
+        assert!(iom.forget_fd(fd));
+        assert_eq!(rx3.recv_timeout(PATIENCE).unwrap(), WakeReason::Cancelled);
+        iom.stop();
+    });
+}
+
+#[test]
+fn a_wait_with_a_deadline_times_out() {
+    within(PATIENCE, || {
+        let iom = IoManager::new(1, false, "deadline").unwrap();
+        let (a, _b) = pair();
+        let fd = a.as_raw_fd();
+        let (tx, rx) = mpsc::channel();
+        iom.schedule(move || {
+            let io = IoHandle::current().unwrap();
+            let start = Instant::now();
+            let reason = io
+                .wait(fd, Event::Read, Some(start + Duration::from_millis(50)))
+                .unwrap();
+            tx.send((reason, start.elapsed())).unwrap();
+        })
+        .unwrap();
+        let (reason, waited) = rx.recv_timeout(PATIENCE).unwrap();
+        assert_eq!(reason, WakeReason::TimedOut);
+        assert!(waited >= Duration::from_millis(50), "woke early: {waited:?}");
+        assert_eq!(iom.pending_events(), 0);
+        iom.stop();
+    });
+}
+
+#[test]
+fn a_stale_timeout_never_ends_a_later_wait() {
+    within(PATIENCE, || {
+        let iom = IoManager::new(1, false, "stale").unwrap();
+        let (a, mut b) = pair();
+        let fd = a.as_raw_fd();
+        let (tx, rx) = mpsc::channel();
+        let (go_tx, go_rx) = mpsc::channel::<()>();
+        iom.schedule(move || {
+            let io = IoHandle::current().unwrap();
+            // First wait: a 100 ms deadline, but data comes first.
+            let first = io.wait(fd, Event::Read, Some(Instant::now() + Duration::from_millis(100)));
+            let mut buf = [0u8; 8];
+            let _ = std::io::Read::read(&mut &a, &mut buf);
+            // Second wait: no deadline; data arrives 300 ms later.
+            go_tx.send(()).unwrap();
+            let second = io.wait(fd, Event::Read, None);
+            tx.send((first.unwrap(), second.unwrap())).unwrap();
+        })
+        .unwrap();
+        b.write_all(b"1").unwrap();
+        go_rx.recv_timeout(PATIENCE).unwrap();
+        let late = iom.handle();
+        let mut b2 = b.try_clone().unwrap();
+        iom.add_timer(Duration::from_millis(300), move || {
+            let _ = &late;
+            b2.write_all(b"2").unwrap();
+        });
+        assert_eq!(rx.recv_timeout(PATIENCE).unwrap(), (WakeReason::Woken, WakeReason::Woken));
+        iom.stop();
+    });
+}

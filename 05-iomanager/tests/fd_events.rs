@@ -1,0 +1,170 @@
+//! A ready fd wakes exactly the fiber waiting on it; read and write waiters
+//! share an fd; one waiter per direction; bad fds are errors.
+
+mod common;
+
+use std::io::Write;
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::Arc;
+
+use common::{PATIENCE, pair, read_parked, within, write_parked};
+use sylar_iomanager::{Event, EventError, IoHandle, IoManager, WakeReason};
+
+#[test]
+fn a_readable_socket_wakes_exactly_the_fiber_waiting_on_it() {
+    within(PATIENCE * 2, || {
+        let iom = IoManager::new(2, false, "exact").unwrap();
+        let (mut a_read, mut a_write) = pair();
+        let (mut b_read, _b_write) = pair();
+        let b_woke = Arc::new(AtomicBool::new(false));
+        let (tx, rx) = mpsc::channel();
+        iom.schedule(move || {
+            let io = IoHandle::current().unwrap();
+            let mut buf = [0u8; 16];
+            let n = read_parked(&io, &mut a_read, &mut buf).unwrap();
+            tx.send(buf[..n].to_vec()).unwrap();
+        })
+        .unwrap();
+        let flag = b_woke.clone();
+        iom.schedule(move || {
+            let io = IoHandle::current().unwrap();
+            let mut buf = [0u8; 16];
+            // Ends only when stop cancels it.
+            let r = read_parked(&io, &mut b_read, &mut buf);
+            flag.store(r.is_ok(), Ordering::SeqCst);
+        })
+        .unwrap();
+        a_write.write_all(b"ping").unwrap();
+        assert_eq!(rx.recv_timeout(PATIENCE).unwrap(), b"ping");
+        assert!(!b_woke.load(Ordering::SeqCst), "the other fiber must still wait");
+        iom.stop();
+        assert!(!b_woke.load(Ordering::SeqCst), "stop wakes it with Cancelled, not data");
+    });
+}
+
+#[test]
+fn read_and_write_waiters_on_one_fd_are_woken_separately() {
+    within(PATIENCE * 2, || {
+        let iom = IoManager::new(2, false, "both").unwrap();
+        let (mut left, mut right) = pair();
+        // Fill left's send buffer so that a write on it must wait.
+        let chunk = vec![7u8; 64 * 1024];
+        let mut queued = 0usize;
+        while let Ok(n) = left.write(&chunk) {
+            queued += n;
+        }
+        let mut left2 = left.try_clone().unwrap();
+        let (tx, rx) = mpsc::channel();
+        let tx2 = tx.clone();
+        iom.schedule(move || {
+            let io = IoHandle::current().unwrap();
+            write_parked(&io, &mut left2, b"after the flood");
+            tx2.send("written").unwrap();
+        })
+        .unwrap();
+        iom.schedule(move || {
+            let io = IoHandle::current().unwrap();
+            let mut buf = [0u8; 8];
+            let n = read_parked(&io, &mut left, &mut buf).unwrap();
+            assert_eq!(&buf[..n], b"reply");
+            tx.send("read").unwrap();
+        })
+        .unwrap();
+        // The peer drains the flood: the writer wakes; then it replies: the reader wakes.
+        iom.schedule(move || {
+            let io = IoHandle::current().unwrap();
+            let mut buf = vec![0u8; 64 * 1024];
+            let mut drained = 0;
+            while drained < queued + b"after the flood".len() {
+                drained += read_parked(&io, &mut right, &mut buf).unwrap();
+            }
+            write_parked(&io, &mut right, b"reply");
+        })
+        .unwrap();
+        let mut got = vec![rx.recv_timeout(PATIENCE).unwrap(), rx.recv_timeout(PATIENCE).unwrap()];
+        got.sort();
+        assert_eq!(got, ["read", "written"]);
+        iom.stop();
+    });
+}
+
+#[test]
+fn a_second_waiter_for_the_same_event_is_an_error_not_an_abort() {
+    within(PATIENCE, || {
+        let iom = IoManager::new(1, false, "second").unwrap();
+        let (a, _b) = pair();
+        let fd = a.as_raw_fd();
+        iom.add_event(fd, Event::Read, |_| {}).unwrap();
+        match iom.add_event(fd, Event::Read, |_| {}) {
+            Err(EventError::AlreadyWaiting(f, Event::Read)) => assert_eq!(f, fd),
+            other => panic!("expected AlreadyWaiting, got {other:?}"),
+        }
+        // The other direction is free.
+        iom.add_event(fd, Event::Write, |_| {}).unwrap();
+        // A fiber asking for the taken direction is refused too, and is not parked.
+        let (tx, rx) = mpsc::channel();
+        iom.schedule(move || {
+            let io = IoHandle::current().unwrap();
+            tx.send(matches!(io.wait(fd, Event::Read, None), Err(EventError::AlreadyWaiting(..))))
+                .unwrap();
+        })
+        .unwrap();
+        assert!(rx.recv_timeout(PATIENCE).unwrap());
+        iom.forget_fd(fd);
+        iom.stop();
+    });
+}
+
+#[test]
+fn invalid_and_closed_fds_are_errors() {
+    within(PATIENCE, || {
+        let iom = IoManager::new(1, false, "badfd").unwrap();
+        assert!(matches!(iom.add_event(-1, Event::Read, |_| {}), Err(EventError::InvalidFd(-1))));
+        assert!(matches!(
+            iom.add_event(i32::MAX, Event::Read, |_| {}),
+            Err(EventError::InvalidFd(_))
+        ));
+        // A number that is no open fd: epoll refuses it with EBADF.
+        let err = iom.add_event(19_999, Event::Read, |_| {}).unwrap_err();
+        match err {
+            EventError::Register(fd, e) => {
+                assert_eq!(fd, 19_999);
+                assert_eq!(e.raw_os_error(), Some(libc::EBADF));
+            }
+            other => panic!("expected Register(EBADF), got {other:?}"),
+        }
+        iom.stop();
+    });
+}
+
+#[test]
+fn waiting_outside_a_fiber_is_an_error() {
+    let iom = IoManager::new(1, false, "nofiber").unwrap();
+    let (a, _b) = pair();
+    assert!(matches!(iom.wait(a.as_raw_fd(), Event::Read, None), Err(EventError::NotInFiber)));
+    assert!(iom.sleep(std::time::Duration::from_millis(1)).is_err());
+    iom.stop();
+}
+
+#[test]
+fn callbacks_get_the_reason_they_were_called() {
+    within(PATIENCE, || {
+        let iom = IoManager::new(1, false, "reasons").unwrap();
+        let (a, mut b) = pair();
+        let (tx, rx) = mpsc::channel();
+        let tx2 = tx.clone();
+        iom.add_event(a.as_raw_fd(), Event::Read, move |r| tx.send(("read", r)).unwrap())
+            .unwrap();
+        b.write_all(b"x").unwrap();
+        assert_eq!(rx.recv_timeout(PATIENCE).unwrap(), ("read", WakeReason::Woken));
+        let (c, _d) = pair();
+        iom.add_event(c.as_raw_fd(), Event::Read, move |r| tx2.send(("c", r)).unwrap())
+            .unwrap();
+        assert!(iom.cancel_event(c.as_raw_fd(), Event::Read));
+        assert_eq!(rx.recv_timeout(PATIENCE).unwrap(), ("c", WakeReason::Cancelled));
+        assert!(!iom.cancel_event(c.as_raw_fd(), Event::Read), "nothing left to cancel");
+        iom.stop();
+    });
+}

@@ -14,12 +14,14 @@ use crate::stack::{
 
 static STACK_SIZE: AtomicUsize = AtomicUsize::new(DEFAULT_STACK_SIZE);
 
+// ANCHOR: stack_size
 /// The stack size new fibers get unless they ask for another: the config
 /// variable `fiber.stack_size`, 128 KiB by default.
 pub fn stack_size() -> usize {
     ensure_initialised();
     STACK_SIZE.load(Ordering::Relaxed)
 }
+// ANCHOR_END: stack_size
 
 // ANCHOR: ensure_initialised
 /// Registers the config variables and the `%f` provider, once per process.

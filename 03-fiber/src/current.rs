@@ -36,6 +36,7 @@ pub(crate) fn next_id() -> u64 {
 /// gets a [`WakeReason`] back.
 pub(crate) type FiberYielder = Yielder<WakeReason, Suspend>;
 
+// ANCHOR: suspend_message
 /// What a suspending fiber tells the code that resumed it.
 pub(crate) enum Suspend {
     /// `yield_now`: run me again soon.
@@ -45,6 +46,7 @@ pub(crate) enum Suspend {
     /// `park`: I am waiting; give me to this hand-off once I am off my stack.
     Park(Handoff),
 }
+// ANCHOR_END: suspend_message
 
 // ANCHOR: running
 /// The fiber running on this thread, if any. `Copy` so that saving and restoring
@@ -77,11 +79,13 @@ thread_local! {
 }
 // ANCHOR_END: running
 
+// ANCHOR: running_fn
 /// Reads the running fiber (see the module docs for why this is never inlined).
 #[inline(never)]
 pub(crate) fn running() -> Running {
     RUNNING.with(Cell::get)
 }
+// ANCHOR_END: running_fn
 
 /// Replaces the running fiber, returning the previous one.
 ///
@@ -103,6 +107,7 @@ pub(crate) fn set_running_yielder(yielder: *const FiberYielder) {
     })
 }
 
+// ANCHOR: current_id
 /// The id of the fiber running on this thread, or the thread's main-fiber id
 /// when no fiber runs.
 #[inline(never)]
@@ -112,7 +117,9 @@ pub fn current_id() -> u64 {
         id => id,
     }
 }
+// ANCHOR_END: current_id
 
+// ANCHOR: main_fiber_id
 /// The id of this thread's main fiber (the thread's own stack), created on first use.
 #[inline(never)]
 pub fn main_fiber_id() -> u64 {
@@ -125,6 +132,7 @@ pub fn main_fiber_id() -> u64 {
         id => id,
     })
 }
+// ANCHOR_END: main_fiber_id
 
 /// Whether the calling code runs inside a fiber (rather than on a thread's own stack).
 #[inline(never)]
@@ -145,6 +153,7 @@ impl fmt::Display for NotInFiber {
 
 impl std::error::Error for NotInFiber {}
 
+// ANCHOR: suspend_fn
 /// Switches from the running fiber back to whoever resumed it.
 #[inline(never)]
 fn suspend(message: Suspend) -> Result<WakeReason, NotInFiber> {
@@ -159,6 +168,7 @@ fn suspend(message: Suspend) -> Result<WakeReason, NotInFiber> {
     // on that stack now, so the fiber is alive and the pointer is valid.
     Ok(unsafe { (*yielder).suspend(message) })
 }
+// ANCHOR_END: suspend_fn
 
 // ANCHOR: yields
 /// Gives up the thread and asks to be run again soon (sylar's `YieldToReady`).

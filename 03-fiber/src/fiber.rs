@@ -13,13 +13,17 @@ use crate::stack::{FiberStack, STACK_POOL};
 use crate::state::{State, WakeReason};
 use crate::{config, overflow};
 
+// ANCHOR: finish
 /// How a fiber's function ended.
 enum Finish {
     Done,
     Panicked(Box<dyn Any + Send>),
 }
+// ANCHOR_END: finish
 
+// ANCHOR: co_type
 type Co = Coroutine<WakeReason, Suspend, Finish, FiberStack>;
+// ANCHOR_END: co_type
 
 /// Fibers alive right now (created and not yet dropped), main fibers excluded.
 static LIVE: AtomicUsize = AtomicUsize::new(0);
@@ -193,6 +197,7 @@ impl Fiber {
     }
     // ANCHOR_END: resume
 
+    // ANCHOR: panicked
     /// The cold end of `resume`: record and report a panic.
     #[cold]
     #[inline(never)]
@@ -207,6 +212,7 @@ impl Fiber {
         self.inner.panic = Some(payload);
         Outcome::Panicked(self)
     }
+    // ANCHOR_END: panicked
 
     fn finished_outcome(self) -> Outcome {
         match self.inner.state {
@@ -277,6 +283,7 @@ impl Fiber {
     }
 }
 
+// ANCHOR: finished_stack
 /// Takes the stack back from a coroutine that is done or never started.
 fn finished_stack(mut co: Co) -> FiberStack {
     // For a coroutine that never ran this just drops its closure; for a
@@ -284,6 +291,7 @@ fn finished_stack(mut co: Co) -> FiberStack {
     co.force_unwind();
     co.into_stack()
 }
+// ANCHOR_END: finished_stack
 
 // ANCHOR: drop
 impl Drop for Fiber {

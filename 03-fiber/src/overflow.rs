@@ -34,6 +34,7 @@ pub(crate) fn ensure_handler() {
     INSTALL.call_once(install);
 }
 
+// ANCHOR: ensure_thread_ready
 /// Makes sure this thread has an alternate signal stack, for the handler to
 /// run on when the fiber's stack is exhausted (called on every resume; one
 /// thread-local read after the first time).
@@ -43,6 +44,7 @@ pub(crate) fn ensure_thread_ready() {
         ensure_altstack();
     }
 }
+// ANCHOR_END: ensure_thread_ready
 
 fn install() {
     for (signal, previous) in [
@@ -106,6 +108,7 @@ fn ensure_altstack() {
     }
 }
 
+// ANCHOR: handler
 /// The signal handler. Only async-signal-safe work: reading a `const`
 /// thread-local, formatting into a stack buffer, `write(2)`, `sigaction`.
 extern "C" fn handler(signal: libc::c_int, info: *mut libc::siginfo_t, context: *mut libc::c_void) {
@@ -147,6 +150,7 @@ extern "C" fn handler(signal: libc::c_int, info: *mut libc::siginfo_t, context: 
         _ => restore_default(signal),
     }
 }
+// ANCHOR_END: handler
 
 /// Puts back the default action, so that returning re-raises the fault fatally.
 fn restore_default(signal: libc::c_int) {

@@ -136,6 +136,7 @@ impl StackPool {
         }
     }
 
+    // ANCHOR: take_give
     /// A stack of `size` usable bytes, from the pool if it has one.
     pub fn take(&self, size: usize) -> io::Result<FiberStack> {
         {
@@ -159,6 +160,7 @@ impl StackPool {
         drop(stacks);
         drop(stack); // unmapped outside the lock
     }
+    // ANCHOR_END: take_give
 
     /// Changes the bound; stacks beyond it are unmapped now.
     pub fn set_capacity(&self, capacity: usize) {
@@ -201,8 +203,10 @@ impl StackPool {
 }
 // ANCHOR_END: stack_pool
 
+// ANCHOR: global_pool
 /// The pool every fiber takes its stack from.
 pub static STACK_POOL: StackPool = StackPool::new(DEFAULT_POOL_CAPACITY);
+// ANCHOR_END: global_pool
 
 #[cfg(test)]
 mod tests {

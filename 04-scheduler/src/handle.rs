@@ -12,6 +12,7 @@ use crate::extension::Extension;
 use crate::queue::Queue;
 use crate::task::{Rejection, ScheduleError, Task};
 
+// ANCHOR: shared
 /// Everything the owner, the handles and the worker threads share.
 pub(crate) struct Shared {
     pub name: String,
@@ -26,6 +27,7 @@ pub(crate) struct Shared {
     /// Set once every worker has left its loop: nothing will run any more.
     pub stopped: AtomicBool,
 }
+// ANCHOR_END: shared
 
 impl Shared {
     pub fn lock(&self) -> MutexGuard<'_, Queue> {
@@ -34,6 +36,7 @@ impl Shared {
         self.queue.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    // ANCHOR: tickle
     /// Wakes one idle worker (all of them for pinned work without an
     /// extension, since a condition variable cannot pick one).
     pub fn tickle(&self, pinned: bool) {
@@ -43,7 +46,9 @@ impl Shared {
             None => self.wakeup.notify_one(),
         }
     }
+    // ANCHOR_END: tickle
 
+    // ANCHOR: tickle_all
     /// Wakes every idle worker (stop was requested, or the last task ended).
     pub fn tickle_all(&self) {
         match &self.extension {
@@ -56,14 +61,17 @@ impl Shared {
             None => self.wakeup.notify_all(),
         }
     }
+    // ANCHOR_END: tickle_all
 }
 
+// ANCHOR: current_static
 thread_local! {
     /// The scheduler whose worker loop runs on this thread, and the worker's
     /// index. Raw and `const` so that reading it is free and it has no
     /// destructor; the worker loop holds an `Arc` while it is set.
     static CURRENT: Cell<(*const Shared, usize)> = const { Cell::new((std::ptr::null(), 0)) };
 }
+// ANCHOR_END: current_static
 
 /// Sets [`CURRENT`] for the life of a worker loop.
 pub(crate) struct CurrentGuard;

@@ -42,6 +42,7 @@ impl Queue {
         }
     }
 
+    // ANCHOR: pop_for
     /// The next task for worker `index`, its own pinned tasks first, with
     /// the pin it had (so that a fiber which yields goes back where it was).
     pub fn pop_for(&mut self, index: usize) -> Option<(Task, Option<usize>)> {
@@ -50,6 +51,7 @@ impl Queue {
         }
         self.global.pop_front().map(|task| (task, None))
     }
+    // ANCHOR_END: pop_for
 
     /// Whether worker `index` has something to run.
     pub fn has_work_for(&self, index: usize) -> bool {
@@ -61,6 +63,7 @@ impl Queue {
         self.global.is_empty() && self.pinned.iter().all(VecDeque::is_empty)
     }
 
+    // ANCHOR: push
     /// Queues a task and says whether a sleeping worker must be tickled.
     pub fn push(&mut self, task: Task, pin: Option<usize>) -> bool {
         match pin {
@@ -74,6 +77,7 @@ impl Queue {
             }
         }
     }
+    // ANCHOR_END: push
 
     /// Pinned work waits for a worker that sleeps: someone must wake it.
     pub fn pinned_work_for_sleeper(&self) -> bool {

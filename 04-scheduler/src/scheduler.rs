@@ -153,6 +153,7 @@ impl Deref for Scheduler {
     }
 }
 
+// ANCHOR: drop
 impl Drop for Scheduler {
     /// Stops the scheduler if its owner did not.
     fn drop(&mut self) {
@@ -161,6 +162,7 @@ impl Drop for Scheduler {
         }
     }
 }
+// ANCHOR_END: drop
 
 impl fmt::Debug for Scheduler {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -38,6 +38,7 @@ impl fmt::Debug for Task {
     }
 }
 
+// ANCHOR: schedule_error
 /// Why a task was not accepted; the task comes back so that nothing is lost
 /// (dropping a parked fiber would leak its stack).
 #[derive(Debug)]
@@ -47,7 +48,9 @@ pub struct ScheduleError {
     /// Why.
     pub reason: Rejection,
 }
+// ANCHOR_END: schedule_error
 
+// ANCHOR: rejection
 /// The reason in a [`ScheduleError`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Rejection {
@@ -56,6 +59,7 @@ pub enum Rejection {
     /// The task was pinned to a worker index the scheduler does not have.
     NoSuchWorker(usize),
 }
+// ANCHOR_END: rejection
 
 impl fmt::Display for ScheduleError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

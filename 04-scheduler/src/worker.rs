@@ -61,6 +61,7 @@ fn mark_job_done() {
 }
 // ANCHOR_END: runner
 
+// ANCHOR: batch
 /// What a worker carries between two trips to the shared queue.
 #[derive(Default)]
 struct Batch {
@@ -78,6 +79,7 @@ impl Batch {
     /// The most tasks one trip takes.
     const MAX: usize = 16;
 }
+// ANCHOR_END: batch
 
 /// One worker thread's loop and its local state.
 pub(crate) struct Worker {
@@ -98,6 +100,7 @@ impl Worker {
     }
 
     // ANCHOR: run_loop
+    // ANCHOR: run
     /// Runs tasks until the scheduler stops.
     pub fn run(self) {
         let _current = CurrentGuard::set(&self.handle.shared, self.index);
@@ -130,7 +133,9 @@ impl Worker {
         // Others may be idle, waiting for the last task that just ended.
         self.shared().tickle_all();
     }
+    // ANCHOR_END: run
 
+    // ANCHOR: exchange
     /// One trip to the shared queue: report the tasks that ended, put back
     /// those that yielded, and take the next task — plus, when the queue is
     /// long, a few more so that the next ones cost no lock at all.
@@ -157,6 +162,8 @@ impl Worker {
         }
         next
     }
+    // ANCHOR_END: exchange
+    // ANCHOR: run_task
     /// Runs one task; returns it if it must go back in the queue (it yielded).
     fn run_task(&self, task: Task, spare: &mut Option<Fiber>) -> Option<Task> {
         let outcome = match task {
@@ -190,6 +197,7 @@ impl Worker {
             Outcome::Parked | Outcome::Finished(_) | Outcome::Panicked(_) => None,
         }
     }
+    // ANCHOR_END: run_task
     // ANCHOR_END: run_loop
 
     // ANCHOR: may_leave
@@ -262,8 +270,10 @@ impl Worker {
     // ANCHOR_END: idle
 }
 
+// ANCHOR: retire
 /// Ends a free runner properly: resumed with no job, its loop returns.
 fn retire(runner: Fiber) {
     NEXT_JOB.with(|n| n.set(None));
     drop(runner.resume());
 }
+// ANCHOR_END: retire

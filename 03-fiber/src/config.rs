@@ -25,7 +25,9 @@ pub fn stack_size() -> usize {
 
 // ANCHOR: ensure_initialised
 /// Registers the config variables and the `%f` provider, once per process.
-pub(crate) fn ensure_initialised() {
+/// Creating a fiber does it; so does creating a scheduler. Call it earlier if
+/// your log lines before that should show fiber ids too.
+pub fn ensure_initialised() {
     static INIT: Once = Once::new();
     INIT.call_once(|| {
         sylar_log::set_fiber_id_provider(crate::current_id);

@@ -163,7 +163,7 @@ fn suspend(message: Suspend) -> Result<WakeReason, NotInFiber> {
         return Err(NotInFiber);
     }
     // SAFETY: a non-null `yielder` in RUNNING was stored by this fiber's entry
-    // function (see `Fiber::try_with_stack`) and points at the `Yielder` on
+    // function (see `Fiber::coroutine`) and points at the `Yielder` on
     // this fiber's own stack, which lives as long as the fiber. We are running
     // on that stack now, so the fiber is alive and the pointer is valid.
     Ok(unsafe { (*yielder).suspend(message) })

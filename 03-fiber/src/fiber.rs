@@ -183,9 +183,21 @@ impl Fiber {
             }
             CoroutineResult::Yield(Suspend::Park(handoff)) => {
                 self.inner.state = State::Hold;
-                // SAFETY: the handoff comes from `park` on this very fiber,
-                // which is suspended now; it is run exactly once, here.
-                unsafe { handoff.run(self) };
+                // A hand-off that panics must not take the resuming thread
+                // (a scheduler's worker) down with it: the fiber it held is
+                // dropped with it (and reported by `Drop`), the panic logged.
+                let handed = panic::catch_unwind(AssertUnwindSafe(|| {
+                    // SAFETY: the handoff comes from `park` on this very
+                    // fiber, which is suspended now; it is run exactly once.
+                    unsafe { handoff.run(self) }
+                }));
+                if let Err(payload) = handed {
+                    log::error!(
+                        target: "system",
+                        "a park hand-off panicked: {}",
+                        panic_message(&*payload)
+                    );
+                }
                 Outcome::Parked
             }
             CoroutineResult::Return(Finish::Done) => {
@@ -225,8 +237,8 @@ impl Fiber {
     /// Gives a fiber that has finished (or never started) a new function,
     /// reusing its stack and id, as sylar's `reset` does.
     ///
-    /// Returns the fiber unchanged, as an error, when it is suspended half-way:
-    /// its stack still holds live frames.
+    /// Refuses with a [`ResetError`], leaving the fiber as it was, when it is
+    /// suspended half-way: its stack still holds live frames.
     pub fn reset<F: FnOnce() + Send + 'static>(&mut self, f: F) -> Result<(), ResetError> {
         if matches!(self.inner.state, State::Exec | State::Hold | State::Ready) {
             return Err(ResetError(self.inner.state));
@@ -261,7 +273,7 @@ impl Fiber {
         self.inner.stack_size
     }
 
-    /// Sets the value the fiber's pending `park` (or yield) will return when
+    /// Sets the value the fiber's pending `park` (or `yield_to_hold`) will return when
     /// it is next resumed. Wakers use it to say why they woke the fiber.
     pub fn set_wake_reason(&mut self, reason: WakeReason) {
         self.inner.wake = reason;

@@ -42,7 +42,7 @@ impl State {
 }
 
 // ANCHOR: wake_reason
-/// Why a suspended fiber runs again: the value its `park` (or yield) returns.
+/// Why a suspended fiber runs again: the value its `park` (or `yield_to_hold`) returns.
 ///
 /// Whoever owns a parked fiber sets the reason with
 /// [`Fiber::set_wake_reason`](crate::Fiber::set_wake_reason) before handing it

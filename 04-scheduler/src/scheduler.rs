@@ -59,6 +59,7 @@ impl Scheduler {
         name: &str,
         extension: Option<Arc<dyn Extension>>,
     ) -> Scheduler {
+        sylar_fiber::init();
         let workers = threads.max(1);
         let shared = Arc::new(Shared {
             name: name.to_string(),

@@ -138,7 +138,11 @@ impl Worker {
     // ANCHOR: exchange
     /// One trip to the shared queue: report the tasks that ended, put back
     /// those that yielded, and take the next task — plus, when the queue is
-    /// long, a few more so that the next ones cost no lock at all.
+    /// long and no other worker is idle, a few more so that the next ones
+    /// cost no lock at all. Never while another worker sleeps: a task held in
+    /// this worker's batch could not be run by it. (The price: if this
+    /// worker's current task blocks its thread, the batch waits with it even
+    /// if another worker falls idle meanwhile. Tasks should park, not block.)
     fn exchange(&self, batch: &mut Batch) -> Option<(Task, Option<usize>)> {
         let mut wake = false;
         let next = {
@@ -151,7 +155,10 @@ impl Worker {
             }
             let next = queue.pop_for(self.index);
             if next.is_some() {
-                let extra = (queue.global.len() / self.shared().workers).min(Batch::MAX - 1);
+                let extra = match queue.idle {
+                    0 => (queue.global.len() / self.shared().workers).min(Batch::MAX - 1),
+                    _ => 0,
+                };
                 batch.taken.extend(queue.global.drain(..extra));
                 queue.active += 1 + extra;
             }
@@ -252,8 +259,11 @@ impl Worker {
                 queue = shared.lock();
             }
             None => {
+                // Wake for the stop only when everything is done: pinned
+                // work for a worker that is not looping yet (worker 0 before
+                // `stop` runs it) must not make the others spin.
                 let stop_check = |q: &mut crate::queue::Queue| {
-                    shared.stop_requested.load(Ordering::Acquire) && q.active == 0
+                    shared.stop_requested.load(Ordering::Acquire) && q.active == 0 && q.is_empty()
                 };
                 while !queue.has_work_for(self.index) && !stop_check(&mut queue) {
                     queue = shared.wakeup.wait(queue).unwrap_or_else(|e| e.into_inner());

@@ -4,11 +4,16 @@
 //! ```text
 //!  caller threads                         writer thread
 //!  ──────────────                         ─────────────
-//!  format line (own buffer)
-//!  lock ─ append to `front` ─ unlock  ┐   lock ─ swap front/back ─ unlock
-//!   (full? wait for `space`,          ├─▶ write back to file, flush
-//!    or count a drop)                 ┘   lock ─ written = batch end ─ notify `written`
+//!  format line (own buffer)               sleep until `front` has data
+//!  lock ─ append to `front` ─ unlock  ┐   linger up to 1 ms so a batch can build up
+//!   (full? wait for `space`,          ├─▶ lock ─ swap front/batch ─ unlock
+//!    or count a drop)                 ┘   write batch to file, flush
+//!                                         lock ─ written = batch end ─ notify `written`
 //! ```
+//!
+//! Callers wake the writer only when it sleeps on an empty buffer, or when it lingers
+//! and the buffer is half full: under load, one `futex` wake-up serves thousands of
+//! lines instead of one.
 
 use std::io::{self, Write};
 use std::path::Path;
@@ -107,10 +112,28 @@ struct State {
     written: u64,
     /// Set by drop: the writer drains `front` and exits.
     closing: bool,
+    /// Highest line number some `flush` waits for: the writer does not linger then.
+    flush_wanted: u64,
+    /// What the writer is doing, so callers know whether to wake it.
+    writer: WriterState,
     /// Cleared if the writer thread ends: callers then stop waiting for it.
     writer_alive: bool,
 }
 // ANCHOR_END: async_appender
+
+/// What the writer thread is doing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum WriterState {
+    /// Sleeping on an empty buffer: the next line must wake it.
+    Idle,
+    /// Waiting briefly for a batch to build up: wake it only if the buffer fills up.
+    Lingering,
+    /// Writing: it will look at the buffer again by itself.
+    Busy,
+}
+
+/// How long the writer waits for a batch to build up once it has data.
+const LINGER: Duration = Duration::from_millis(1);
 
 /// Where the writer thread writes.
 enum Target {
@@ -148,6 +171,8 @@ impl AsyncAppender {
                 accepted: 0,
                 written: 0,
                 closing: false,
+                flush_wanted: 0,
+                writer: WriterState::Busy,
                 writer_alive: true,
             }),
             data: Condvar::new(),
@@ -240,11 +265,15 @@ impl Shared {
             self.dropped.fetch_add(1, Ordering::Relaxed);
             return;
         }
-        let was_empty = state.front.is_empty();
         state.front.extend_from_slice(line);
         state.accepted += 1;
+        let wake = match state.writer {
+            WriterState::Idle => true,
+            WriterState::Lingering => state.front.len() >= self.options.capacity / 2,
+            WriterState::Busy => false,
+        };
         drop(state);
-        if was_empty {
+        if wake {
             self.data.notify_one();
         }
     }
@@ -255,6 +284,10 @@ impl Shared {
     fn wait_written(&self) {
         let mut state = self.lock();
         let target = state.accepted;
+        if state.written < target {
+            state.flush_wanted = state.flush_wanted.max(target);
+            self.data.notify_one();
+        }
         while state.written < target && state.writer_alive {
             state = self
                 .written
@@ -296,6 +329,7 @@ fn writer_thread(shared: &Shared, mut target: Target) {
         let batch_end = {
             let mut state = shared.lock();
             while state.front.is_empty() && !state.closing {
+                state.writer = WriterState::Idle;
                 state = shared
                     .data
                     .wait(state)
@@ -304,6 +338,16 @@ fn writer_thread(shared: &Shared, mut target: Target) {
             if state.front.is_empty() {
                 break; // closing, and everything is written
             }
+            let hurry = state.closing || state.flush_wanted > state.written;
+            if !hurry && state.front.len() < shared.options.capacity / 2 {
+                state.writer = WriterState::Lingering;
+                state = shared
+                    .data
+                    .wait_timeout(state, LINGER)
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .0;
+            }
+            state.writer = WriterState::Busy;
             std::mem::swap(&mut state.front, &mut batch);
             state.accepted
         };

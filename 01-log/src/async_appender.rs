@@ -324,7 +324,7 @@ fn writer_thread(shared: &Shared, mut target: Target) {
 
     let mut batch = Vec::with_capacity(shared.options.capacity.min(1 << 24));
     let mut last_check = Instant::now();
-    let mut reported_drops = 0;
+    let mut drop_reports = DropReports::default();
     loop {
         let batch_end = {
             let mut state = shared.lock();
@@ -362,35 +362,48 @@ fn writer_thread(shared: &Shared, mut target: Target) {
         shared
             .write_errors
             .store(target.error_count(), Ordering::Relaxed);
-        report_drops(shared, &mut reported_drops, false);
+        report_drops(shared, &mut drop_reports, false);
 
         shared.lock().written = batch_end;
         shared.written.notify_all();
     }
-    report_drops(shared, &mut reported_drops, true);
+    report_drops(shared, &mut drop_reports, true);
 }
 // ANCHOR_END: writer_thread
 
-/// Reports lines dropped since the last report, at most once a second unless `last`.
-fn report_drops(shared: &Shared, reported: &mut u64, last: bool) {
-    static LAST_REPORT: Mutex<Option<Instant>> = Mutex::new(None);
+/// What the writer has reported about drops.
+#[derive(Default)]
+struct DropReports {
+    /// The drop count at the last report.
+    reported: u64,
+    /// When that was.
+    at: Option<Instant>,
+}
+
+/// Reports lines dropped since the last report: at most once a second, unless `last`.
+fn report_drops(shared: &Shared, reports: &mut DropReports, last: bool) {
     let dropped = shared.dropped.load(Ordering::Relaxed);
-    if dropped == *reported {
+    if dropped == reports.reported {
         return;
     }
-    let mut when = LAST_REPORT.lock().unwrap_or_else(PoisonError::into_inner);
-    if !last && when.is_some_and(|t| t.elapsed() < Duration::from_secs(1)) {
+    if !last
+        && reports
+            .at
+            .is_some_and(|t| t.elapsed() < Duration::from_secs(1))
+    {
         return;
     }
-    *when = Some(Instant::now());
     let _ = writeln!(
         io::stderr(),
         "sylar-log: async appender for {} dropped {} line(s) because its buffer was full ({} in total)",
         shared.target_name,
-        dropped - *reported,
+        dropped - reports.reported,
         dropped
     );
-    *reported = dropped;
+    *reports = DropReports {
+        reported: dropped,
+        at: Some(Instant::now()),
+    };
 }
 
 impl Target {

@@ -15,17 +15,16 @@
 //! and the buffer is half full: under load, one `futex` wake-up serves thousands of
 //! lines instead of one.
 
-use std::io::{self, Write};
+use std::io::Write;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
 
 use crate::appender::Appender;
+use crate::async_writer::{Shared, Target};
 use crate::error::{LogError, WriteErrors};
 use crate::file_sink::FileSink;
-use crate::flusher::{self, FLUSH_INTERVAL, Flush};
 use crate::formatter::PatternFormatter;
 use crate::level::Level;
 
@@ -79,67 +78,7 @@ pub struct AsyncAppender {
     writer: Option<JoinHandle<()>>,
 }
 
-/// State shared between callers and the writer thread.
-#[derive(Debug)]
-struct Shared {
-    state: Mutex<State>,
-    /// Signalled when `front` becomes non-empty, or on close: wakes the writer.
-    data: Condvar,
-    /// Signalled when the writer takes `front`: wakes blocked callers.
-    space: Condvar,
-    /// Signalled when a batch is written: wakes `flush`.
-    written: Condvar,
-    options: AsyncOptions,
-    /// What the writer writes to (for messages).
-    target_name: String,
-    dropped: AtomicU64,
-    /// Times a caller had to wait for room.
-    waits: AtomicU64,
-    /// Write failures, copied from the sink by the writer after each batch.
-    write_errors: AtomicU64,
-}
-
-/// # Invariant
-/// `written <= accepted`; lines numbered `written+1 ..= accepted` are in `front` or in
-/// the batch the writer is writing.
-#[derive(Debug)]
-struct State {
-    /// Lines accepted and not yet taken by the writer.
-    front: Vec<u8>,
-    /// Number of lines accepted since creation.
-    accepted: u64,
-    /// Number of those lines the writer has written (and flushed).
-    written: u64,
-    /// Set by drop: the writer drains `front` and exits.
-    closing: bool,
-    /// Highest line number some `flush` waits for: the writer does not linger then.
-    flush_wanted: u64,
-    /// What the writer is doing, so callers know whether to wake it.
-    writer: WriterState,
-    /// Cleared if the writer thread ends: callers then stop waiting for it.
-    writer_alive: bool,
-}
 // ANCHOR_END: async_appender
-
-/// What the writer thread is doing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum WriterState {
-    /// Sleeping on an empty buffer: the next line must wake it.
-    Idle,
-    /// Waiting briefly for a batch to build up: wake it only if the buffer fills up.
-    Lingering,
-    /// Writing: it will look at the buffer again by itself.
-    Busy,
-}
-
-/// How long the writer waits for a batch to build up once it has data.
-const LINGER: Duration = Duration::from_millis(1);
-
-/// Where the writer thread writes.
-enum Target {
-    File(FileSink),
-    Writer(Box<dyn Write + Send>, WriteErrors),
-}
 
 impl AsyncAppender {
     /// An async appender writing to `path` (appending; created with its parent
@@ -165,32 +104,7 @@ impl AsyncAppender {
     }
 
     fn start(target: Target, target_name: String, options: AsyncOptions) -> Result<Self, LogError> {
-        let shared = Arc::new(Shared {
-            state: Mutex::new(State {
-                front: Vec::with_capacity(options.capacity.min(1 << 24)),
-                accepted: 0,
-                written: 0,
-                closing: false,
-                flush_wanted: 0,
-                writer: WriterState::Busy,
-                writer_alive: true,
-            }),
-            data: Condvar::new(),
-            space: Condvar::new(),
-            written: Condvar::new(),
-            options,
-            target_name,
-            dropped: AtomicU64::new(0),
-            waits: AtomicU64::new(0),
-            write_errors: AtomicU64::new(0),
-        });
-        let for_thread = Arc::clone(&shared);
-        let writer = std::thread::Builder::new()
-            .name("sylar-log-async".into())
-            .spawn(move || writer_thread(&for_thread, target))
-            .map_err(LogError::Thread)?;
-        let weak: Weak<Shared> = Arc::downgrade(&shared);
-        flusher::register(weak);
+        let (shared, writer) = Shared::spawn(target, target_name, options)?;
         Ok(AsyncAppender {
             level: None,
             formatter: None,
@@ -232,208 +146,6 @@ impl AsyncAppender {
     }
 }
 
-impl Shared {
-    fn lock(&self) -> MutexGuard<'_, State> {
-        // All updates keep the invariant before any call that could panic.
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    // ANCHOR: push
-    /// Accepts one line, or waits for room, or drops it, as the options say.
-    fn push(&self, line: &[u8]) {
-        let mut state = self.lock();
-        while !state.front.is_empty()
-            && state.front.len() + line.len() > self.options.capacity
-            && state.writer_alive
-        {
-            match self.options.overflow {
-                Overflow::Drop => {
-                    self.dropped.fetch_add(1, Ordering::Relaxed);
-                    return;
-                }
-                Overflow::Block => {
-                    self.waits.fetch_add(1, Ordering::Relaxed);
-                    state = self
-                        .space
-                        .wait(state)
-                        .unwrap_or_else(PoisonError::into_inner);
-                }
-            }
-        }
-        if !state.writer_alive {
-            // Only after a bug killed the writer: nobody would ever write this line.
-            self.dropped.fetch_add(1, Ordering::Relaxed);
-            return;
-        }
-        state.front.extend_from_slice(line);
-        state.accepted += 1;
-        let wake = match state.writer {
-            WriterState::Idle => true,
-            WriterState::Lingering => state.front.len() >= self.options.capacity / 2,
-            WriterState::Busy => false,
-        };
-        drop(state);
-        if wake {
-            self.data.notify_one();
-        }
-    }
-    // ANCHOR_END: push
-
-    // ANCHOR: wait_written
-    /// Returns once every line accepted before the call is written (or the writer died).
-    fn wait_written(&self) {
-        let mut state = self.lock();
-        let target = state.accepted;
-        if state.written < target {
-            state.flush_wanted = state.flush_wanted.max(target);
-            self.data.notify_one();
-        }
-        while state.written < target && state.writer_alive {
-            state = self
-                .written
-                .wait(state)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
-    }
-    // ANCHOR_END: wait_written
-}
-
-impl Flush for Shared {
-    fn flush_buffered(&self, everything: bool) {
-        // The writer never sits on a batch, so only exit and explicit flushes need to wait.
-        if everything {
-            self.wait_written();
-        }
-    }
-}
-
-// ANCHOR: writer_thread
-/// The writer: takes the whole front buffer at once, writes it outside the lock, then
-/// publishes how far it got. Exits when closing and drained.
-fn writer_thread(shared: &Shared, mut target: Target) {
-    /// Marks the writer dead however the thread ends, so no caller waits forever.
-    struct Alive<'a>(&'a Shared);
-    impl Drop for Alive<'_> {
-        fn drop(&mut self) {
-            self.0.lock().writer_alive = false;
-            self.0.space.notify_all();
-            self.0.written.notify_all();
-        }
-    }
-    let _alive = Alive(shared);
-
-    let mut batch = Vec::with_capacity(shared.options.capacity.min(1 << 24));
-    let mut last_check = Instant::now();
-    let mut drop_reports = DropReports::default();
-    loop {
-        let batch_end = {
-            let mut state = shared.lock();
-            while state.front.is_empty() && !state.closing {
-                state.writer = WriterState::Idle;
-                state = shared
-                    .data
-                    .wait(state)
-                    .unwrap_or_else(PoisonError::into_inner);
-            }
-            if state.front.is_empty() {
-                break; // closing, and everything is written
-            }
-            let hurry = state.closing || state.flush_wanted > state.written;
-            if !hurry && state.front.len() < shared.options.capacity / 2 {
-                state.writer = WriterState::Lingering;
-                state = shared
-                    .data
-                    .wait_timeout(state, LINGER)
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .0;
-            }
-            state.writer = WriterState::Busy;
-            std::mem::swap(&mut state.front, &mut batch);
-            state.accepted
-        };
-        shared.space.notify_all();
-
-        if last_check.elapsed() >= FLUSH_INTERVAL {
-            last_check = Instant::now();
-            target.reopen_if_moved();
-        }
-        target.write_and_flush(&batch, &shared.target_name);
-        batch.clear();
-        shared
-            .write_errors
-            .store(target.error_count(), Ordering::Relaxed);
-        report_drops(shared, &mut drop_reports, false);
-
-        shared.lock().written = batch_end;
-        shared.written.notify_all();
-    }
-    report_drops(shared, &mut drop_reports, true);
-}
-// ANCHOR_END: writer_thread
-
-/// What the writer has reported about drops.
-#[derive(Default)]
-struct DropReports {
-    /// The drop count at the last report.
-    reported: u64,
-    /// When that was.
-    at: Option<Instant>,
-}
-
-/// Reports lines dropped since the last report: at most once a second, unless `last`.
-fn report_drops(shared: &Shared, reports: &mut DropReports, last: bool) {
-    let dropped = shared.dropped.load(Ordering::Relaxed);
-    if dropped == reports.reported {
-        return;
-    }
-    if !last
-        && reports
-            .at
-            .is_some_and(|t| t.elapsed() < Duration::from_secs(1))
-    {
-        return;
-    }
-    let _ = writeln!(
-        io::stderr(),
-        "sylar-log: async appender for {} dropped {} line(s) because its buffer was full ({} in total)",
-        shared.target_name,
-        dropped - reports.reported,
-        dropped
-    );
-    *reports = DropReports {
-        reported: dropped,
-        at: Some(Instant::now()),
-    };
-}
-
-impl Target {
-    fn write_and_flush(&mut self, bytes: &[u8], name: &str) {
-        match self {
-            Target::File(sink) => {
-                sink.write(bytes);
-                sink.flush();
-            }
-            Target::Writer(writer, errors) => {
-                let result = writer.write_all(bytes).and_then(|()| writer.flush());
-                errors.record(&name, result);
-            }
-        }
-    }
-
-    fn reopen_if_moved(&mut self) {
-        if let Target::File(sink) = self {
-            sink.reopen_if_moved();
-        }
-    }
-
-    fn error_count(&self) -> u64 {
-        match self {
-            Target::File(sink) => sink.error_count(),
-            Target::Writer(_, errors) => errors.count(),
-        }
-    }
-}
-
 impl Appender for AsyncAppender {
     fn level(&self) -> Option<Level> {
         self.level
@@ -457,8 +169,7 @@ impl Drop for AsyncAppender {
     /// Lets the writer drain the buffer, then joins it: every accepted line is written
     /// before `drop` returns.
     fn drop(&mut self) {
-        self.shared.lock().closing = true;
-        self.shared.data.notify_one();
+        self.shared.close();
         if let Some(writer) = self.writer.take() {
             let _ = writer.join();
         }

@@ -321,3 +321,42 @@ fn an_unopenable_async_file_is_an_error() {
     ));
     fs::remove_dir(&dir).unwrap();
 }
+
+/// Panics on every write, like a buggy user-supplied writer.
+struct Panicking;
+
+impl Write for Panicking {
+    fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+        panic!("bug in a user's writer");
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_panicking_writer_is_contained_and_nobody_waits_forever() {
+    if common::is_child() {
+        let appender =
+            AsyncAppender::writer(Panicking, "panicky", AsyncOptions::default()).unwrap();
+        appender.write_line(b"first\n");
+        appender.flush(); // returns: the writer is gone
+        appender.write_line(b"second\n"); // refused and counted, not queued forever
+        assert_eq!(appender.dropped(), 1);
+        drop(appender); // joins the dead thread without propagating its panic
+        println!("child survived");
+        return;
+    }
+    let out = common::run_child(
+        "a_panicking_writer_is_contained_and_nobody_waits_forever",
+        &[],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "child failed: {stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("child survived"));
+    assert!(stderr.contains("bug in a user's writer"), "{stderr}");
+    assert!(
+        stderr.contains("the writer thread for panicky died; 1 accepted line(s) were not written"),
+        "{stderr}"
+    );
+}

@@ -17,17 +17,19 @@ fn pretend_fiber_id() -> u64 {
 }
 // ANCHOR_END: fake_fiber
 
-fn main() -> Result<(), Box<dyn Error>> {
-    // ANCHOR: facade
-    // 1. Any crate's `log::info!` reaches root, which starts with one stdout appender and
-    //    the default pattern (time, thread id and name, fiber, level, logger, location).
+// ANCHOR: facade
+/// Step 1: any crate's `log::info!` reaches root, which starts with one stdout appender and
+/// the default pattern (time, thread id and name, fiber, level, logger, location).
+fn facade() {
     sylar_log::init();
     println!("== 1. root, default pattern, through the log facade");
     log::info!("hello from the log facade");
-    // ANCHOR_END: facade
+}
+// ANCHOR_END: facade
 
-    // ANCHOR: own_logger
-    // 2. A logger of our own, with its own pattern, used through the article's macros.
+// ANCHOR: own_logger
+/// Step 2: a logger of our own, with its own pattern, used through the article's macros.
+fn own_logger() -> Result<(), Box<dyn Error>> {
     println!("== 2. a logger of our own, through the sylar_* macros");
     let app = sylar_log::logger("app");
     app.set_level(Level::Debug);
@@ -36,18 +38,24 @@ fn main() -> Result<(), Box<dyn Error>> {
     ));
     sylar_debug!(app, "connecting to {}:{}", "127.0.0.1", 6379);
     sylar_warn!(app, "disk {}% full", 91);
-    // ANCHOR_END: own_logger
+    Ok(())
+}
+// ANCHOR_END: own_logger
 
-    // ANCHOR: through_root
-    // 3. Target "system" reaches the logger named `system`; it has no appenders, so it
-    //    writes through root (with root's pattern, here shortened).
+// ANCHOR: through_root
+/// Step 3: target "system" reaches the logger named `system`; it has no appenders, so it
+/// writes through root (with root's pattern, here shortened).
+fn through_root() -> Result<(), Box<dyn Error>> {
     println!("== 3. target \"system\", written through root");
     sylar_log::root().set_formatter(PatternFormatter::new("root sees: [%p] [%c] %m%n")?);
     log::error!(target: "system", "listener on port {} failed", 8080);
-    // ANCHOR_END: through_root
+    Ok(())
+}
+// ANCHOR_END: through_root
 
-    // ANCHOR: fiber_id
-    // 4. `%f` asks a provider registered by a later crate (0 until then).
+// ANCHOR: fiber_id
+/// Step 4: `%f` asks a provider registered by a later crate (0 until then).
+fn fiber_id() -> Result<(), Box<dyn Error>> {
     println!("== 4. %f before and after a fiber-id provider is registered");
     let fibers = sylar_log::logger("fibers");
     fibers.add_appender(Arc::new(
@@ -56,10 +64,13 @@ fn main() -> Result<(), Box<dyn Error>> {
     sylar_info!(fibers, "no provider yet");
     sylar_log::set_fiber_id_provider(pretend_fiber_id);
     sylar_info!(fibers, "provider registered");
-    // ANCHOR_END: fiber_id
+    Ok(())
+}
+// ANCHOR_END: fiber_id
 
-    // ANCHOR: file
-    // 5. A file, configured as data: the same definitions chapter 2 reads from YAML.
+// ANCHOR: file
+/// Step 5: a file, configured as data: the same definitions chapter 2 reads from YAML.
+fn file() -> Result<(), Box<dyn Error>> {
     println!("== 5. a file appender, configured from YAML");
     let path = std::env::temp_dir().join("sylar-log-demo.log");
     let _ = std::fs::remove_file(&path);
@@ -82,10 +93,13 @@ fn main() -> Result<(), Box<dyn Error>> {
     }
     sylar_log::flush();
     print!("{}", std::fs::read_to_string(&path)?);
-    // ANCHOR_END: file
+    Ok(())
+}
+// ANCHOR_END: file
 
-    // ANCHOR: bad_pattern
-    // 6. A bad pattern: an error naming the position, or (for config) a visible marker.
+// ANCHOR: bad_pattern
+/// Step 6: a bad pattern: an error naming the position, or (for config) a visible marker.
+fn bad_pattern() -> Result<(), Box<dyn Error>> {
     println!("== 6. a bad pattern");
     match PatternFormatter::new("%d{%H:%M} %Q %m") {
         Ok(_) => unreachable!("%Q is not an item"),
@@ -96,6 +110,16 @@ fn main() -> Result<(), Box<dyn Error>> {
         StdoutAppender::new().with_formatter(PatternFormatter::lenient("[%p] %Q %m%n")),
     ));
     sylar_info!(lenient, "the message still gets through");
-    // ANCHOR_END: bad_pattern
+    Ok(())
+}
+// ANCHOR_END: bad_pattern
+
+fn main() -> Result<(), Box<dyn Error>> {
+    facade();
+    own_logger()?;
+    through_root()?;
+    fiber_id()?;
+    file()?;
+    bad_pattern()?;
     Ok(())
 }

@@ -43,8 +43,8 @@ pub fn elapsed_ms() -> u64 {
 /// Milliseconds from program start to `now`.
 ///
 /// Measured on the wall clock, as log4j's `%r` is: an event already reads the wall
-/// clock for `%d`, and a second (monotonic) clock read would cost as much as a quarter
-/// of a whole log call. The price: `%r` jumps with the wall clock when an
+/// clock for `%d`, and a second (monotonic) clock read costs about a tenth of a whole
+/// log call (`clock_gettime` under a VM is not free). The price: `%r` jumps with the wall clock when an
 /// administrator steps it (and stays at 0 while the clock is behind the start time).
 pub(crate) fn elapsed_ms_at(now: SystemTime) -> u64 {
     let start = PROGRAM_START.get_or_init(SystemTime::now);

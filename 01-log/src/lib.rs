@@ -27,7 +27,9 @@
 //! * [`async_appender`] — [`AsyncAppender`] and its options; `async_writer`: the bounded
 //!   buffer and the writer thread behind it.
 //! * `flusher` — flushes buffered appenders every second and at exit.
-//! * [`logger`] — [`Logger`]; [`manager`]: [`LoggerManager`], loggers by name.
+//! * `itoa` — integers to decimal digits without going through `fmt`.
+//! * [`logger`](mod@logger) — [`Logger`]; [`manager`](mod@manager) — [`LoggerManager`],
+//!   loggers by name.
 //! * [`facade`] — the bridge from the `log` crate ([`init`]).
 //! * [`macros`] — [`sylar_log!`], [`sylar_info!`], ...
 //! * [`config`] — [`LogDefine`] and [`apply_config`], loggers described as data.

@@ -114,15 +114,16 @@ fn a_rotated_file_is_reopened_at_its_path() {
     let path = temp_path("rotate.log");
     let rotated = path.with_extension("log.1");
     let (logger, appender) = file_logger("file-rotate", &path);
-    sylar_info!(logger, "before rotation");
+    sylar_info!(logger, "before rotation, still buffered");
     fs::rename(&path, &rotated).unwrap();
-    sylar_info!(logger, "buffered before the check");
+    // (The background thread may get there first; the outcome is the same.)
     appender.reopen_if_moved();
     sylar_info!(logger, "after rotation");
     sylar_log::Appender::flush(&*appender);
     assert_eq!(
         fs::read_to_string(&rotated).unwrap(),
-        "before rotation\nbuffered before the check\n"
+        "before rotation, still buffered\n",
+        "the buffer went to the old file before the switch"
     );
     assert_eq!(fs::read_to_string(&path).unwrap(), "after rotation\n");
     fs::remove_file(&path).unwrap();
@@ -169,7 +170,6 @@ fn buffered_lines_are_written_when_the_appender_is_dropped() {
     let path = temp_path("drop.log");
     let (logger, appender) = file_logger("file-drop", &path);
     sylar_info!(logger, "kept by drop");
-    assert_eq!(fs::read_to_string(&path).unwrap(), "", "still buffered");
     logger.clear_appenders();
     drop(appender);
     assert_eq!(fs::read_to_string(&path).unwrap(), "kept by drop\n");
@@ -227,13 +227,16 @@ fn a_full_disk_is_counted_and_reported_once_without_panicking() {
     if common::is_child() {
         let (logger, appender) = file_logger("file-full", "/dev/full".as_ref());
         for round in 1..=3 {
+            // (The once-a-second flusher may add failures of its own: count upwards.)
+            let before = appender.write_errors();
             sylar_info!(logger, "cannot be written {round}");
             sylar_log::Appender::flush(&*appender);
-            assert_eq!(appender.write_errors(), round);
+            assert!(appender.write_errors() > before, "round {round} counted");
         }
         // A line bigger than the buffer is written straight through, and fails too.
+        let before = appender.write_errors();
         sylar_info!(logger, "{}", "x".repeat(100_000));
-        assert!(appender.write_errors() > 3);
+        assert!(appender.write_errors() > before);
         return;
     }
     if !std::path::Path::new("/dev/full").exists() {

@@ -97,6 +97,7 @@ fn every_macro_logs_at_its_level() {
 #[test]
 fn macro_arguments_are_not_evaluated_when_the_level_is_disabled() {
     let logger = sylar_log::logger("lazy");
+    logger.add_appender(MemoryAppender::with_pattern("%m"));
     logger.set_level(Level::Error);
     let calls = AtomicUsize::new(0);
     let expensive = || calls.fetch_add(1, Ordering::Relaxed);

@@ -4,23 +4,27 @@
 //! ```text
 //!  caller threads                         writer thread
 //!  ──────────────                         ─────────────
-//!  format line (own buffer)
-//!  lock ─ append to `front` ─ unlock  ┐   lock ─ swap front/back ─ unlock
-//!   (full? wait for `space`,          ├─▶ write back to file, flush
-//!    or count a drop)                 ┘   lock ─ written = batch end ─ notify `written`
+//!  format line (own buffer)               sleep until `front` has data
+//!  lock ─ append to `front` ─ unlock  ┐   linger up to 1 ms so a batch can build up
+//!   (full? wait for `space`,          ├─▶ lock ─ swap front/batch ─ unlock
+//!    or count a drop)                 ┘   write batch to file, flush
+//!                                         lock ─ written = batch end ─ notify `written`
 //! ```
+//!
+//! Callers wake the writer only when it sleeps on an empty buffer, or when it lingers
+//! and the buffer is half full: under load, one `futex` wake-up serves thousands of
+//! lines instead of one.
 
-use std::io::{self, Write};
+use std::io::Write;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
 
 use crate::appender::Appender;
+use crate::async_writer::{Shared, Target};
 use crate::error::{LogError, WriteErrors};
 use crate::file_sink::FileSink;
-use crate::flusher::{self, FLUSH_INTERVAL, Flush};
 use crate::formatter::PatternFormatter;
 use crate::level::Level;
 
@@ -74,49 +78,7 @@ pub struct AsyncAppender {
     writer: Option<JoinHandle<()>>,
 }
 
-/// State shared between callers and the writer thread.
-#[derive(Debug)]
-struct Shared {
-    state: Mutex<State>,
-    /// Signalled when `front` becomes non-empty, or on close: wakes the writer.
-    data: Condvar,
-    /// Signalled when the writer takes `front`: wakes blocked callers.
-    space: Condvar,
-    /// Signalled when a batch is written: wakes `flush`.
-    written: Condvar,
-    options: AsyncOptions,
-    /// What the writer writes to (for messages).
-    target_name: String,
-    dropped: AtomicU64,
-    /// Times a caller had to wait for room.
-    waits: AtomicU64,
-    /// Write failures, copied from the sink by the writer after each batch.
-    write_errors: AtomicU64,
-}
-
-/// # Invariant
-/// `written <= accepted`; lines numbered `written+1 ..= accepted` are in `front` or in
-/// the batch the writer is writing.
-#[derive(Debug)]
-struct State {
-    /// Lines accepted and not yet taken by the writer.
-    front: Vec<u8>,
-    /// Number of lines accepted since creation.
-    accepted: u64,
-    /// Number of those lines the writer has written (and flushed).
-    written: u64,
-    /// Set by drop: the writer drains `front` and exits.
-    closing: bool,
-    /// Cleared if the writer thread ends: callers then stop waiting for it.
-    writer_alive: bool,
-}
 // ANCHOR_END: async_appender
-
-/// Where the writer thread writes.
-enum Target {
-    File(FileSink),
-    Writer(Box<dyn Write + Send>, WriteErrors),
-}
 
 impl AsyncAppender {
     /// An async appender writing to `path` (appending; created with its parent
@@ -142,30 +104,7 @@ impl AsyncAppender {
     }
 
     fn start(target: Target, target_name: String, options: AsyncOptions) -> Result<Self, LogError> {
-        let shared = Arc::new(Shared {
-            state: Mutex::new(State {
-                front: Vec::with_capacity(options.capacity.min(1 << 24)),
-                accepted: 0,
-                written: 0,
-                closing: false,
-                writer_alive: true,
-            }),
-            data: Condvar::new(),
-            space: Condvar::new(),
-            written: Condvar::new(),
-            options,
-            target_name,
-            dropped: AtomicU64::new(0),
-            waits: AtomicU64::new(0),
-            write_errors: AtomicU64::new(0),
-        });
-        let for_thread = Arc::clone(&shared);
-        let writer = std::thread::Builder::new()
-            .name("sylar-log-async".into())
-            .spawn(move || writer_thread(&for_thread, target))
-            .map_err(LogError::Thread)?;
-        let weak: Weak<Shared> = Arc::downgrade(&shared);
-        flusher::register(weak);
+        let (shared, writer) = Shared::spawn(target, target_name, options)?;
         Ok(AsyncAppender {
             level: None,
             formatter: None,
@@ -207,176 +146,6 @@ impl AsyncAppender {
     }
 }
 
-impl Shared {
-    fn lock(&self) -> MutexGuard<'_, State> {
-        // All updates keep the invariant before any call that could panic.
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    // ANCHOR: push
-    /// Accepts one line, or waits for room, or drops it, as the options say.
-    fn push(&self, line: &[u8]) {
-        let mut state = self.lock();
-        while !state.front.is_empty()
-            && state.front.len() + line.len() > self.options.capacity
-            && state.writer_alive
-        {
-            match self.options.overflow {
-                Overflow::Drop => {
-                    self.dropped.fetch_add(1, Ordering::Relaxed);
-                    return;
-                }
-                Overflow::Block => {
-                    self.waits.fetch_add(1, Ordering::Relaxed);
-                    state = self
-                        .space
-                        .wait(state)
-                        .unwrap_or_else(PoisonError::into_inner);
-                }
-            }
-        }
-        if !state.writer_alive {
-            // Only after a bug killed the writer: nobody would ever write this line.
-            self.dropped.fetch_add(1, Ordering::Relaxed);
-            return;
-        }
-        let was_empty = state.front.is_empty();
-        state.front.extend_from_slice(line);
-        state.accepted += 1;
-        drop(state);
-        if was_empty {
-            self.data.notify_one();
-        }
-    }
-    // ANCHOR_END: push
-
-    // ANCHOR: wait_written
-    /// Returns once every line accepted before the call is written (or the writer died).
-    fn wait_written(&self) {
-        let mut state = self.lock();
-        let target = state.accepted;
-        while state.written < target && state.writer_alive {
-            state = self
-                .written
-                .wait(state)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
-    }
-    // ANCHOR_END: wait_written
-}
-
-impl Flush for Shared {
-    fn flush_buffered(&self, everything: bool) {
-        // The writer never sits on a batch, so only exit and explicit flushes need to wait.
-        if everything {
-            self.wait_written();
-        }
-    }
-}
-
-// ANCHOR: writer_thread
-/// The writer: takes the whole front buffer at once, writes it outside the lock, then
-/// publishes how far it got. Exits when closing and drained.
-fn writer_thread(shared: &Shared, mut target: Target) {
-    /// Marks the writer dead however the thread ends, so no caller waits forever.
-    struct Alive<'a>(&'a Shared);
-    impl Drop for Alive<'_> {
-        fn drop(&mut self) {
-            self.0.lock().writer_alive = false;
-            self.0.space.notify_all();
-            self.0.written.notify_all();
-        }
-    }
-    let _alive = Alive(shared);
-
-    let mut batch = Vec::with_capacity(shared.options.capacity.min(1 << 24));
-    let mut last_check = Instant::now();
-    let mut reported_drops = 0;
-    loop {
-        let batch_end = {
-            let mut state = shared.lock();
-            while state.front.is_empty() && !state.closing {
-                state = shared
-                    .data
-                    .wait(state)
-                    .unwrap_or_else(PoisonError::into_inner);
-            }
-            if state.front.is_empty() {
-                break; // closing, and everything is written
-            }
-            std::mem::swap(&mut state.front, &mut batch);
-            state.accepted
-        };
-        shared.space.notify_all();
-
-        if last_check.elapsed() >= FLUSH_INTERVAL {
-            last_check = Instant::now();
-            target.reopen_if_moved();
-        }
-        target.write_and_flush(&batch, &shared.target_name);
-        batch.clear();
-        shared
-            .write_errors
-            .store(target.error_count(), Ordering::Relaxed);
-        report_drops(shared, &mut reported_drops, false);
-
-        shared.lock().written = batch_end;
-        shared.written.notify_all();
-    }
-    report_drops(shared, &mut reported_drops, true);
-}
-// ANCHOR_END: writer_thread
-
-/// Reports lines dropped since the last report, at most once a second unless `last`.
-fn report_drops(shared: &Shared, reported: &mut u64, last: bool) {
-    static LAST_REPORT: Mutex<Option<Instant>> = Mutex::new(None);
-    let dropped = shared.dropped.load(Ordering::Relaxed);
-    if dropped == *reported {
-        return;
-    }
-    let mut when = LAST_REPORT.lock().unwrap_or_else(PoisonError::into_inner);
-    if !last && when.is_some_and(|t| t.elapsed() < Duration::from_secs(1)) {
-        return;
-    }
-    *when = Some(Instant::now());
-    let _ = writeln!(
-        io::stderr(),
-        "sylar-log: async appender for {} dropped {} line(s) because its buffer was full ({} in total)",
-        shared.target_name,
-        dropped - *reported,
-        dropped
-    );
-    *reported = dropped;
-}
-
-impl Target {
-    fn write_and_flush(&mut self, bytes: &[u8], name: &str) {
-        match self {
-            Target::File(sink) => {
-                sink.write(bytes);
-                sink.flush();
-            }
-            Target::Writer(writer, errors) => {
-                let result = writer.write_all(bytes).and_then(|()| writer.flush());
-                errors.record(&name, result);
-            }
-        }
-    }
-
-    fn reopen_if_moved(&mut self) {
-        if let Target::File(sink) = self {
-            sink.reopen_if_moved();
-        }
-    }
-
-    fn error_count(&self) -> u64 {
-        match self {
-            Target::File(sink) => sink.error_count(),
-            Target::Writer(_, errors) => errors.count(),
-        }
-    }
-}
-
 impl Appender for AsyncAppender {
     fn level(&self) -> Option<Level> {
         self.level
@@ -400,8 +169,7 @@ impl Drop for AsyncAppender {
     /// Lets the writer drain the buffer, then joins it: every accepted line is written
     /// before `drop` returns.
     fn drop(&mut self) {
-        self.shared.lock().closing = true;
-        self.shared.data.notify_one();
+        self.shared.close();
         if let Some(writer) = self.writer.take() {
             let _ = writer.join();
         }

@@ -139,50 +139,53 @@ fn build_appenders(def: &LogDefine) -> Result<Vec<Arc<dyn Appender>>, LogError> 
 }
 
 fn build_appender(logger: &str, def: &AppenderDefine) -> Result<Arc<dyn Appender>, LogError> {
-    let formatter = def.formatter.as_deref().map(PatternFormatter::lenient);
-    Ok(match def.kind {
-        AppenderKind::Stdout => {
-            if def.file.is_some() || def.asynchronous {
-                return Err(LogError::Config(format!(
-                    "logger `{logger}`: a stdout appender takes neither `file` nor `async`"
-                )));
-            }
-            let mut appender = StdoutAppender::new();
-            if let Some(level) = def.level {
-                appender = appender.with_level(level);
-            }
-            if let Some(formatter) = formatter {
-                appender = appender.with_formatter(formatter);
-            }
-            Arc::new(appender)
+    Ok(match (def.kind, &def.file) {
+        (AppenderKind::Stdout, None) if !def.asynchronous => Arc::new(tuned(
+            StdoutAppender::new(),
+            def,
+            StdoutAppender::with_level,
+            StdoutAppender::with_formatter,
+        )),
+        (AppenderKind::Stdout, _) => {
+            return Err(LogError::Config(format!(
+                "logger `{logger}`: a stdout appender takes neither `file` nor `async`"
+            )));
         }
-        AppenderKind::File => {
-            let Some(path) = &def.file else {
-                return Err(LogError::Config(format!(
-                    "logger `{logger}`: a file appender needs `file: <path>`"
-                )));
-            };
-            if def.asynchronous {
-                let mut appender = AsyncAppender::file(path, AsyncOptions::default())?;
-                if let Some(level) = def.level {
-                    appender = appender.with_level(level);
-                }
-                if let Some(formatter) = formatter {
-                    appender = appender.with_formatter(formatter);
-                }
-                Arc::new(appender)
-            } else {
-                let mut appender = FileAppender::new(path)?;
-                if let Some(level) = def.level {
-                    appender = appender.with_level(level);
-                }
-                if let Some(formatter) = formatter {
-                    appender = appender.with_formatter(formatter);
-                }
-                Arc::new(appender)
-            }
+        (AppenderKind::File, None) => {
+            return Err(LogError::Config(format!(
+                "logger `{logger}`: a file appender needs `file: <path>`"
+            )));
         }
+        (AppenderKind::File, Some(path)) if def.asynchronous => Arc::new(tuned(
+            AsyncAppender::file(path, AsyncOptions::default())?,
+            def,
+            AsyncAppender::with_level,
+            AsyncAppender::with_formatter,
+        )),
+        (AppenderKind::File, Some(path)) => Arc::new(tuned(
+            FileAppender::new(path)?,
+            def,
+            FileAppender::with_level,
+            FileAppender::with_formatter,
+        )),
     })
+}
+
+/// Applies an appender definition's optional level and pattern (parsed leniently)
+/// through the appender's own builder methods.
+fn tuned<A>(
+    mut appender: A,
+    def: &AppenderDefine,
+    with_level: fn(A, Level) -> A,
+    with_formatter: fn(A, PatternFormatter) -> A,
+) -> A {
+    if let Some(level) = def.level {
+        appender = with_level(appender, level);
+    }
+    if let Some(pattern) = &def.formatter {
+        appender = with_formatter(appender, PatternFormatter::lenient(pattern));
+    }
+    appender
 }
 
 /// Puts a logger back as it was created.

@@ -4,19 +4,19 @@
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicPtr, Ordering};
-use std::time::Instant;
+use std::time::SystemTime;
 
 // ---------------------------------------------------------------------------------------
 // Elapsed time since program start (`%r`).
 // ---------------------------------------------------------------------------------------
 
-/// The instant the program started, captured before `main` by [`CAPTURE_START`], or at
-/// the first log call on a platform without `.init_array`.
-static PROGRAM_START: OnceLock<Instant> = OnceLock::new();
+/// The time the program started, captured before `main` by [`CAPTURE_START`], or at the
+/// first log call on a platform without `.init_array`.
+static PROGRAM_START: OnceLock<SystemTime> = OnceLock::new();
 
 /// Runs before `main`: the dynamic loader calls every function listed in `.init_array`.
 extern "C" fn capture_start() {
-    PROGRAM_START.get_or_init(Instant::now);
+    PROGRAM_START.get_or_init(SystemTime::now);
     #[cfg(test)]
     tests::CAPTURED_BY_LOADER.store(true, Ordering::Relaxed);
 }
@@ -34,11 +34,24 @@ extern "C" fn capture_start() {
 static CAPTURE_START: extern "C" fn() = capture_start;
 // ANCHOR_END: capture_start
 
+// ANCHOR: elapsed_ms
 /// Milliseconds since the program started (what `%r` prints).
 pub fn elapsed_ms() -> u64 {
-    let start = PROGRAM_START.get_or_init(Instant::now);
-    u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX)
+    elapsed_ms_at(SystemTime::now())
 }
+
+/// Milliseconds from program start to `now`.
+///
+/// Measured on the wall clock, as log4j's `%r` is: an event already reads the wall
+/// clock for `%d`, and a second (monotonic) clock read costs about a tenth of a whole
+/// log call (`clock_gettime` under a VM is not free). The price: `%r` jumps with the wall clock when an
+/// administrator steps it (and stays at 0 while the clock is behind the start time).
+pub(crate) fn elapsed_ms_at(now: SystemTime) -> u64 {
+    let start = PROGRAM_START.get_or_init(SystemTime::now);
+    now.duration_since(*start)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+// ANCHOR_END: elapsed_ms
 
 // ---------------------------------------------------------------------------------------
 // The calling thread (`%t`, `%N`).
@@ -142,10 +155,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn elapsed_clock_is_monotonic() {
-        let a = elapsed_ms();
-        let b = elapsed_ms();
-        assert!(b >= a);
+    fn elapsed_ms_counts_from_start_and_never_goes_negative() {
+        let start = *PROGRAM_START.get_or_init(SystemTime::now);
+        let later = start + std::time::Duration::from_millis(1234);
+        assert_eq!(elapsed_ms_at(later), 1234);
+        assert_eq!(elapsed_ms_at(start - std::time::Duration::from_secs(5)), 0);
     }
 
     /// Set only by `capture_start`, which nothing but the loader calls.
@@ -155,7 +169,7 @@ mod tests {
     #[test]
     fn start_was_captured_before_main() {
         assert!(CAPTURED_BY_LOADER.load(Ordering::Relaxed));
-        assert!(*PROGRAM_START.get().expect("captured before main") <= Instant::now());
+        assert!(*PROGRAM_START.get().expect("captured before main") <= SystemTime::now());
     }
 
     #[test]

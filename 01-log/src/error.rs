@@ -72,24 +72,31 @@ pub(crate) struct WriteErrors {
 }
 
 impl WriteErrors {
-    /// Records the outcome of a write to `what` (a path or "stdout").
+    /// Records the outcome of an operation that reached `what` (a path or "stdout"):
+    /// an unbuffered write, or a flush.
     pub(crate) fn record(&self, what: &dyn fmt::Display, result: io::Result<()>) {
         match result {
-            Ok(()) => {
-                if self.reported.load(Ordering::Relaxed) {
-                    self.reported.store(false, Ordering::Relaxed);
-                }
-            }
-            Err(e) => {
-                self.count.fetch_add(1, Ordering::Relaxed);
-                if !self.reported.swap(true, Ordering::Relaxed) {
-                    // Not `eprintln!`: it panics when stderr itself is broken.
-                    let _ = writeln!(
-                        io::stderr(),
-                        "sylar-log: writing to {what} failed: {e} (further failures are counted, not reported)"
-                    );
-                }
-            }
+            Ok(()) => self.succeeded(),
+            Err(e) => self.failed(what, &e),
+        }
+    }
+
+    /// Data reached its destination: the next failure is news again.
+    pub(crate) fn succeeded(&self) {
+        if self.reported.load(Ordering::Relaxed) {
+            self.reported.store(false, Ordering::Relaxed);
+        }
+    }
+
+    /// A write or flush failed: count it, and report it if it starts a run of failures.
+    pub(crate) fn failed(&self, what: &dyn fmt::Display, error: &io::Error) {
+        self.count.fetch_add(1, Ordering::Relaxed);
+        if !self.reported.swap(true, Ordering::Relaxed) {
+            // Not `eprintln!`: it panics when stderr itself is broken.
+            let _ = writeln!(
+                io::stderr(),
+                "sylar-log: writing to {what} failed: {error} (further failures are counted, not reported)"
+            );
         }
     }
 

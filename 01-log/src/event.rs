@@ -51,7 +51,7 @@ impl<'a> LogEvent<'a> {
         f: impl FnOnce(&LogEvent<'_>) -> R,
     ) -> R {
         let time = SystemTime::now();
-        let elapsed_ms = context::elapsed_ms();
+        let elapsed_ms = context::elapsed_ms_at(time);
         let fiber_id = context::current_fiber_id();
         context::with_thread(|thread_id, thread_name| {
             f(&LogEvent {

@@ -51,9 +51,12 @@ impl FileSink {
     }
 
     /// Appends bytes (whole lines) to the buffer; a full buffer goes to the file first.
+    /// Only failures are recorded here: success of a buffered write proves nothing, so
+    /// a run of failures ends only when a flush succeeds.
     pub(crate) fn write(&mut self, bytes: &[u8]) {
-        let result = self.writer.write_all(bytes);
-        self.errors.record(&self.path.display(), result);
+        if let Err(e) = self.writer.write_all(bytes) {
+            self.errors.failed(&self.path.display(), &e);
+        }
     }
 
     /// Writes the buffer to the file.

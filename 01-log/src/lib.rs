@@ -24,9 +24,12 @@
 //! * `time_format` — `%d{...}` with milliseconds and a once-a-second cache.
 //! * [`appender`] — the [`Appender`] trait and [`StdoutAppender`].
 //! * [`file_appender`] — [`FileAppender`]; `file_sink`: the rotation-proof buffered file.
-//! * [`async_appender`] — [`AsyncAppender`], a bounded buffer and a writer thread.
+//! * [`async_appender`] — [`AsyncAppender`] and its options; `async_writer`: the bounded
+//!   buffer and the writer thread behind it.
 //! * `flusher` — flushes buffered appenders every second and at exit.
-//! * [`logger`] — [`Logger`]; [`manager`]: [`LoggerManager`], loggers by name.
+//! * `itoa` — integers to decimal digits without going through `fmt`.
+//! * [`logger`](mod@logger) — [`Logger`]; [`manager`](mod@manager) — [`LoggerManager`],
+//!   loggers by name.
 //! * [`facade`] — the bridge from the `log` crate ([`init`]).
 //! * [`macros`] — [`sylar_log!`], [`sylar_info!`], ...
 //! * [`config`] — [`LogDefine`] and [`apply_config`], loggers described as data.
@@ -57,6 +60,7 @@
 
 pub mod appender;
 pub mod async_appender;
+mod async_writer;
 pub mod config;
 mod context;
 pub mod error;

@@ -13,7 +13,7 @@ use crate::level::Level;
 // ANCHOR: logger
 /// A named source of log lines with its own level, formatter and appenders.
 ///
-/// Obtained from [`crate::logger`] (created on first use) or [`crate::root`], never built
+/// Obtained from [`crate::logger()`] (created on first use) or [`crate::root`], never built
 /// directly: the manager must know every logger to keep the `log` facade's level filter
 /// in sync. A logger with no appenders of its own writes through root's.
 pub struct Logger {

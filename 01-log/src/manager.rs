@@ -12,7 +12,7 @@ use crate::logger::Logger;
 pub const ROOT: &str = "root";
 
 // ANCHOR: manager
-/// Owns every logger. There is one per process, reached through [`manager`]; loggers live
+/// Owns every logger. There is one per process, reached through [`manager()`]; loggers live
 /// until the process exits (handles are `Arc`s, so a logger can be kept in a `static`
 /// or a struct field and used without a lookup).
 pub struct LoggerManager {

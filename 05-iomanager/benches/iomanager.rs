@@ -1,1 +1,266 @@
-fn main() {}
+//! Chapter 5 benchmark: timers, wake-up latency, and a socket ping-pong,
+//! each against a baseline measured in the same process.
+//!
+//! Run: `cargo bench -p sylar-iomanager --bench iomanager`
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::hint::black_box;
+use std::io::{self, Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use sylar_iomanager::{Event, IoHandle, IoManager, TimerManager};
+
+const TIMERS: usize = 1_000_000;
+
+/// A cheap, deterministic spread of delays (xorshift), 0..10 s.
+fn delays(n: usize) -> Vec<Duration> {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            Duration::from_micros(x % 10_000_000)
+        })
+        .collect()
+}
+
+/// Adds and fires `TIMERS` one-shot timers; returns ns per add, per
+/// expire+run. `counting` closures capture an `Arc` and count (an allocation
+/// and two atomics each, as real callbacks have); otherwise they are empty,
+/// and the figures are the manager's own cost.
+fn timer_manager(counting: bool) -> (f64, f64) {
+    let manager = TimerManager::new(|| {});
+    let fired = Arc::new(AtomicUsize::new(0));
+    let delays = delays(TIMERS);
+    let start = Instant::now();
+    for &d in &delays {
+        if counting {
+            let fired = fired.clone();
+            manager.add(d, move || {
+                fired.fetch_add(1, Ordering::Relaxed);
+            });
+        } else {
+            manager.add(d, || {});
+        }
+    }
+    let add = start.elapsed();
+    let start = Instant::now();
+    let expired = manager.collect_expired(Instant::now() + Duration::from_secs(11));
+    let n = expired.len();
+    for e in expired {
+        e.run();
+    }
+    let expire = start.elapsed();
+    assert_eq!(n, TIMERS);
+    if counting {
+        assert_eq!(fired.load(Ordering::Relaxed), TIMERS);
+    }
+    (per(add, TIMERS), per(expire, TIMERS))
+}
+
+/// The floor: the same work on a bare binary heap of boxed closures.
+fn bare_heap() -> (f64, f64) {
+    let fired = Arc::new(AtomicUsize::new(0));
+    let delays = delays(TIMERS);
+    let mut heap: BinaryHeap<Reverse<(Instant, u64)>> = BinaryHeap::new();
+    let mut callbacks: Vec<Option<Box<dyn FnOnce()>>> = Vec::with_capacity(TIMERS);
+    let start = Instant::now();
+    for (i, &d) in delays.iter().enumerate() {
+        let fired = fired.clone();
+        callbacks.push(Some(Box::new(move || {
+            fired.fetch_add(1, Ordering::Relaxed);
+        })));
+        heap.push(Reverse((Instant::now() + d, i as u64)));
+    }
+    let add = start.elapsed();
+    let start = Instant::now();
+    let now = Instant::now() + Duration::from_secs(11);
+    while let Some(Reverse((at, i))) = heap.peek().copied() {
+        if at > now {
+            break;
+        }
+        heap.pop();
+        (callbacks[i as usize].take().unwrap())();
+    }
+    let expire = start.elapsed();
+    assert_eq!(fired.load(Ordering::Relaxed), TIMERS);
+    (per(add, TIMERS), per(expire, TIMERS))
+}
+
+fn per(d: Duration, n: usize) -> f64 {
+    d.as_nanos() as f64 / n as f64
+}
+
+fn pair() -> (UnixStream, UnixStream) {
+    let (a, b) = UnixStream::pair().unwrap();
+    a.set_nonblocking(true).unwrap();
+    b.set_nonblocking(true).unwrap();
+    (a, b)
+}
+
+/// Reads exactly `buf.len()` bytes, parking the fiber while it would block.
+fn read_exact_parked(io: &IoHandle, s: &mut UnixStream, buf: &mut [u8]) {
+    let mut got = 0;
+    while got < buf.len() {
+        match s.read(&mut buf[got..]) {
+            Ok(0) => panic!("peer closed"),
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                io.wait(s.as_raw_fd(), Event::Read, None).unwrap();
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
+fn write_all_parked(io: &IoHandle, s: &mut UnixStream, mut buf: &[u8]) {
+    while !buf.is_empty() {
+        match s.write(buf) {
+            Ok(n) => buf = &buf[n..],
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                io.wait(s.as_raw_fd(), Event::Write, None).unwrap();
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
+/// From a byte written by another thread to the waiting fiber running:
+/// median and 99th percentile, in microseconds.
+fn wake_latency(samples: usize) -> (f64, f64) {
+    let iom = IoManager::new(1, false, "latency").unwrap();
+    let (mut fiber_side, mut thread_side) = pair();
+    thread_side.set_nonblocking(false).unwrap();
+    let (tx, rx) = mpsc::channel();
+    iom.schedule(move || {
+        let io = IoHandle::current().unwrap();
+        let mut byte = [0u8; 1];
+        let mut stamps = Vec::with_capacity(samples);
+        for _ in 0..samples {
+            read_exact_parked(&io, &mut fiber_side, &mut byte);
+            stamps.push(Instant::now());
+            write_all_parked(&io, &mut fiber_side, &byte);
+        }
+        tx.send(stamps).unwrap();
+    })
+    .unwrap();
+    let mut sent = Vec::with_capacity(samples);
+    let mut byte = [1u8; 1];
+    for _ in 0..samples {
+        // Let the fiber park first, so we measure a real wake-up.
+        std::thread::sleep(Duration::from_micros(50));
+        sent.push(Instant::now());
+        thread_side.write_all(&byte).unwrap();
+        thread_side.read_exact(&mut byte).unwrap();
+    }
+    let woke = rx.recv().unwrap();
+    iom.stop();
+    let mut us: Vec<f64> = sent
+        .iter()
+        .zip(&woke)
+        .map(|(s, w)| w.duration_since(*s).as_nanos() as f64 / 1000.0)
+        .collect();
+    us.sort_by(f64::total_cmp);
+    (us[us.len() / 2], us[us.len() * 99 / 100])
+}
+
+/// Two fibers on one I/O manager thread bounce a message `rounds` times.
+fn fiber_ping_pong(rounds: usize) -> f64 {
+    let iom = IoManager::new(1, false, "pingpong").unwrap();
+    let (mut a, mut b) = pair();
+    let (tx, rx) = mpsc::channel();
+    let start = Instant::now();
+    iom.schedule(move || {
+        let io = IoHandle::current().unwrap();
+        let mut msg = [0u8; 8];
+        for _ in 0..rounds {
+            read_exact_parked(&io, &mut b, &mut msg);
+            write_all_parked(&io, &mut b, &msg);
+        }
+    })
+    .unwrap();
+    iom.schedule(move || {
+        let io = IoHandle::current().unwrap();
+        let mut msg = *b"pingpong";
+        for _ in 0..rounds {
+            write_all_parked(&io, &mut a, &msg);
+            read_exact_parked(&io, &mut a, &mut msg);
+        }
+        tx.send(()).unwrap();
+    })
+    .unwrap();
+    rx.recv().unwrap();
+    let elapsed = start.elapsed();
+    iom.stop();
+    per(elapsed, rounds)
+}
+
+/// The baseline: two plain threads with blocking sockets do the same.
+fn thread_ping_pong(rounds: usize) -> f64 {
+    let (mut a, mut b) = UnixStream::pair().unwrap();
+    let start = Instant::now();
+    let echo = std::thread::spawn(move || {
+        let mut msg = [0u8; 8];
+        for _ in 0..rounds {
+            b.read_exact(&mut msg).unwrap();
+            b.write_all(&msg).unwrap();
+        }
+    });
+    let mut msg = *b"pingpong";
+    for _ in 0..rounds {
+        a.write_all(&msg).unwrap();
+        a.read_exact(&mut msg).unwrap();
+    }
+    echo.join().unwrap();
+    per(start.elapsed(), rounds)
+}
+
+fn main() {
+    let (empty_add, empty_expire) = timer_manager(false);
+    let (add, expire) = timer_manager(true);
+    let (bare_add, bare_expire) = bare_heap();
+    println!("{TIMERS} timers (delays spread over 10 s)");
+    println!("  {:<40}{:>10}{:>16}", "", "add ns", "expire+run ns");
+    println!(
+        "  {:<40}{bare_add:>10.1}{bare_expire:>16.1}",
+        "bare BinaryHeap, counting closures"
+    );
+    println!(
+        "  {:<40}{add:>10.1}{expire:>16.1}   {:.2}x / {:.2}x the heap",
+        "TimerManager, counting closures",
+        add / bare_add,
+        expire / bare_expire
+    );
+    println!(
+        "  {:<40}{empty_add:>10.1}{empty_expire:>16.1}   {:.2}x / {:.2}x the heap",
+        "TimerManager, empty closures",
+        empty_add / bare_add,
+        empty_expire / bare_expire
+    );
+
+    let (median, p99) = wake_latency(2_000);
+    println!("fd ready -> parked fiber running (2000 samples)");
+    println!("  median {median:.1} µs, p99 {p99:.1} µs");
+
+    let rounds = 1_000_000;
+    let threads = thread_ping_pong(rounds);
+    let fibers = fiber_ping_pong(rounds);
+    println!("ping-pong over a socketpair, {rounds} round trips");
+    println!(
+        "  {:<38}{threads:>10.0} ns per round trip   1.00x",
+        "two threads, blocking sockets"
+    );
+    println!(
+        "  {:<38}{fibers:>10.0} ns per round trip   {:.2}x",
+        "two fibers, one I/O manager thread",
+        fibers / threads
+    );
+    black_box(());
+}

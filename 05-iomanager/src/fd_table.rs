@@ -33,7 +33,9 @@ impl<T: Default> FdTable<T> {
     /// An empty table; no chunk is allocated yet.
     pub fn new() -> Self {
         FdTable {
-            chunks: (0..CHUNKS).map(|_| AtomicPtr::new(std::ptr::null_mut())).collect(),
+            chunks: (0..CHUNKS)
+                .map(|_| AtomicPtr::new(std::ptr::null_mut()))
+                .collect(),
         }
     }
 
@@ -165,7 +167,11 @@ mod tests {
     fn out_of_range_fds_have_no_entry() {
         let table: FdTable<AtomicUsize> = FdTable::new();
         assert!(table.get(-1).is_none());
-        assert!(table.get(FdTable::<AtomicUsize>::capacity() as i32).is_none());
+        assert!(
+            table
+                .get(FdTable::<AtomicUsize>::capacity() as i32)
+                .is_none()
+        );
     }
 
     #[test]

@@ -140,11 +140,23 @@ impl IoHandle {
     /// ([`WakeReason::Cancelled`]). The fiber resumes on the scheduler it
     /// was running on.
     ///
+    /// The fd is registered with epoll once, on its first wait, and stays
+    /// registered: call [`IoHandle::forget_fd`] before closing it, or a new
+    /// fd that reuses the number would be taken for registered and never
+    /// report an event. (sylar re-registers on every wait instead, at the
+    /// cost of two `epoll_ctl` calls per wait; chapter 6's `close` hook
+    /// calls `forget_fd` for us.)
+    ///
     /// A `Woken` return means "try your I/O again", not a promise that it
     /// will not block: the fd may have become ready before the call (we
     /// remember readiness that arrived while nobody waited, and return at
     /// once), or another reader may have taken the data.
-    pub fn wait(&self, fd: RawFd, event: Event, deadline: Option<Instant>) -> Result<WakeReason, EventError> {
+    pub fn wait(
+        &self,
+        fd: RawFd,
+        event: Event,
+        deadline: Option<Instant>,
+    ) -> Result<WakeReason, EventError> {
         if !in_fiber() {
             return Err(EventError::NotInFiber);
         }

@@ -24,8 +24,7 @@ const WAKE_TOKEN: u64 = u64::MAX;
 const EVENTS_PER_WAIT: usize = 256;
 
 /// What we ask epoll for, once per fd: both directions, peer hang-up, edge-triggered.
-const INTEREST: u32 =
-    (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET) as u32;
+const INTEREST: u32 = (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET) as u32;
 
 // ANCHOR: reactor
 /// The I/O half of an I/O manager; the scheduler is the other half.
@@ -99,7 +98,11 @@ impl Reactor {
     pub fn new(name: &str) -> std::io::Result<Arc<Reactor>> {
         let epoll = Epoll::new()?;
         let wake = Arc::new(EventFd::new()?);
-        epoll.add(wake.raw(), (libc::EPOLLIN | libc::EPOLLET) as u32, WAKE_TOKEN)?;
+        epoll.add(
+            wake.raw(),
+            (libc::EPOLLIN | libc::EPOLLET) as u32,
+            WAKE_TOKEN,
+        )?;
         let tickle = wake.clone();
         Ok(Arc::new(Reactor {
             name: name.to_string(),
@@ -240,11 +243,12 @@ impl Reactor {
         }
         let timer = deadline.map(|at| {
             let reactor = Arc::downgrade(self);
-            self.timers.add(at.saturating_duration_since(Instant::now()), move || {
-                if let Some(reactor) = reactor.upgrade() {
-                    reactor.expire(fd, event, token);
-                }
-            })
+            self.timers
+                .add(at.saturating_duration_since(Instant::now()), move || {
+                    if let Some(reactor) = reactor.upgrade() {
+                        reactor.expire(fd, event, token);
+                    }
+                })
         });
         slot.state = SlotState::Waiting(Wait { timer, ..wait });
     }
@@ -252,7 +256,9 @@ impl Reactor {
 
     /// A wait's timeout: ends that wait (and only that one) with `TimedOut`.
     fn expire(&self, fd: RawFd, event: Event, token: u64) {
-        let Some(ctx) = self.fds.get_existing(fd) else { return };
+        let Some(ctx) = self.fds.get_existing(fd) else {
+            return;
+        };
         let mut state = ctx.lock();
         let slot = state.slot(event);
         if !matches!(&slot.state, SlotState::Waiting(w) if w.token == token) {
@@ -270,7 +276,9 @@ impl Reactor {
     /// Removes the waiter for `event` on `fd` and wakes it with `reason`
     /// (sylar's `cancelEvent`). Returns whether there was one.
     pub fn cancel(&self, fd: RawFd, event: Event, reason: WakeReason) -> bool {
-        let Some(ctx) = self.fds.get_existing(fd) else { return false };
+        let Some(ctx) = self.fds.get_existing(fd) else {
+            return false;
+        };
         let mut state = ctx.lock();
         let slot = state.slot(event);
         match std::mem::take(&mut slot.state) {
@@ -305,7 +313,9 @@ impl Reactor {
     /// everything about it: call before closing it, so that a new fd with the
     /// same number starts clean.
     pub fn forget(&self, fd: RawFd, reason: WakeReason) -> bool {
-        let Some(ctx) = self.fds.get_existing(fd) else { return false };
+        let Some(ctx) = self.fds.get_existing(fd) else {
+            return false;
+        };
         let mut woken = Woken::default();
         let had_waiters = {
             let mut state = ctx.lock();
@@ -335,7 +345,9 @@ impl Reactor {
 
     /// Epoll says `event` happened on `fd`: wake its waiter, or remember it.
     fn trigger(&self, fd: RawFd, event: Event, woken: &mut Woken) {
-        let Some(ctx) = self.fds.get_existing(fd) else { return };
+        let Some(ctx) = self.fds.get_existing(fd) else {
+            return;
+        };
         let mut state = ctx.lock();
         let slot = state.slot(event);
         match slot.take_wait() {
@@ -349,7 +361,8 @@ impl Reactor {
 
     /// Wakes every waiter of every fd with `Cancelled` and drops every
     /// callback timer: what `stop` does once nothing else can run.
-    /// Returns whether anything was woken.
+    /// Returns whether anything was woken or dropped (then the caller must
+    /// not sleep: `stopping` may have become true).
     fn cancel_everything(&self) -> bool {
         let mut woken = Woken::default();
         self.fds.for_each(|_, ctx| {
@@ -370,7 +383,7 @@ impl Reactor {
                 dropped
             );
         }
-        let any = woken.waiters > 0;
+        let any = woken.waiters > 0 || dropped > 0;
         woken.flush(&self.pending);
         any
     }
@@ -413,7 +426,8 @@ impl Reactor {
                 // An error or hang-up wakes whoever waits, in both
                 // directions: their next read or write reports it.
                 let broken = bits & (libc::EPOLLERR | libc::EPOLLHUP) as u32 != 0;
-                if broken || bits & (libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLPRI) as u32 != 0 {
+                if broken || bits & (libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLPRI) as u32 != 0
+                {
                     self.trigger(fd, Event::Read, &mut woken);
                 }
                 if broken || bits & libc::EPOLLOUT as u32 != 0 {
@@ -422,7 +436,9 @@ impl Reactor {
             }
             for expired in self.timers.collect_expired(Instant::now()) {
                 if let Some((task, on)) = expired.into_task() {
-                    woken.tasks.push((on.unwrap_or_else(|| scheduler.clone()), task));
+                    woken
+                        .tasks
+                        .push((on.unwrap_or_else(|| scheduler.clone()), task));
                 }
             }
             woken.flush(&self.pending);

@@ -23,7 +23,8 @@ impl Epoll {
             return Err(io::Error::last_os_error());
         }
         // SAFETY: `fd` is a freshly created descriptor nobody else owns.
-        Ok(Epoll { fd: unsafe { OwnedFd::from_raw_fd(fd) } })
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        Ok(Epoll { fd })
     }
 
     /// Registers `fd` for `events`, remembering `data` for its notifications.
@@ -99,7 +100,8 @@ impl EventFd {
             return Err(io::Error::last_os_error());
         }
         // SAFETY: `fd` is a freshly created descriptor nobody else owns.
-        Ok(EventFd { fd: unsafe { OwnedFd::from_raw_fd(fd) } })
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        Ok(EventFd { fd })
     }
 
     pub fn raw(&self) -> RawFd {
@@ -141,12 +143,24 @@ mod tests {
         let wake = EventFd::new().unwrap();
         epoll.add(wake.raw(), libc::EPOLLIN as u32, 42).unwrap();
         let mut events = [libc::epoll_event { events: 0, u64: 0 }; 4];
-        assert!(epoll.wait(&mut events, Some(Duration::ZERO)).unwrap().is_empty());
+        assert!(
+            epoll
+                .wait(&mut events, Some(Duration::ZERO))
+                .unwrap()
+                .is_empty()
+        );
         wake.notify();
-        let ready = epoll.wait(&mut events, Some(Duration::from_secs(10))).unwrap();
+        let ready = epoll
+            .wait(&mut events, Some(Duration::from_secs(10)))
+            .unwrap();
         assert_eq!(ready.len(), 1);
         assert_eq!({ ready[0].u64 }, 42);
         wake.drain();
-        assert!(epoll.wait(&mut events, Some(Duration::ZERO)).unwrap().is_empty());
+        assert!(
+            epoll
+                .wait(&mut events, Some(Duration::ZERO))
+                .unwrap()
+                .is_empty()
+        );
     }
 }

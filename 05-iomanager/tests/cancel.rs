@@ -5,11 +5,11 @@ mod common;
 use std::io::Write;
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use common::{PATIENCE, pair, within};
-use sylar_iomanager::{Event, IoHandle, IoManager, WakeReason, Waiter};
+use sylar_iomanager::{Event, IoHandle, IoManager, Waiter, WakeReason};
 
 #[test]
 fn cancel_event_wakes_a_parked_fiber_with_cancelled() {
@@ -41,8 +41,10 @@ fn del_event_removes_without_running_and_hands_the_waiter_back() {
         let (a, mut b) = pair();
         let ran = Arc::new(AtomicBool::new(false));
         let flag = ran.clone();
-        iom.add_event(a.as_raw_fd(), Event::Read, move |_| flag.store(true, Ordering::SeqCst))
-            .unwrap();
+        iom.add_event(a.as_raw_fd(), Event::Read, move |_| {
+            flag.store(true, Ordering::SeqCst)
+        })
+        .unwrap();
         assert_eq!(iom.pending_events(), 1);
         let waiter = iom.del_event(a.as_raw_fd(), Event::Read).expect("a waiter");
         assert!(matches!(waiter, Waiter::Call(_)));
@@ -51,7 +53,8 @@ fn del_event_removes_without_running_and_hands_the_waiter_back() {
         b.write_all(b"x").unwrap();
         // A later waiter sees the readiness that arrived meanwhile and runs.
         let (tx, rx) = mpsc::channel();
-        iom.add_event(a.as_raw_fd(), Event::Read, move |r| tx.send(r).unwrap()).unwrap();
+        iom.add_event(a.as_raw_fd(), Event::Read, move |r| tx.send(r).unwrap())
+            .unwrap();
         assert_eq!(rx.recv_timeout(PATIENCE).unwrap(), WakeReason::Woken);
         assert!(!ran.load(Ordering::SeqCst));
         assert!(iom.del_event(a.as_raw_fd(), Event::Read).is_none());
@@ -67,15 +70,18 @@ fn cancel_all_and_forget_fd_wake_both_directions() {
         let fd = a.as_raw_fd();
         let (tx, rx) = mpsc::channel();
         let tx2 = tx.clone();
-        iom.add_event(fd, Event::Read, move |r| tx.send(r).unwrap()).unwrap();
+        iom.add_event(fd, Event::Read, move |r| tx.send(r).unwrap())
+            .unwrap();
         // Writable right away on a fresh socket: wait for that first.
-        iom.add_event(fd, Event::Write, move |r| tx2.send(r).unwrap()).unwrap();
+        iom.add_event(fd, Event::Write, move |r| tx2.send(r).unwrap())
+            .unwrap();
         assert_eq!(rx.recv_timeout(PATIENCE).unwrap(), WakeReason::Woken);
         assert!(iom.cancel_all(fd));
         assert_eq!(rx.recv_timeout(PATIENCE).unwrap(), WakeReason::Cancelled);
         assert!(!iom.cancel_all(fd));
         let (tx3, rx3) = mpsc::channel();
-        iom.add_event(fd, Event::Read, move |r| tx3.send(r).unwrap()).unwrap();
+        iom.add_event(fd, Event::Read, move |r| tx3.send(r).unwrap())
+            .unwrap();
         assert!(iom.forget_fd(fd));
         assert_eq!(rx3.recv_timeout(PATIENCE).unwrap(), WakeReason::Cancelled);
         iom.stop();
@@ -100,7 +106,10 @@ fn a_wait_with_a_deadline_times_out() {
         .unwrap();
         let (reason, waited) = rx.recv_timeout(PATIENCE).unwrap();
         assert_eq!(reason, WakeReason::TimedOut);
-        assert!(waited >= Duration::from_millis(50), "woke early: {waited:?}");
+        assert!(
+            waited >= Duration::from_millis(50),
+            "woke early: {waited:?}"
+        );
         assert_eq!(iom.pending_events(), 0);
         iom.stop();
     });
@@ -117,7 +126,11 @@ fn a_stale_timeout_never_ends_a_later_wait() {
         iom.schedule(move || {
             let io = IoHandle::current().unwrap();
             // First wait: a 100 ms deadline, but data comes first.
-            let first = io.wait(fd, Event::Read, Some(Instant::now() + Duration::from_millis(100)));
+            let first = io.wait(
+                fd,
+                Event::Read,
+                Some(Instant::now() + Duration::from_millis(100)),
+            );
             let mut buf = [0u8; 8];
             let _ = std::io::Read::read(&mut &a, &mut buf);
             // Second wait: no deadline; data arrives 300 ms later.
@@ -134,7 +147,43 @@ fn a_stale_timeout_never_ends_a_later_wait() {
             let _ = &late;
             b2.write_all(b"2").unwrap();
         });
-        assert_eq!(rx.recv_timeout(PATIENCE).unwrap(), (WakeReason::Woken, WakeReason::Woken));
+        assert_eq!(
+            rx.recv_timeout(PATIENCE).unwrap(),
+            (WakeReason::Woken, WakeReason::Woken)
+        );
+        iom.stop();
+    });
+}
+
+#[test]
+fn after_forget_fd_a_new_fd_with_the_same_number_starts_clean() {
+    within(PATIENCE, || {
+        let iom = IoManager::new(1, false, "reuse").unwrap();
+        let (tx, rx) = mpsc::channel();
+        iom.schedule(move || {
+            let io = IoHandle::current().unwrap();
+            let mut numbers = Vec::new();
+            for round in 0..3 {
+                let (mut a, mut b) = pair();
+                numbers.push(a.as_raw_fd());
+                // Make the fd known to epoll, then close it the right way.
+                b.write_all(&[round]).unwrap();
+                let mut buf = [0u8; 1];
+                assert_eq!(common::read_parked(&io, &mut a, &mut buf), Ok(1));
+                // Next round's read must park and be woken by new data.
+                let late = b.try_clone().unwrap();
+                io.add_timer(Duration::from_millis(20), move || {
+                    (&late).write_all(b"x").unwrap();
+                });
+                assert_eq!(common::read_parked(&io, &mut a, &mut buf), Ok(1));
+                common::close(&io, a);
+                drop(b);
+            }
+            tx.send(numbers).unwrap();
+        })
+        .unwrap();
+        let numbers = rx.recv_timeout(PATIENCE).unwrap();
+        assert_eq!(numbers.len(), 3);
         iom.stop();
     });
 }

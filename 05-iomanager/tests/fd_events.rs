@@ -5,9 +5,9 @@ mod common;
 
 use std::io::Write;
 use std::os::fd::AsRawFd;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
-use std::sync::Arc;
 
 use common::{PATIENCE, pair, read_parked, within, write_parked};
 use sylar_iomanager::{Event, EventError, IoHandle, IoManager, WakeReason};
@@ -38,9 +38,15 @@ fn a_readable_socket_wakes_exactly_the_fiber_waiting_on_it() {
         .unwrap();
         a_write.write_all(b"ping").unwrap();
         assert_eq!(rx.recv_timeout(PATIENCE).unwrap(), b"ping");
-        assert!(!b_woke.load(Ordering::SeqCst), "the other fiber must still wait");
+        assert!(
+            !b_woke.load(Ordering::SeqCst),
+            "the other fiber must still wait"
+        );
         iom.stop();
-        assert!(!b_woke.load(Ordering::SeqCst), "stop wakes it with Cancelled, not data");
+        assert!(
+            !b_woke.load(Ordering::SeqCst),
+            "stop wakes it with Cancelled, not data"
+        );
     });
 }
 
@@ -83,7 +89,10 @@ fn read_and_write_waiters_on_one_fd_are_woken_separately() {
             write_parked(&io, &mut right, b"reply");
         })
         .unwrap();
-        let mut got = vec![rx.recv_timeout(PATIENCE).unwrap(), rx.recv_timeout(PATIENCE).unwrap()];
+        let mut got = vec![
+            rx.recv_timeout(PATIENCE).unwrap(),
+            rx.recv_timeout(PATIENCE).unwrap(),
+        ];
         got.sort();
         assert_eq!(got, ["read", "written"]);
         iom.stop();
@@ -107,8 +116,11 @@ fn a_second_waiter_for_the_same_event_is_an_error_not_an_abort() {
         let (tx, rx) = mpsc::channel();
         iom.schedule(move || {
             let io = IoHandle::current().unwrap();
-            tx.send(matches!(io.wait(fd, Event::Read, None), Err(EventError::AlreadyWaiting(..))))
-                .unwrap();
+            tx.send(matches!(
+                io.wait(fd, Event::Read, None),
+                Err(EventError::AlreadyWaiting(..))
+            ))
+            .unwrap();
         })
         .unwrap();
         assert!(rx.recv_timeout(PATIENCE).unwrap());
@@ -121,7 +133,10 @@ fn a_second_waiter_for_the_same_event_is_an_error_not_an_abort() {
 fn invalid_and_closed_fds_are_errors() {
     within(PATIENCE, || {
         let iom = IoManager::new(1, false, "badfd").unwrap();
-        assert!(matches!(iom.add_event(-1, Event::Read, |_| {}), Err(EventError::InvalidFd(-1))));
+        assert!(matches!(
+            iom.add_event(-1, Event::Read, |_| {}),
+            Err(EventError::InvalidFd(-1))
+        ));
         assert!(matches!(
             iom.add_event(i32::MAX, Event::Read, |_| {}),
             Err(EventError::InvalidFd(_))
@@ -143,7 +158,10 @@ fn invalid_and_closed_fds_are_errors() {
 fn waiting_outside_a_fiber_is_an_error() {
     let iom = IoManager::new(1, false, "nofiber").unwrap();
     let (a, _b) = pair();
-    assert!(matches!(iom.wait(a.as_raw_fd(), Event::Read, None), Err(EventError::NotInFiber)));
+    assert!(matches!(
+        iom.wait(a.as_raw_fd(), Event::Read, None),
+        Err(EventError::NotInFiber)
+    ));
     assert!(iom.sleep(std::time::Duration::from_millis(1)).is_err());
     iom.stop();
 }
@@ -155,16 +173,29 @@ fn callbacks_get_the_reason_they_were_called() {
         let (a, mut b) = pair();
         let (tx, rx) = mpsc::channel();
         let tx2 = tx.clone();
-        iom.add_event(a.as_raw_fd(), Event::Read, move |r| tx.send(("read", r)).unwrap())
-            .unwrap();
+        iom.add_event(a.as_raw_fd(), Event::Read, move |r| {
+            tx.send(("read", r)).unwrap()
+        })
+        .unwrap();
         b.write_all(b"x").unwrap();
-        assert_eq!(rx.recv_timeout(PATIENCE).unwrap(), ("read", WakeReason::Woken));
+        assert_eq!(
+            rx.recv_timeout(PATIENCE).unwrap(),
+            ("read", WakeReason::Woken)
+        );
         let (c, _d) = pair();
-        iom.add_event(c.as_raw_fd(), Event::Read, move |r| tx2.send(("c", r)).unwrap())
-            .unwrap();
+        iom.add_event(c.as_raw_fd(), Event::Read, move |r| {
+            tx2.send(("c", r)).unwrap()
+        })
+        .unwrap();
         assert!(iom.cancel_event(c.as_raw_fd(), Event::Read));
-        assert_eq!(rx.recv_timeout(PATIENCE).unwrap(), ("c", WakeReason::Cancelled));
-        assert!(!iom.cancel_event(c.as_raw_fd(), Event::Read), "nothing left to cancel");
+        assert_eq!(
+            rx.recv_timeout(PATIENCE).unwrap(),
+            ("c", WakeReason::Cancelled)
+        );
+        assert!(
+            !iom.cancel_event(c.as_raw_fd(), Event::Read),
+            "nothing left to cancel"
+        );
         iom.stop();
     });
 }

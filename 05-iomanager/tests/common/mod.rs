@@ -16,7 +16,8 @@ pub const PATIENCE: Duration = Duration::from_secs(30);
 pub fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || tx.send(f()).unwrap());
-    rx.recv_timeout(limit).expect("did not finish in time (hang?)")
+    rx.recv_timeout(limit)
+        .expect("did not finish in time (hang?)")
 }
 
 /// A connected pair of non-blocking Unix stream sockets.
@@ -29,7 +30,11 @@ pub fn pair() -> (UnixStream, UnixStream) {
 
 /// Reads from a non-blocking stream inside a fiber, parking while it would
 /// block. Returns the bytes, or the wake reason that ended the wait.
-pub fn read_parked(io: &IoHandle, stream: &mut UnixStream, buf: &mut [u8]) -> Result<usize, WakeReason> {
+pub fn read_parked(
+    io: &IoHandle,
+    stream: &mut UnixStream,
+    buf: &mut [u8],
+) -> Result<usize, WakeReason> {
     loop {
         match stream.read(buf) {
             Ok(n) => return Ok(n),
@@ -50,16 +55,30 @@ pub fn write_parked(io: &IoHandle, stream: &mut UnixStream, mut data: &[u8]) {
         match stream.write(data) {
             Ok(n) => data = &data[n..],
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                assert_eq!(io.wait(stream.as_raw_fd(), Event::Write, None).unwrap(), WakeReason::Woken);
+                assert_eq!(
+                    io.wait(stream.as_raw_fd(), Event::Write, None).unwrap(),
+                    WakeReason::Woken
+                );
             }
             Err(e) => panic!("write failed: {e}"),
         }
     }
 }
 
+/// Closes a stream the I/O manager may have watched: `forget_fd` first, so
+/// that a new fd that reuses the number does not inherit its registration
+/// (chapter 6's `close` hook does this by itself).
+pub fn close(io: &IoHandle, stream: UnixStream) {
+    io.forget_fd(stream.as_raw_fd());
+    drop(stream);
+}
+
 /// Raises this process's soft fd limit to at least `wanted` (up to the hard limit).
 pub fn raise_fd_limit(wanted: u64) -> u64 {
-    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
     // SAFETY: getrlimit/setrlimit with a valid struct.
     unsafe {
         libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit);

@@ -1,0 +1,270 @@
+//! The timer manager on its own, driven with explicit times so that nothing
+//! depends on how fast the machine is.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sylar_iomanager::{Expired, TimerManager};
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+fn run_all(expired: Vec<Expired>) -> usize {
+    let n = expired.len();
+    expired.into_iter().for_each(Expired::run);
+    n
+}
+
+#[test]
+fn timers_fire_in_deadline_order_and_not_before_their_deadline() {
+    let manager = TimerManager::new(|| {});
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let start = Instant::now();
+    // Added out of order, spread across several wheel levels.
+    for delay in [5_000, 30, 1, 70_000, 64, 4_100, 2, 300_000] {
+        let order = order.clone();
+        manager.add(ms(delay), move || order.lock().unwrap().push(delay));
+    }
+    assert_eq!(manager.len(), 8);
+    // Nothing is due before the earliest deadline.
+    assert_eq!(run_all(manager.collect_expired(start)), 0);
+    for step in [
+        0, 1, 2, 29, 30, 63, 64, 4_099, 4_100, 5_000, 69_999, 70_000, 300_001,
+    ] {
+        run_all(manager.collect_expired(start + ms(step) + ms(1)));
+    }
+    assert_eq!(
+        *order.lock().unwrap(),
+        [1, 2, 30, 64, 4_100, 5_000, 70_000, 300_000]
+    );
+    assert!(manager.is_empty());
+}
+
+#[test]
+fn a_timer_never_fires_early() {
+    let manager = TimerManager::new(|| {});
+    let fired = Arc::new(AtomicUsize::new(0));
+    let f = fired.clone();
+    let timer = manager.add(ms(100), move || {
+        f.fetch_add(1, Ordering::SeqCst);
+    });
+    let deadline = timer.deadline().expect("live");
+    assert_eq!(
+        run_all(manager.collect_expired(deadline - Duration::from_micros(1))),
+        0
+    );
+    assert_eq!(run_all(manager.collect_expired(deadline + ms(1))), 1);
+    assert_eq!(fired.load(Ordering::SeqCst), 1);
+    assert!(timer.deadline().is_none(), "a fired one-shot timer is gone");
+}
+
+#[test]
+fn next_deadline_is_the_earliest_live_timer() {
+    let manager = TimerManager::new(|| {});
+    assert!(manager.next_deadline().is_none());
+    let late = manager.add(ms(10_000), || {});
+    let early = manager.add(ms(50), || {});
+    let next = manager.next_deadline().unwrap();
+    let early_at = early.deadline().unwrap();
+    // To the millisecond, and never after the deadline.
+    assert!(
+        next <= early_at + ms(1) && next + ms(64) >= early_at,
+        "{next:?} vs {early_at:?}"
+    );
+    assert!(early.cancel());
+    let next = manager.next_deadline().unwrap();
+    assert!(next <= late.deadline().unwrap() + ms(1));
+    assert!(next > early_at, "the cancelled timer no longer counts");
+}
+
+#[test]
+fn recurring_timers_fire_every_interval_until_cancelled() {
+    let manager = TimerManager::new(|| {});
+    let fired = Arc::new(AtomicUsize::new(0));
+    let f = fired.clone();
+    let timer = manager.add_recurring(ms(10), move || {
+        f.fetch_add(1, Ordering::SeqCst);
+    });
+    let mut now = Instant::now();
+    for _ in 0..5 {
+        now += ms(11);
+        run_all(manager.collect_expired(now));
+    }
+    assert_eq!(fired.load(Ordering::SeqCst), 5);
+    assert!(timer.cancel());
+    run_all(manager.collect_expired(now + ms(1_000)));
+    assert_eq!(fired.load(Ordering::SeqCst), 5);
+    assert!(!timer.cancel(), "already cancelled");
+}
+
+#[test]
+fn a_zero_interval_recurring_timer_fires_once_per_collection() {
+    let manager = TimerManager::new(|| {});
+    let fired = Arc::new(AtomicUsize::new(0));
+    let f = fired.clone();
+    manager.add_recurring(Duration::ZERO, move || {
+        f.fetch_add(1, Ordering::SeqCst);
+    });
+    let now = Instant::now() + ms(5);
+    run_all(manager.collect_expired(now));
+    assert_eq!(fired.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn a_condition_timer_whose_owner_was_dropped_never_fires() {
+    let manager = TimerManager::new(|| {});
+    let fired = Arc::new(AtomicUsize::new(0));
+    let alive = Arc::new("owner");
+    let gone = Arc::new("owner");
+    for owner in [&alive, &gone] {
+        let f = fired.clone();
+        manager.add_conditional(ms(5), owner, move || {
+            f.fetch_add(1, Ordering::SeqCst);
+        });
+    }
+    drop(gone);
+    run_all(manager.collect_expired(Instant::now() + ms(10)));
+    assert_eq!(
+        fired.load(Ordering::SeqCst),
+        1,
+        "only the live owner's timer ran"
+    );
+    drop(alive);
+}
+
+#[test]
+fn refresh_restarts_and_reset_changes_the_interval() {
+    let manager = TimerManager::new(|| {});
+    let timer = manager.add(ms(100), || {});
+    let first = timer.deadline().unwrap();
+    std::thread::sleep(ms(5)); // let the clock move, so "from now" differs
+    assert!(timer.refresh());
+    let refreshed = timer.deadline().unwrap();
+    assert!(refreshed > first, "refresh counts the same 100 ms from now");
+    assert!(timer.reset(ms(1_000), false));
+    let from_start = timer.deadline().unwrap();
+    assert!(timer.reset(ms(1_000), true));
+    let from_now = timer.deadline().unwrap();
+    assert!(from_now >= from_start);
+    assert_eq!(
+        from_start,
+        refreshed - ms(100) + ms(1_000),
+        "from the period's start"
+    );
+    // It fires at the new deadline, not the old one.
+    assert_eq!(run_all(manager.collect_expired(first + ms(1))), 0);
+    assert_eq!(run_all(manager.collect_expired(from_now + ms(1))), 1);
+    assert!(
+        !timer.refresh() && !timer.reset(ms(1), true),
+        "a fired timer is inert"
+    );
+}
+
+#[test]
+fn cancelled_timers_do_not_fire_and_their_slots_are_reused_safely() {
+    let manager = TimerManager::new(|| {});
+    let fired = Arc::new(AtomicUsize::new(0));
+    let f = fired.clone();
+    let old = manager.add(ms(10), move || {
+        f.fetch_add(1, Ordering::SeqCst);
+    });
+    assert!(old.cancel());
+    // A new timer may reuse the slot; the old handle must not touch it.
+    let f = fired.clone();
+    let new = manager.add(ms(10), move || {
+        f.fetch_add(100, Ordering::SeqCst);
+    });
+    assert!(!old.cancel() && !old.refresh());
+    run_all(manager.collect_expired(Instant::now() + ms(20)));
+    assert_eq!(fired.load(Ordering::SeqCst), 100);
+    assert!(new.deadline().is_none());
+}
+
+#[test]
+fn adding_an_earlier_timer_announces_a_new_front_once() {
+    let announced = Arc::new(AtomicUsize::new(0));
+    let a = announced.clone();
+    let manager = TimerManager::new(move || {
+        a.fetch_add(1, Ordering::SeqCst);
+    });
+    manager.add(ms(1_000), || {});
+    assert_eq!(announced.load(Ordering::SeqCst), 1);
+    manager.add(ms(2_000), || {}); // later: nothing to announce
+    manager.add(ms(500), || {}); // earlier, but the last news is unread
+    assert_eq!(announced.load(Ordering::SeqCst), 1);
+    manager.next_deadline(); // a sleeper reads the front...
+    manager.add(ms(100), || {}); // ...so an earlier timer is news again
+    assert_eq!(announced.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn cancel_racing_with_refresh_and_reset_is_never_lost() {
+    for _ in 0..200 {
+        let manager = TimerManager::new(|| {});
+        let fired = Arc::new(AtomicUsize::new(0));
+        let f = fired.clone();
+        let timer = manager.add(ms(50), move || {
+            f.fetch_add(1, Ordering::SeqCst);
+        });
+        let (t1, t2) = (timer.clone(), timer.clone());
+        let refresher = std::thread::spawn(move || {
+            for i in 0..50 {
+                t1.refresh();
+                t1.reset(ms(50 + i), i % 2 == 0);
+            }
+        });
+        let canceller = std::thread::spawn(move || t2.cancel());
+        refresher.join().unwrap();
+        assert!(canceller.join().unwrap(), "the cancel found the timer live");
+        assert!(manager.is_empty());
+        run_all(manager.collect_expired(Instant::now() + ms(10_000)));
+        assert_eq!(fired.load(Ordering::SeqCst), 0, "a cancelled timer fired");
+    }
+}
+
+#[test]
+fn timers_far_in_the_future_wait_their_turn() {
+    let manager = TimerManager::new(|| {});
+    let fired = Arc::new(AtomicUsize::new(0));
+    let f = fired.clone();
+    let year = Duration::from_secs(365 * 24 * 3600);
+    let timer = manager.add(year, move || {
+        f.fetch_add(1, Ordering::SeqCst);
+    });
+    let start = Instant::now();
+    assert_eq!(run_all(manager.collect_expired(start + year / 2)), 0);
+    assert_eq!(run_all(manager.collect_expired(start + year - ms(10))), 0);
+    assert_eq!(
+        run_all(manager.collect_expired(timer.deadline().unwrap() + ms(1))),
+        1
+    );
+    assert_eq!(fired.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn many_timers_all_fire_exactly_once() {
+    let manager = TimerManager::new(|| {});
+    let fired = Arc::new(AtomicUsize::new(0));
+    let mut x: u64 = 12345;
+    for _ in 0..50_000 {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let f = fired.clone();
+        manager.add(Duration::from_micros((x >> 33) % 20_000_000), move || {
+            f.fetch_add(1, Ordering::Relaxed);
+        });
+    }
+    let start = Instant::now();
+    let mut total = 0;
+    let mut t = 0;
+    while t <= 21_000 {
+        total += run_all(manager.collect_expired(start + ms(t)));
+        t += 97;
+    }
+    assert_eq!(total, 50_000);
+    assert_eq!(fired.load(Ordering::Relaxed), 50_000);
+    assert!(manager.is_empty());
+}

@@ -4,8 +4,8 @@
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::os::fd::RawFd;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Instant;
 
 use sylar_fiber::{Fiber, WakeReason};
@@ -94,6 +94,27 @@ impl Woken {
     }
 }
 
+/// Every live reactor, so that closing an fd anywhere can make each of them
+/// forget it (an fd may be watched by any I/O manager, and closed on any thread).
+static REACTORS: Mutex<Vec<Weak<Reactor>>> = Mutex::new(Vec::new());
+
+// ANCHOR: forget_everywhere
+/// Makes every I/O manager in the process forget `fd`: its waiters are woken
+/// with `Cancelled` and it leaves their epoll sets. Chapter 6's `close` hook
+/// calls this before the real `close`, so that a new fd reusing the number
+/// starts clean wherever the old one was watched.
+pub fn forget_fd_everywhere(fd: RawFd) {
+    let mut reactors = REACTORS.lock().unwrap_or_else(|e| e.into_inner());
+    reactors.retain(|weak| match weak.upgrade() {
+        Some(reactor) => {
+            reactor.forget(fd, WakeReason::Cancelled);
+            true
+        }
+        None => false,
+    });
+}
+// ANCHOR_END: forget_everywhere
+
 impl Reactor {
     pub fn new(name: &str) -> std::io::Result<Arc<Reactor>> {
         let epoll = Epoll::new()?;
@@ -104,7 +125,7 @@ impl Reactor {
             WAKE_TOKEN,
         )?;
         let tickle = wake.clone();
-        Ok(Arc::new(Reactor {
+        let reactor = Arc::new(Reactor {
             name: name.to_string(),
             epoll,
             wake,
@@ -112,7 +133,12 @@ impl Reactor {
             timers: TimerManager::new(move || tickle.notify()),
             pending: AtomicUsize::new(0),
             next_token: AtomicU64::new(1),
-        }))
+        });
+        REACTORS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Arc::downgrade(&reactor));
+        Ok(reactor)
     }
 
     /// The reactor of this worker thread, if it is one (no reference count).

@@ -1,0 +1,141 @@
+//! `do_io`: the one function every hooked read and write goes through.
+//!
+//! ```text
+//!  hooked recv(fd, ...)
+//!        │
+//!        ▼
+//!  hooking on, fd a socket, user wants blocking? ── no ──▶ real recv, as is
+//!        │ yes
+//!        ▼
+//!  ┌──▶ real recv ──▶ data / error ───────────────────────▶ return it
+//!  │        │ EINTR ─▶ again        │ EAGAIN
+//!  │        │                       ▼
+//!  │        │        deadline (SO_RCVTIMEO) passed? ── yes ─▶ EAGAIN, like the kernel
+//!  │        │                       │ no
+//!  │        │                       ▼
+//!  │        │   park this fiber until readable or the deadline (IoHandle::wait)
+//!  │        │                       │
+//!  └── Woken ◀──────────────────────┤ TimedOut ─▶ EAGAIN
+//!                                   │ Cancelled ─▶ EBADF (fd closed) / ECANCELED
+//! ```
+
+use std::time::Instant;
+
+use sylar_fiber::in_fiber;
+use sylar_iomanager::{Event, IoHandle, WakeReason};
+
+use crate::enable::{errno, fail, is_hook_enabled};
+use crate::fd_manager::{self, FdCtx, TimeoutKind};
+use crate::original::real;
+
+// ANCHOR: do_io
+/// Runs `call` (a real libc function on `fd`) with blocking semantics that
+/// park the fiber instead of the thread. Returns what the call returns; on
+/// failure errno is set, exactly as the real function would set it.
+pub(crate) fn do_io(
+    fd: libc::c_int,
+    event: Event,
+    kind: TimeoutKind,
+    mut call: impl FnMut() -> libc::ssize_t,
+) -> libc::ssize_t {
+    let Some(ctx) = fd_manager::lookup(fd) else {
+        return call();
+    };
+    if !ctx.is_socket() || ctx.user_nonblock() {
+        return call();
+    }
+    if !is_hook_enabled() || !in_fiber() {
+        return block_without_fiber(fd, ctx, event, kind, call);
+    }
+    if !ctx.sys_nonblock() {
+        // A socket made before hooking was on (or on another thread):
+        // make it non-blocking now, once.
+        fd_manager::make_sys_nonblocking(fd, ctx);
+    }
+    let generation = ctx.generation();
+    let mut deadline: Option<Instant> = None;
+    loop {
+        let n = call();
+        if n >= 0 {
+            return n;
+        }
+        match errno() {
+            libc::EINTR => continue,
+            libc::EAGAIN => {}
+            _ => return -1,
+        }
+        // It would block. The timeout bounds the whole call, from the
+        // first time it would have blocked.
+        if deadline.is_none()
+            && let Some(timeout) = ctx.timeout(kind)
+        {
+            deadline = Some(Instant::now() + timeout);
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return fail(libc::EAGAIN);
+        }
+        let Some(io) = IoHandle::current() else {
+            return fail(libc::EAGAIN);
+        };
+        match io.wait(fd, event, deadline) {
+            Ok(WakeReason::Woken) => continue,
+            // The kernel's own SO_RCVTIMEO/SO_SNDTIMEO timeout is EAGAIN,
+            // so std reports WouldBlock with the hook on or off.
+            Ok(WakeReason::TimedOut) => return fail(libc::EAGAIN),
+            Ok(WakeReason::Cancelled) => {
+                // Closed (and maybe reused) under us: never retry on it.
+                let closed = ctx.generation() != generation;
+                return fail(if closed { libc::EBADF } else { libc::ECANCELED });
+            }
+            Err(e) => return fail(std::io::Error::from(e).raw_os_error().unwrap_or(libc::EIO)),
+        }
+    }
+}
+// ANCHOR_END: do_io
+
+// ANCHOR: block_without_fiber
+/// A blocking call on a socket that *we* made non-blocking, from code that
+/// cannot park (a plain thread, or the hook turned off): wait with the real
+/// `poll`, so that the caller still sees a blocking call with its timeout.
+fn block_without_fiber(
+    fd: libc::c_int,
+    ctx: &FdCtx,
+    event: Event,
+    kind: TimeoutKind,
+    mut call: impl FnMut() -> libc::ssize_t,
+) -> libc::ssize_t {
+    if !ctx.sys_nonblock() {
+        return call(); // a truly blocking socket: the kernel blocks for us
+    }
+    let deadline = ctx.timeout(kind).map(|t| Instant::now() + t);
+    loop {
+        let n = call();
+        if n >= 0 || errno() != libc::EAGAIN {
+            if n < 0 && errno() == libc::EINTR {
+                continue;
+            }
+            return n;
+        }
+        let wait_ms = match deadline {
+            None => -1,
+            Some(d) => {
+                let left = d.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return fail(libc::EAGAIN);
+                }
+                left.as_millis().clamp(1, i32::MAX as u128) as i32
+            }
+        };
+        let mut pfd = libc::pollfd {
+            fd,
+            events: match event {
+                Event::Read => libc::POLLIN,
+                Event::Write => libc::POLLOUT,
+            },
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd; the real poll, not our hook.
+        unsafe { (real::poll())(&mut pfd, 1, wait_ms) };
+    }
+}
+// ANCHOR_END: block_without_fiber

@@ -1,0 +1,53 @@
+//! The per-thread switch, and errno.
+//!
+//! Hooking is on in the worker threads of an I/O manager and off everywhere
+//! else: on any other thread every hooked function calls the original at
+//! once, so test harnesses, plain threads and programs that merely link this
+//! crate behave exactly as without it. A worker can still turn it off for a
+//! while with [`set_hook_enabled`].
+
+use std::cell::Cell;
+
+use sylar_iomanager::IoHandle;
+
+thread_local! {
+    /// Set by `set_hook_enabled(false)`. `const` and without destructor:
+    /// hooked functions read it, even while the thread is exiting.
+    static DISABLED: Cell<bool> = const { Cell::new(false) };
+}
+
+// ANCHOR: is_hook_enabled
+/// Whether hooked functions called on this thread may park the calling
+/// fiber: the thread is an I/O manager worker and hooking was not turned off.
+#[inline]
+pub fn is_hook_enabled() -> bool {
+    IoHandle::on_worker_thread() && !DISABLED.with(Cell::get)
+}
+
+/// Turns hooking off (or back on) for the calling thread. Off, hooked
+/// functions behave like the originals even on an I/O manager worker.
+pub fn set_hook_enabled(enabled: bool) {
+    DISABLED.with(|d| d.set(!enabled));
+}
+// ANCHOR_END: is_hook_enabled
+
+/// The calling thread's errno.
+#[inline]
+pub(crate) fn errno() -> libc::c_int {
+    // SAFETY: __errno_location returns this thread's errno slot.
+    unsafe { *libc::__errno_location() }
+}
+
+/// Sets the calling thread's errno.
+#[inline]
+pub(crate) fn set_errno(value: libc::c_int) {
+    // SAFETY: as above.
+    unsafe { *libc::__errno_location() = value };
+}
+
+/// Sets errno and returns -1, the C way of failing.
+#[inline]
+pub(crate) fn fail<T: From<i8>>(value: libc::c_int) -> T {
+    set_errno(value);
+    T::from(-1)
+}

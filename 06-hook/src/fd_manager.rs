@@ -1,0 +1,209 @@
+//! What the hook knows about each file descriptor (sylar's `FdCtx` / `FdManager`).
+//!
+//! Per fd: is it a socket; did *we* make it non-blocking (so that a hooked
+//! call can return EAGAIN to us and park instead of blocking the thread);
+//! did the *user* ask for non-blocking (then they get EAGAIN, hook or not);
+//! its receive and send timeouts (SO_RCVTIMEO / SO_SNDTIMEO, which the hook
+//! must emulate because the kernel never sees a blocking call); whether it
+//! was closed.
+//!
+//! A context is (re)initialised whenever a socket is created with that
+//! number (socket, accept, socketpair, dup...) and wiped when the number is
+//! closed (close, dup2/dup3 onto it, close_range), so that a new fd never
+//! inherits an old one's state. An fd we never saw created is classified on
+//! first use with `fstat` and `fcntl(F_GETFL)`.
+
+use std::sync::LazyLock;
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::time::Duration;
+
+use sylar_iomanager::FdTable;
+
+use crate::original::real;
+
+const KNOWN: u8 = 1;
+const SOCKET: u8 = 2;
+const SYS_NONBLOCK: u8 = 4;
+const USER_NONBLOCK: u8 = 8;
+
+// ANCHOR: fd_ctx
+/// The hook's view of one fd. All fields are atomics: hooked calls on
+/// different threads read them without a lock.
+#[derive(Debug, Default)]
+pub struct FdCtx {
+    flags: AtomicU8,
+    /// Receive timeout in nanoseconds; 0 means none.
+    recv_timeout: AtomicU64,
+    /// Send timeout in nanoseconds; 0 means none.
+    send_timeout: AtomicU64,
+    /// Bumped whenever the number is closed or reused, so that a fiber woken
+    /// from a wait can tell "my fd was closed under me" from a plain cancel.
+    generation: AtomicU64,
+}
+// ANCHOR_END: fd_ctx
+
+/// Which timeout a call is bound by.
+#[derive(Clone, Copy, Debug)]
+pub enum TimeoutKind {
+    /// SO_RCVTIMEO: reads, accept.
+    Recv,
+    /// SO_SNDTIMEO: writes, connect.
+    Send,
+}
+
+impl FdCtx {
+    fn has(&self, bit: u8) -> bool {
+        self.flags.load(Ordering::Acquire) & bit != 0
+    }
+
+    /// Whether the fd is a socket.
+    pub fn is_socket(&self) -> bool {
+        self.has(SOCKET)
+    }
+
+    /// Whether we set O_NONBLOCK on it.
+    pub fn sys_nonblock(&self) -> bool {
+        self.has(SYS_NONBLOCK)
+    }
+
+    /// Whether the user asked for non-blocking I/O on it.
+    pub fn user_nonblock(&self) -> bool {
+        self.has(USER_NONBLOCK)
+    }
+
+    /// Records the user's non-blocking choice.
+    pub fn set_user_nonblock(&self, on: bool) {
+        self.set(USER_NONBLOCK, on);
+    }
+
+    pub(crate) fn set_sys_nonblock(&self, on: bool) {
+        self.set(SYS_NONBLOCK, on);
+    }
+
+    fn set(&self, bit: u8, on: bool) {
+        if on {
+            self.flags.fetch_or(bit, Ordering::AcqRel);
+        } else {
+            self.flags.fetch_and(!bit, Ordering::AcqRel);
+        }
+    }
+
+    /// The timeout of the given kind, if one is set.
+    pub fn timeout(&self, kind: TimeoutKind) -> Option<Duration> {
+        let ns = match kind {
+            TimeoutKind::Recv => self.recv_timeout.load(Ordering::Acquire),
+            TimeoutKind::Send => self.send_timeout.load(Ordering::Acquire),
+        };
+        (ns != 0).then(|| Duration::from_nanos(ns))
+    }
+
+    /// Records a timeout (`None`: no timeout).
+    pub fn set_timeout(&self, kind: TimeoutKind, timeout: Option<Duration>) {
+        let ns = timeout.map_or(0, |t| t.as_nanos().clamp(1, u64::MAX as u128) as u64);
+        match kind {
+            TimeoutKind::Recv => self.recv_timeout.store(ns, Ordering::Release),
+            TimeoutKind::Send => self.send_timeout.store(ns, Ordering::Release),
+        }
+    }
+
+    /// The current generation (see the field's docs).
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Starts afresh: a new fd with this number.
+    fn reset(&self, flags: u8) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.recv_timeout.store(0, Ordering::Release);
+        self.send_timeout.store(0, Ordering::Release);
+        self.flags.store(flags, Ordering::Release);
+    }
+
+    /// Copies another context's state (for `dup`: both fds share one open
+    /// file, and so its O_NONBLOCK flag and socket options).
+    fn copy_from(&self, other: &FdCtx) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.recv_timeout
+            .store(other.recv_timeout.load(Ordering::Acquire), Ordering::Release);
+        self.send_timeout
+            .store(other.send_timeout.load(Ordering::Acquire), Ordering::Release);
+        self.flags.store(other.flags.load(Ordering::Acquire), Ordering::Release);
+    }
+}
+
+/// Every fd's context, for the whole process.
+static FDS: LazyLock<FdTable<FdCtx>> = LazyLock::new(FdTable::new);
+
+// ANCHOR: lookup
+/// The context of `fd`, classifying an fd we have not seen created.
+/// `None` for numbers outside the table.
+pub fn lookup(fd: libc::c_int) -> Option<&'static FdCtx> {
+    let ctx = FDS.get(fd)?;
+    if !ctx.has(KNOWN) {
+        classify(fd, ctx);
+    }
+    Some(ctx)
+}
+// ANCHOR_END: lookup
+
+/// The context of `fd` if it was ever looked at; never classifies.
+pub(crate) fn existing(fd: libc::c_int) -> Option<&'static FdCtx> {
+    FDS.get_existing(fd)
+}
+
+/// First sight of an fd created behind our back (a socket inherited from a
+/// parent, or made by a library): ask the kernel what it is.
+#[cold]
+fn classify(fd: libc::c_int, ctx: &FdCtx) {
+    let mut stat = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: fstat writes a `stat` for a valid fd; we read it only on success.
+    let is_socket = unsafe {
+        libc::fstat(fd, stat.as_mut_ptr()) == 0
+            && stat.assume_init().st_mode & libc::S_IFMT == libc::S_IFSOCK
+    };
+    if !is_socket {
+        ctx.reset(KNOWN);
+        return;
+    }
+    // SAFETY: F_GETFL takes no argument and only reads the fd's flags.
+    let flags = unsafe { (real::fcntl())(fd, libc::F_GETFL) };
+    let user_nonblock = flags >= 0 && flags & libc::O_NONBLOCK != 0;
+    ctx.reset(KNOWN | SOCKET | if user_nonblock { USER_NONBLOCK } else { 0 });
+}
+
+// ANCHOR: on_created
+/// A socket was just created with number `fd`; `user_nonblock` says whether
+/// the caller asked for SOCK_NONBLOCK. When hooking is on we make it
+/// non-blocking at the system level right away.
+pub(crate) fn on_socket_created(fd: libc::c_int, user_nonblock: bool, hooking: bool) {
+    let Some(ctx) = FDS.get(fd) else { return };
+    ctx.reset(KNOWN | SOCKET | if user_nonblock { USER_NONBLOCK } else { 0 });
+    if hooking && !user_nonblock {
+        make_sys_nonblocking(fd, ctx);
+    }
+}
+
+/// Makes `fd` non-blocking at the system level (our flag, not the user's).
+pub(crate) fn make_sys_nonblocking(fd: libc::c_int, ctx: &FdCtx) {
+    // SAFETY: F_GETFL/F_SETFL on an fd number; errors are reported as -1.
+    unsafe {
+        let flags = (real::fcntl())(fd, libc::F_GETFL);
+        if flags >= 0 && (real::fcntl())(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) == 0 {
+            ctx.set_sys_nonblock(true);
+        }
+    }
+}
+
+/// `fd` is closed (or about to be reused by dup2): forget everything.
+pub(crate) fn on_closed(fd: libc::c_int) {
+    if let Some(ctx) = FDS.get_existing(fd) {
+        ctx.reset(0);
+    }
+}
+
+/// `new` is a duplicate of `old`.
+pub(crate) fn on_duplicated(old: libc::c_int, new: libc::c_int) {
+    let (Some(from), Some(to)) = (lookup(old), FDS.get(new)) else { return };
+    to.copy_from(from);
+}
+// ANCHOR_END: on_created

@@ -1,0 +1,165 @@
+//! The hooked reads and writes: each is the real function wrapped in `do_io`.
+//!
+//! std's `TcpStream::read` calls `recv(fd, buf, len, 0)` and `write` calls
+//! `send(.., MSG_NOSIGNAL)`; `read_vectored`/`write_vectored` call `readv`/
+//! `writev`; UDP uses `recvfrom`/`sendto`. We hook all of them and the plain
+//! `read`/`write` that C code uses on sockets.
+
+use libc::{c_int, c_void, iovec, msghdr, size_t, sockaddr, socklen_t, ssize_t};
+use sylar_iomanager::Event;
+
+use crate::do_io::do_io;
+use crate::fd_manager::TimeoutKind::{Recv, Send};
+use crate::original::real;
+
+/// A caller that passes MSG_DONTWAIT asks for this one call not to block:
+/// give it the real function, EAGAIN and all.
+fn dont_wait(flags: c_int) -> bool {
+    flags & libc::MSG_DONTWAIT != 0
+}
+
+// ANCHOR: read
+/// Hooked `read(2)`.
+///
+/// # Safety
+/// The same contract as libc's `read`: `buf` is valid for `count` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn read(fd: c_int, buf: *mut c_void, count: size_t) -> ssize_t {
+    // SAFETY: the real function, with the caller's arguments and contract.
+    let call = || unsafe { (real::read())(fd, buf, count) };
+    do_io(fd, Event::Read, Recv, call)
+}
+// ANCHOR_END: read
+
+/// Hooked `readv(2)`.
+///
+/// # Safety
+/// The same contract as libc's `readv`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn readv(fd: c_int, iov: *const iovec, iovcnt: c_int) -> ssize_t {
+    // SAFETY: the real function, with the caller's arguments and contract.
+    let call = || unsafe { (real::readv())(fd, iov, iovcnt) };
+    do_io(fd, Event::Read, Recv, call)
+}
+
+// ANCHOR: recv
+/// Hooked `recv(2)`: what std's `TcpStream::read` calls.
+///
+/// # Safety
+/// The same contract as libc's `recv`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn recv(fd: c_int, buf: *mut c_void, len: size_t, flags: c_int) -> ssize_t {
+    // SAFETY: the real function, with the caller's arguments and contract.
+    let call = || unsafe { (real::recv())(fd, buf, len, flags) };
+    if dont_wait(flags) {
+        return call();
+    }
+    do_io(fd, Event::Read, Recv, call)
+}
+// ANCHOR_END: recv
+
+/// Hooked `recvfrom(2)`: UDP receives.
+///
+/// # Safety
+/// The same contract as libc's `recvfrom`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn recvfrom(
+    fd: c_int,
+    buf: *mut c_void,
+    len: size_t,
+    flags: c_int,
+    addr: *mut sockaddr,
+    addrlen: *mut socklen_t,
+) -> ssize_t {
+    // SAFETY: the real function, with the caller's arguments and contract.
+    let call = || unsafe { (real::recvfrom())(fd, buf, len, flags, addr, addrlen) };
+    if dont_wait(flags) {
+        return call();
+    }
+    do_io(fd, Event::Read, Recv, call)
+}
+
+/// Hooked `recvmsg(2)`.
+///
+/// # Safety
+/// The same contract as libc's `recvmsg`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn recvmsg(fd: c_int, msg: *mut msghdr, flags: c_int) -> ssize_t {
+    // SAFETY: the real function, with the caller's arguments and contract.
+    let call = || unsafe { (real::recvmsg())(fd, msg, flags) };
+    if dont_wait(flags) {
+        return call();
+    }
+    do_io(fd, Event::Read, Recv, call)
+}
+
+/// Hooked `write(2)`.
+///
+/// # Safety
+/// The same contract as libc's `write`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn write(fd: c_int, buf: *const c_void, count: size_t) -> ssize_t {
+    // SAFETY: the real function, with the caller's arguments and contract.
+    let call = || unsafe { (real::write())(fd, buf, count) };
+    do_io(fd, Event::Write, Send, call)
+}
+
+/// Hooked `writev(2)`.
+///
+/// # Safety
+/// The same contract as libc's `writev`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn writev(fd: c_int, iov: *const iovec, iovcnt: c_int) -> ssize_t {
+    // SAFETY: the real function, with the caller's arguments and contract.
+    let call = || unsafe { (real::writev())(fd, iov, iovcnt) };
+    do_io(fd, Event::Write, Send, call)
+}
+
+/// Hooked `send(2)`: what std's `TcpStream::write` calls.
+///
+/// # Safety
+/// The same contract as libc's `send`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn send(fd: c_int, buf: *const c_void, len: size_t, flags: c_int) -> ssize_t {
+    // SAFETY: the real function, with the caller's arguments and contract.
+    let call = || unsafe { (real::send())(fd, buf, len, flags) };
+    if dont_wait(flags) {
+        return call();
+    }
+    do_io(fd, Event::Write, Send, call)
+}
+
+/// Hooked `sendto(2)`: UDP sends.
+///
+/// # Safety
+/// The same contract as libc's `sendto`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sendto(
+    fd: c_int,
+    buf: *const c_void,
+    len: size_t,
+    flags: c_int,
+    addr: *const sockaddr,
+    addrlen: socklen_t,
+) -> ssize_t {
+    // SAFETY: the real function, with the caller's arguments and contract.
+    let call = || unsafe { (real::sendto())(fd, buf, len, flags, addr, addrlen) };
+    if dont_wait(flags) {
+        return call();
+    }
+    do_io(fd, Event::Write, Send, call)
+}
+
+/// Hooked `sendmsg(2)`.
+///
+/// # Safety
+/// The same contract as libc's `sendmsg`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sendmsg(fd: c_int, msg: *const msghdr, flags: c_int) -> ssize_t {
+    // SAFETY: the real function, with the caller's arguments and contract.
+    let call = || unsafe { (real::sendmsg())(fd, msg, flags) };
+    if dont_wait(flags) {
+        return call();
+    }
+    do_io(fd, Event::Write, Send, call)
+}

@@ -1,0 +1,136 @@
+//! The real libc functions, found with `dlsym(RTLD_NEXT, name)`.
+//!
+//! Our crate defines `read`, `write`, `connect`... with the C names. The
+//! linker binds every call in the program — std's included — to ours. To
+//! reach the real one we ask the dynamic linker for the *next* definition
+//! after our own object: `dlsym(RTLD_NEXT, "read")` finds glibc's. Calling
+//! `libc::read` from here would call our own hook again, forever.
+//!
+//! Each original is looked up once and cached in an atomic: a hooked call
+//! costs one load and an indirect call on top of the real function.
+
+use std::ffi::CStr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Looks `name` up after our own object in the search order; 0 if missing.
+fn lookup(name: &CStr) -> usize {
+    // SAFETY: dlsym with RTLD_NEXT and a NUL-terminated name only reads.
+    unsafe { libc::dlsym(libc::RTLD_NEXT, name.as_ptr()) as usize }
+}
+
+/// A cached pointer to one real libc function.
+pub(crate) struct Original {
+    name: &'static CStr,
+    address: AtomicUsize,
+}
+
+impl Original {
+    pub const fn new(name: &'static CStr) -> Original {
+        Original {
+            name,
+            address: AtomicUsize::new(0),
+        }
+    }
+
+    /// The function's address (looked up on first use). Never 0 for the
+    /// functions we hook: glibc defines them all. If one were missing the
+    /// process could not work at all, so we abort with a message rather
+    /// than call address 0.
+    #[inline]
+    pub fn get(&self) -> usize {
+        match self.address.load(Ordering::Relaxed) {
+            0 => self.resolve(),
+            address => address,
+        }
+    }
+
+    #[cold]
+    fn resolve(&self) -> usize {
+        let address = lookup(self.name);
+        if address == 0 {
+            let message = b"sylar-hook: dlsym(RTLD_NEXT) found no original libc function\n";
+            // SAFETY: a raw write(2) of a static buffer to stderr, then abort.
+            unsafe {
+                libc::syscall(libc::SYS_write, 2, message.as_ptr(), message.len());
+                libc::abort();
+            }
+        }
+        self.address.store(address, Ordering::Relaxed);
+        address
+    }
+}
+
+// ANCHOR: originals
+/// Declares a cached original and a typed accessor for it.
+macro_rules! originals {
+    ($($name:ident: $ty:ty;)*) => {
+        $(
+            #[allow(non_upper_case_globals)]
+            pub(crate) static $name: Original = Original::new(
+                // SAFETY: the literal is NUL-terminated by `concat!` below.
+                unsafe { CStr::from_bytes_with_nul_unchecked(concat!(stringify!($name), "\0").as_bytes()) }
+            );
+        )*
+        /// Typed accessors: `real::read()` is the real `read`.
+        pub(crate) mod real {
+            use super::{c_int, c_uint, c_ulong, c_void, clockid_t, iovec, msghdr, nfds_t, pollfd, size_t, sockaddr, socklen_t, ssize_t, timespec, useconds_t};
+            $(
+                #[inline]
+                pub(crate) fn $name() -> $ty {
+                    // SAFETY: the address is glibc's definition of this very
+                    // symbol, whose C signature is `$ty`.
+                    unsafe { std::mem::transmute::<usize, $ty>(super::$name.get()) }
+                }
+            )*
+        }
+    };
+}
+
+use libc::{c_int, c_uint, c_ulong, c_void, iovec, msghdr, nfds_t, pollfd, size_t, sockaddr, socklen_t, ssize_t, timespec, useconds_t, clockid_t};
+
+originals! {
+    sleep: unsafe extern "C" fn(c_uint) -> c_uint;
+    usleep: unsafe extern "C" fn(useconds_t) -> c_int;
+    nanosleep: unsafe extern "C" fn(*const timespec, *mut timespec) -> c_int;
+    clock_nanosleep: unsafe extern "C" fn(clockid_t, c_int, *const timespec, *mut timespec) -> c_int;
+    socket: unsafe extern "C" fn(c_int, c_int, c_int) -> c_int;
+    socketpair: unsafe extern "C" fn(c_int, c_int, c_int, *mut c_int) -> c_int;
+    connect: unsafe extern "C" fn(c_int, *const sockaddr, socklen_t) -> c_int;
+    accept: unsafe extern "C" fn(c_int, *mut sockaddr, *mut socklen_t) -> c_int;
+    accept4: unsafe extern "C" fn(c_int, *mut sockaddr, *mut socklen_t, c_int) -> c_int;
+    read: unsafe extern "C" fn(c_int, *mut c_void, size_t) -> ssize_t;
+    readv: unsafe extern "C" fn(c_int, *const iovec, c_int) -> ssize_t;
+    recv: unsafe extern "C" fn(c_int, *mut c_void, size_t, c_int) -> ssize_t;
+    recvfrom: unsafe extern "C" fn(c_int, *mut c_void, size_t, c_int, *mut sockaddr, *mut socklen_t) -> ssize_t;
+    recvmsg: unsafe extern "C" fn(c_int, *mut msghdr, c_int) -> ssize_t;
+    write: unsafe extern "C" fn(c_int, *const c_void, size_t) -> ssize_t;
+    writev: unsafe extern "C" fn(c_int, *const iovec, c_int) -> ssize_t;
+    send: unsafe extern "C" fn(c_int, *const c_void, size_t, c_int) -> ssize_t;
+    sendto: unsafe extern "C" fn(c_int, *const c_void, size_t, c_int, *const sockaddr, socklen_t) -> ssize_t;
+    sendmsg: unsafe extern "C" fn(c_int, *const msghdr, c_int) -> ssize_t;
+    close: unsafe extern "C" fn(c_int) -> c_int;
+    dup: unsafe extern "C" fn(c_int) -> c_int;
+    dup2: unsafe extern "C" fn(c_int, c_int) -> c_int;
+    dup3: unsafe extern "C" fn(c_int, c_int, c_int) -> c_int;
+    close_range: unsafe extern "C" fn(c_uint, c_uint, c_int) -> c_int;
+    fcntl: unsafe extern "C" fn(c_int, c_int, ...) -> c_int;
+    fcntl64: unsafe extern "C" fn(c_int, c_int, ...) -> c_int;
+    ioctl: unsafe extern "C" fn(c_int, c_ulong, ...) -> c_int;
+    getsockopt: unsafe extern "C" fn(c_int, c_int, c_int, *mut c_void, *mut socklen_t) -> c_int;
+    setsockopt: unsafe extern "C" fn(c_int, c_int, c_int, *const c_void, socklen_t) -> c_int;
+    poll: unsafe extern "C" fn(*mut pollfd, nfds_t, c_int) -> c_int;
+}
+// ANCHOR_END: originals
+
+/// Resolves every original now, so that no lookup happens later inside a
+/// fiber (dlsym takes a lock and may allocate).
+pub(crate) fn resolve_all() {
+    for original in [
+        &sleep, &usleep, &nanosleep, &clock_nanosleep, &socket, &socketpair, &connect, &accept,
+        &accept4, &read, &readv, &recv, &recvfrom, &recvmsg, &write, &writev, &send, &sendto,
+        &sendmsg, &close, &dup, &dup2, &dup3, &close_range, &fcntl, &fcntl64, &ioctl,
+        &getsockopt, &setsockopt, &poll,
+    ] {
+        original.get();
+    }
+}

@@ -1,0 +1,122 @@
+//! `poll`: park until any of the given fds is ready, or the timeout.
+//!
+//! std's `TcpStream::connect_timeout` makes the socket non-blocking, starts
+//! the connect, then `poll`s the one fd for POLLOUT. We park the fiber on
+//! every fd it names (reads and writes), plus a timer, and let whichever
+//! fires first wake it; then the real `poll`, with a zero timeout, fills in
+//! what is ready.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use libc::{c_int, nfds_t, pollfd};
+use sylar_fiber::{Fiber, WakeReason, in_fiber, park};
+use sylar_iomanager::{Event, IoHandle, Timer};
+use sylar_scheduler::Handle;
+
+use crate::enable::{fail, is_hook_enabled};
+use crate::original::real;
+
+/// What the wake-ups of one parked `poll` share: the fiber (taken by the
+/// first to fire), and the timeout timer to cancel afterwards.
+#[derive(Default)]
+struct Shared {
+    fiber: Option<Fiber>,
+    timer: Option<Timer>,
+}
+
+type SharedState = Arc<Mutex<Shared>>;
+
+/// Wakes the parked fiber, if no one has yet.
+fn wake(state: &SharedState, handle: &Handle, reason: WakeReason) {
+    let fiber = state.lock().unwrap_or_else(|e| e.into_inner()).fiber.take();
+    if let Some(mut fiber) = fiber {
+        fiber.set_wake_reason(reason);
+        if let Err(e) = handle.schedule_fiber(fiber) {
+            // A stopped scheduler: keep the parked fiber rather than drop it.
+            std::mem::forget(e.task);
+        }
+    }
+}
+
+// ANCHOR: wait_any
+/// Parks until one of `interests` is ready or `deadline` passes.
+fn wait_any(io: &IoHandle, interests: &[(c_int, Event)], deadline: Option<Instant>) -> WakeReason {
+    let state: SharedState = Arc::default();
+    let (io2, list, shared) = (io.clone(), interests.to_vec(), state.clone());
+    let reason = park(move |fiber| {
+        let handle = Handle::current().unwrap_or_else(|| io2.scheduler().clone());
+        shared.lock().unwrap_or_else(|e| e.into_inner()).fiber = Some(fiber);
+        let mut retry = None;
+        for (fd, event) in list {
+            let (s, h) = (shared.clone(), handle.clone());
+            if io2.add_event(fd, event, move |reason| wake(&s, &h, reason)).is_err() {
+                // Someone else waits on it (or it is bad): look again soon.
+                retry = Some(Duration::from_millis(1));
+            }
+        }
+        let delay = match (deadline, retry) {
+            (Some(d), Some(r)) => Some(d.saturating_duration_since(Instant::now()).min(r)),
+            (Some(d), None) => Some(d.saturating_duration_since(Instant::now())),
+            (None, r) => r,
+        };
+        if let Some(delay) = delay {
+            let (s, h) = (shared.clone(), handle.clone());
+            let timer = io2.add_timer(delay, move || wake(&s, &h, WakeReason::TimedOut));
+            shared.lock().unwrap_or_else(|e| e.into_inner()).timer = Some(timer);
+        }
+    })
+    .unwrap_or(WakeReason::Cancelled);
+    // Whatever did not fire is withdrawn.
+    for &(fd, event) in interests {
+        drop(io.del_event(fd, event));
+    }
+    if let Some(timer) = state.lock().unwrap_or_else(|e| e.into_inner()).timer.take() {
+        timer.cancel();
+    }
+    reason
+}
+// ANCHOR_END: wait_any
+
+// ANCHOR: poll
+/// Hooked `poll(2)`.
+///
+/// # Safety
+/// The same contract as libc's `poll`: `fds` points at `nfds` pollfds.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn poll(fds: *mut pollfd, nfds: nfds_t, timeout: c_int) -> c_int {
+    // SAFETY: the real poll, with the caller's pointers and contract.
+    let real = |ms| unsafe { (real::poll())(fds, nfds, ms) };
+    if timeout == 0 || !is_hook_enabled() || !in_fiber() || (nfds == 0 && timeout < 0) {
+        return real(timeout);
+    }
+    let Some(io) = IoHandle::current() else {
+        return real(timeout);
+    };
+    let deadline = (timeout > 0).then(|| Instant::now() + Duration::from_millis(timeout as u64));
+    let interests: Vec<(c_int, Event)> = (0..nfds as usize)
+        .flat_map(|i| {
+            // SAFETY: `i < nfds`, within the caller's array.
+            let p = unsafe { &*fds.add(i) };
+            let read = p.events & (libc::POLLIN | libc::POLLPRI) != 0;
+            let write = p.events & libc::POLLOUT != 0;
+            [(read, Event::Read), (write, Event::Write)]
+                .into_iter()
+                .filter(move |&(wanted, _)| wanted && p.fd >= 0)
+                .map(move |(_, event)| (p.fd, event))
+        })
+        .collect();
+    loop {
+        let ready = real(0);
+        if ready != 0 {
+            return ready;
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return 0;
+        }
+        if wait_any(&io, &interests, deadline) == WakeReason::Cancelled {
+            return fail(libc::EINTR);
+        }
+    }
+}
+// ANCHOR_END: poll

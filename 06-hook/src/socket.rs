@@ -1,0 +1,317 @@
+//! Sockets coming and going: creation, accept, connect, close, dup, options.
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use libc::{c_int, c_uint, c_void, sockaddr, socklen_t};
+use sylar_fiber::in_fiber;
+use sylar_iomanager::{Event, IoHandle, WakeReason, forget_fd_everywhere};
+
+use crate::do_io::do_io;
+use crate::enable::{errno, fail, is_hook_enabled};
+use crate::fd_manager::{self, TimeoutKind};
+use crate::original::real;
+
+// ANCHOR: socket
+/// Hooked `socket(2)`: registers the new fd, non-blocking underneath when hooking is on.
+///
+/// # Safety
+/// The same contract as libc's `socket`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn socket(domain: c_int, ty: c_int, protocol: c_int) -> c_int {
+    // SAFETY: forwarded unchanged to the real function.
+    let fd = unsafe { (real::socket())(domain, ty, protocol) };
+    if fd >= 0 {
+        fd_manager::on_socket_created(fd, ty & libc::SOCK_NONBLOCK != 0, is_hook_enabled());
+    }
+    fd
+}
+// ANCHOR_END: socket
+
+/// Hooked `socketpair(2)`: registers both fds.
+///
+/// # Safety
+/// The same contract as libc's `socketpair`: `sv` points at two ints.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn socketpair(domain: c_int, ty: c_int, protocol: c_int, sv: *mut c_int) -> c_int {
+    // SAFETY: forwarded unchanged to the real function.
+    let rc = unsafe { (real::socketpair())(domain, ty, protocol, sv) };
+    if rc == 0 {
+        for i in 0..2 {
+            // SAFETY: on success the kernel wrote both entries of `sv`.
+            let fd = unsafe { *sv.add(i) };
+            fd_manager::on_socket_created(fd, ty & libc::SOCK_NONBLOCK != 0, is_hook_enabled());
+        }
+    }
+    rc
+}
+
+// ANCHOR: accept
+/// Hooked `accept(2)`: parks until a connection arrives; registers it.
+///
+/// # Safety
+/// The same contract as libc's `accept`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn accept(fd: c_int, addr: *mut sockaddr, len: *mut socklen_t) -> c_int {
+    // SAFETY: forwarded unchanged to the real function.
+    let new = do_io(fd, Event::Read, TimeoutKind::Recv, || unsafe {
+        (real::accept())(fd, addr, len) as libc::ssize_t
+    }) as c_int;
+    if new >= 0 {
+        fd_manager::on_socket_created(new, false, is_hook_enabled());
+    }
+    new
+}
+
+/// Hooked `accept4(2)`: what std's `TcpListener::accept` calls.
+///
+/// # Safety
+/// The same contract as libc's `accept4`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn accept4(fd: c_int, addr: *mut sockaddr, len: *mut socklen_t, flags: c_int) -> c_int {
+    // SAFETY: forwarded unchanged to the real function.
+    let new = do_io(fd, Event::Read, TimeoutKind::Recv, || unsafe {
+        (real::accept4())(fd, addr, len, flags) as libc::ssize_t
+    }) as c_int;
+    if new >= 0 {
+        fd_manager::on_socket_created(new, flags & libc::SOCK_NONBLOCK != 0, is_hook_enabled());
+    }
+    new
+}
+// ANCHOR_END: accept
+
+/// The default connect timeout in milliseconds: config `tcp.connect.timeout`.
+fn connect_timeout_ms() -> u64 {
+    static TIMEOUT: AtomicU64 = AtomicU64::new(5000);
+    static REGISTERED: OnceLock<()> = OnceLock::new();
+    REGISTERED.get_or_init(|| {
+        if let Ok(var) = sylar_config::lookup(
+            "tcp.connect.timeout",
+            5000_u64,
+            "milliseconds a hooked connect waits before failing with ETIMEDOUT",
+        ) {
+            TIMEOUT.store(var.get(), Ordering::Relaxed);
+            var.add_listener(|_, &new| TIMEOUT.store(new, Ordering::Relaxed));
+        }
+    });
+    TIMEOUT.load(Ordering::Relaxed)
+}
+
+/// Registers the chapter's config variables (`tcp.connect.timeout`), so
+/// that they show in a config dump before the first connect.
+pub fn init_config() {
+    connect_timeout_ms();
+}
+
+// ANCHOR: connect_with_timeout
+/// `connect(2)` that waits for the connection at most `timeout` (`None`:
+/// for ever) by parking the fiber, then reports the socket's real error.
+/// Fails with ETIMEDOUT when the time runs out.
+///
+/// # Safety
+/// The same contract as libc's `connect`: `addr` points at `len` bytes.
+pub unsafe fn connect_with_timeout(
+    fd: c_int,
+    addr: *const sockaddr,
+    len: socklen_t,
+    timeout: Option<Duration>,
+) -> c_int {
+    // SAFETY: the real function, with the caller's arguments and contract.
+    let connect = || unsafe { (real::connect())(fd, addr, len) };
+    let Some(ctx) = fd_manager::lookup(fd) else {
+        return connect();
+    };
+    if !is_hook_enabled() || !in_fiber() || !ctx.is_socket() || ctx.user_nonblock() {
+        return connect();
+    }
+    if !ctx.sys_nonblock() {
+        fd_manager::make_sys_nonblocking(fd, ctx);
+    }
+    let rc = connect();
+    if rc == 0 || errno() != libc::EINPROGRESS {
+        return rc;
+    }
+    let Some(io) = IoHandle::current() else {
+        return fail(libc::EINPROGRESS);
+    };
+    let deadline = timeout.map(|t| Instant::now() + t);
+    let generation = ctx.generation();
+    match io.wait(fd, Event::Write, deadline) {
+        Ok(WakeReason::Woken) => {}
+        Ok(WakeReason::TimedOut) => return fail(libc::ETIMEDOUT),
+        Ok(WakeReason::Cancelled) => {
+            let closed = ctx.generation() != generation;
+            return fail(if closed { libc::EBADF } else { libc::ECANCELED });
+        }
+        // The C++ original reports success here; the wait never happened.
+        Err(e) => return fail(std::io::Error::from(e).raw_os_error().unwrap_or(libc::EIO)),
+    }
+    let mut error: c_int = 0;
+    let mut size = std::mem::size_of::<c_int>() as socklen_t;
+    // SAFETY: SO_ERROR writes one int into `error`.
+    let rc = unsafe {
+        (real::getsockopt())(fd, libc::SOL_SOCKET, libc::SO_ERROR, (&raw mut error).cast(), &mut size)
+    };
+    if rc != 0 {
+        return -1;
+    }
+    if error != 0 {
+        return fail(error);
+    }
+    0
+}
+// ANCHOR_END: connect_with_timeout
+
+/// Hooked `connect(2)`: [`connect_with_timeout`] with `tcp.connect.timeout`.
+///
+/// # Safety
+/// The same contract as libc's `connect`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn connect(fd: c_int, addr: *const sockaddr, len: socklen_t) -> c_int {
+    let timeout = Duration::from_millis(connect_timeout_ms());
+    // SAFETY: the caller's contract, forwarded.
+    unsafe { connect_with_timeout(fd, addr, len, Some(timeout)) }
+}
+
+// ANCHOR: close
+/// Hooked `close(2)`: wakes every fiber waiting on the fd — with an error,
+/// they must not retry on a closed or reused number — makes every I/O
+/// manager forget it, then closes it for real.
+///
+/// # Safety
+/// The same contract as libc's `close`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn close(fd: c_int) -> c_int {
+    forget(fd);
+    // SAFETY: forwarded unchanged to the real function.
+    unsafe { (real::close())(fd) }
+}
+// ANCHOR_END: close
+
+/// Everything that must happen before the number `fd` can be reused.
+fn forget(fd: c_int) {
+    if fd < 0 {
+        return;
+    }
+    // The generation moves first, so a woken waiter sees "closed" (EBADF).
+    fd_manager::on_closed(fd);
+    forget_fd_everywhere(fd);
+}
+
+/// Hooked `dup(2)`: the copy shares the open file, so it shares our state.
+///
+/// # Safety
+/// The same contract as libc's `dup`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dup(fd: c_int) -> c_int {
+    // SAFETY: forwarded unchanged to the real function.
+    let new = unsafe { (real::dup())(fd) };
+    if new >= 0 {
+        fd_manager::on_duplicated(fd, new);
+    }
+    new
+}
+
+/// Hooked `dup2(2)`: `new` is closed first if open; forget it.
+///
+/// # Safety
+/// The same contract as libc's `dup2`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dup2(old: c_int, new: c_int) -> c_int {
+    if old != new {
+        forget(new);
+    }
+    // SAFETY: forwarded unchanged to the real function.
+    let rc = unsafe { (real::dup2())(old, new) };
+    if rc >= 0 && old != new {
+        fd_manager::on_duplicated(old, new);
+    }
+    rc
+}
+
+/// Hooked `dup3(2)`.
+///
+/// # Safety
+/// The same contract as libc's `dup3`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dup3(old: c_int, new: c_int, flags: c_int) -> c_int {
+    if old != new {
+        forget(new);
+    }
+    // SAFETY: forwarded unchanged to the real function.
+    let rc = unsafe { (real::dup3())(old, new, flags) };
+    if rc >= 0 {
+        fd_manager::on_duplicated(old, new);
+    }
+    rc
+}
+
+/// Hooked `close_range(2)`.
+///
+/// # Safety
+/// The same contract as libc's `close_range`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn close_range(first: c_uint, last: c_uint, flags: c_int) -> c_int {
+    if flags & libc::CLOSE_RANGE_CLOEXEC as c_int == 0 {
+        // Only the fds we know of need forgetting; don't walk 2^32 numbers.
+        let last = last.min(first.saturating_add(1 << 20));
+        for fd in first..=last {
+            if fd_manager::existing(fd as c_int).is_some() {
+                forget(fd as c_int);
+            }
+        }
+    }
+    // SAFETY: forwarded unchanged to the real function.
+    unsafe { (real::close_range())(first, last, flags) }
+}
+
+// ANCHOR: setsockopt
+/// Hooked `setsockopt(2)`: remembers SO_RCVTIMEO/SO_SNDTIMEO, which the hook
+/// must enforce itself since the kernel never sees us block; passes every
+/// option to the kernel too, so unhooked code keeps working.
+///
+/// # Safety
+/// The same contract as libc's `setsockopt`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn setsockopt(
+    fd: c_int,
+    level: c_int,
+    name: c_int,
+    value: *const c_void,
+    len: socklen_t,
+) -> c_int {
+    // SAFETY: forwarded unchanged to the real function.
+    let rc = unsafe { (real::setsockopt())(fd, level, name, value, len) };
+    if rc == 0
+        && level == libc::SOL_SOCKET
+        && (name == libc::SO_RCVTIMEO || name == libc::SO_SNDTIMEO)
+        && len as usize >= std::mem::size_of::<libc::timeval>()
+        && let Some(ctx) = fd_manager::lookup(fd)
+    {
+        // SAFETY: the kernel accepted it, so `value` points at a timeval.
+        let tv = unsafe { *value.cast::<libc::timeval>() };
+        let timeout = Duration::new(tv.tv_sec.max(0) as u64, (tv.tv_usec.clamp(0, 999_999) * 1000) as u32);
+        let kind = if name == libc::SO_RCVTIMEO { TimeoutKind::Recv } else { TimeoutKind::Send };
+        ctx.set_timeout(kind, (!timeout.is_zero()).then_some(timeout));
+    }
+    rc
+}
+// ANCHOR_END: setsockopt
+
+/// Hooked `getsockopt(2)`: the kernel knows every option (we passed them
+/// all on), so this is the real function; hooked to complete sylar's list.
+///
+/// # Safety
+/// The same contract as libc's `getsockopt`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn getsockopt(
+    fd: c_int,
+    level: c_int,
+    name: c_int,
+    value: *mut c_void,
+    len: *mut socklen_t,
+) -> c_int {
+    // SAFETY: forwarded unchanged to the real function.
+    unsafe { (real::getsockopt())(fd, level, name, value, len) }
+}

@@ -1,0 +1,122 @@
+//! close wakes a waiting fiber with EBADF, never a retry; a new fd with the
+//! same number starts clean; stop wakes a fiber blocked in a hooked call.
+
+mod common;
+
+use std::io::{ErrorKind, Read};
+use std::net::{TcpListener, TcpStream};
+use std::os::fd::{AsRawFd, IntoRawFd};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use common::{PATIENCE, in_fiber, within};
+use sylar_hook::{TimeoutKind, fd_context};
+use sylar_iomanager::{IoHandle, IoManager};
+
+fn connected_pair() -> (TcpStream, TcpStream) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let (server, _) = listener.accept().unwrap();
+    (client, server)
+}
+
+#[test]
+fn close_wakes_a_waiting_reader_with_ebadf() {
+    let (errno, n) = in_fiber(|| {
+        let (client, _server) = connected_pair();
+        let fd = client.into_raw_fd(); // raw: closed below, by another fiber
+        let (tx, rx) = mpsc::channel();
+        IoHandle::current()
+            .unwrap()
+            .schedule(move || {
+                let mut buf = [0u8; 8];
+                // SAFETY: a recv into a valid buffer on an fd that is open
+                // when the call starts; it is closed while we wait.
+                let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
+                tx.send((std::io::Error::last_os_error().raw_os_error(), n)).unwrap();
+            })
+            .unwrap();
+        // Let the reader park (it is on our thread: yielding lets it run).
+        std::thread::sleep(Duration::from_millis(20));
+        // SAFETY: closing an fd we own (the reader only borrowed the number).
+        unsafe { libc::close(fd) };
+        // The reader runs once we park; channels block, so poll by sleeping.
+        loop {
+            if let Ok(result) = rx.try_recv() {
+                break result;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    });
+    assert_eq!(n, -1);
+    assert_eq!(errno, Some(libc::EBADF));
+}
+
+#[test]
+fn a_new_socket_never_inherits_the_old_contexts_state() {
+    let (old_timeout, new_timeout, same_number) = in_fiber(|| {
+        let (client, _server) = connected_pair();
+        client.set_read_timeout(Some(Duration::from_millis(30))).unwrap();
+        client.set_nonblocking(true).unwrap();
+        let number = client.as_raw_fd();
+        let ctx = fd_context(number).unwrap();
+        let old = (ctx.timeout(TimeoutKind::Recv), ctx.user_nonblock());
+        drop(client);
+        // The lowest free number is handed out again.
+        let (client2, _server2) = connected_pair();
+        let ctx = fd_context(client2.as_raw_fd()).unwrap();
+        let new = (ctx.timeout(TimeoutKind::Recv), ctx.user_nonblock());
+        (old, new, client2.as_raw_fd() == number)
+    });
+    assert_eq!(old_timeout, (Some(Duration::from_millis(30)), true));
+    assert_eq!(new_timeout, (None, false));
+    // The numbers usually match; when they do, this proves the reset.
+    let _ = same_number;
+}
+
+#[test]
+fn stop_wakes_a_fiber_blocked_forever_in_a_hooked_read() {
+    let kind = within(PATIENCE, || {
+        let iom = IoManager::new(1, false, "forever").unwrap();
+        let (client, server) = connected_pair();
+        let (tx, rx) = mpsc::channel();
+        let (started_tx, started_rx) = mpsc::channel();
+        iom.schedule(move || {
+            let mut client = client;
+            started_tx.send(()).unwrap();
+            // Nobody ever writes: only stop can end this read.
+            let result = client.read(&mut [0u8; 8]);
+            tx.send(result.map_err(|e| e.raw_os_error())).unwrap();
+        })
+        .unwrap();
+        started_rx.recv().unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        iom.stop();
+        drop(server);
+        rx.recv().unwrap()
+    });
+    assert_eq!(kind, Err(Some(libc::ECANCELED)));
+}
+
+#[test]
+fn a_timed_out_read_leaves_no_timer_that_could_end_a_later_wait() {
+    let (first, second) = in_fiber(|| {
+        let (mut client, mut server) = connected_pair();
+        client.set_read_timeout(Some(Duration::from_millis(30))).unwrap();
+        let first = client.read(&mut [0u8; 8]).unwrap_err().kind();
+        // A longer timeout now; data comes after 60 ms, past the old one.
+        client.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        IoHandle::current()
+            .unwrap()
+            .schedule(move || {
+                std::thread::sleep(Duration::from_millis(60));
+                std::io::Write::write_all(&mut server, b"late").unwrap();
+            })
+            .unwrap();
+        let mut buf = [0u8; 4];
+        let second = client.read_exact(&mut buf).map(|_| buf);
+        (first, second.map_err(|e| e.kind()))
+    });
+    assert_eq!(first, ErrorKind::WouldBlock);
+    assert_eq!(second, Ok(*b"late"));
+}

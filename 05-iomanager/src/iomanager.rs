@@ -122,6 +122,7 @@ impl IoHandle {
     }
 
     // ANCHOR: events
+    // ANCHOR: add_event
     /// Calls `f` (as a task on the current scheduler, or this one) when
     /// `event` happens on `fd`, or when the wait is cancelled — `f` gets the
     /// reason. One waiter per fd and direction: a second is an error.
@@ -134,7 +135,9 @@ impl IoHandle {
         let handle = Handle::current().unwrap_or_else(|| self.scheduler.clone());
         self.reactor.add_callback(fd, event, Box::new(f), handle)
     }
+    // ANCHOR_END: add_event
 
+    // ANCHOR: wait
     /// Parks the calling fiber until `event` happens on `fd`, the deadline
     /// passes ([`WakeReason::TimedOut`]) or the wait is cancelled
     /// ([`WakeReason::Cancelled`]). The fiber resumes on the scheduler it
@@ -168,7 +171,9 @@ impl IoHandle {
         park(move |fiber| reactor.install(fd, event, token, fiber, handle, deadline))
             .map_err(|NotInFiber| EventError::NotInFiber)
     }
+    // ANCHOR_END: wait
 
+    // ANCHOR: cancel_forget
     /// Removes the waiter for `event` on `fd` without waking it (sylar's
     /// `delEvent`) and hands it back. A fiber in it is still parked: the
     /// caller must resume or schedule it (dropping it leaks its stack).
@@ -196,6 +201,7 @@ impl IoHandle {
     pub fn forget_fd(&self, fd: RawFd) -> bool {
         self.reactor.forget(fd, WakeReason::Cancelled)
     }
+    // ANCHOR_END: cancel_forget
 
     /// How many waiters are registered and not yet woken.
     pub fn pending_events(&self) -> usize {
@@ -228,6 +234,7 @@ impl IoHandle {
         self.reactor.timers.add_conditional(delay, owner, f)
     }
 
+    // ANCHOR: sleep
     /// Parks the calling fiber for `duration` (its thread runs other fibers
     /// meanwhile). Returns `Cancelled` if the timer was cancelled early.
     pub fn sleep(&self, duration: Duration) -> Result<WakeReason, NotInFiber> {
@@ -240,6 +247,7 @@ impl IoHandle {
             timers.add_wake(duration, fiber, handle);
         })
     }
+    // ANCHOR_END: sleep
 
     /// The timers themselves, for inspection.
     pub fn timers(&self) -> &Arc<TimerManager> {

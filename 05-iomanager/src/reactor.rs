@@ -17,6 +17,7 @@ use crate::fd_table::FdTable;
 use crate::sys::{Epoll, EventFd};
 use crate::timer::{TimerManager, leak_refused};
 
+// ANCHOR: constants
 /// The epoll `data` of the wake-up eventfd; real fds are never this large.
 const WAKE_TOKEN: u64 = u64::MAX;
 
@@ -25,6 +26,7 @@ const EVENTS_PER_WAIT: usize = 256;
 
 /// What we ask epoll for, once per fd: both directions, peer hang-up, edge-triggered.
 const INTEREST: u32 = (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET) as u32;
+// ANCHOR_END: constants
 
 // ANCHOR: reactor
 /// The I/O half of an I/O manager; the scheduler is the other half.
@@ -48,6 +50,7 @@ thread_local! {
     static EVENTS: RefCell<Vec<libc::epoll_event>> = const { RefCell::new(Vec::new()) };
 }
 
+// ANCHOR: woken
 /// Fibers and callbacks woken during one round of the idle loop, scheduled
 /// together at its end.
 #[derive(Default)]
@@ -93,6 +96,7 @@ impl Woken {
         pending.fetch_sub(self.waiters, Ordering::AcqRel);
     }
 }
+// ANCHOR_END: woken
 
 /// Every live reactor, so that closing an fd anywhere can make each of them
 /// forget it (an fd may be watched by any I/O manager, and closed on any thread).
@@ -154,6 +158,7 @@ impl Reactor {
         self.fds.get(fd).ok_or(EventError::InvalidFd(fd))
     }
 
+    // ANCHOR: register_once
     /// Registers `fd` with epoll if it is not yet (once per fd: we never
     /// re-arm, edge-triggered notifications keep coming).
     fn ensure_registered(&self, fd: RawFd, state: &mut FdState) -> Result<(), EventError> {
@@ -167,6 +172,7 @@ impl Reactor {
         }
         Ok(())
     }
+    // ANCHOR_END: register_once
 
     // ANCHOR: add_event
     /// Registers a callback for `event` on `fd` (sylar's `addEvent` with a callback).
@@ -207,6 +213,7 @@ impl Reactor {
     // ANCHOR_END: add_event
 
     // ANCHOR: reserve
+    // ANCHOR: reserve_slot
     /// First half of parking a fiber on `event`: claims the slot, or reports
     /// that the fd became ready since the caller's last attempt (`None`:
     /// retry instead of parking).
@@ -225,7 +232,9 @@ impl Reactor {
         slot.state = SlotState::Reserved(token);
         Ok(Some(token))
     }
+    // ANCHOR_END: reserve_slot
 
+    // ANCHOR: install
     /// Second half, run by the hand-off once the fiber is off its stack:
     /// installs it (with its timeout), or wakes it at once if readiness, or a
     /// cancellation, arrived in between.
@@ -278,8 +287,10 @@ impl Reactor {
         });
         slot.state = SlotState::Waiting(Wait { timer, ..wait });
     }
+    // ANCHOR_END: install
     // ANCHOR_END: reserve
 
+    // ANCHOR: expire_wait
     /// A wait's timeout: ends that wait (and only that one) with `TimedOut`.
     fn expire(&self, fd: RawFd, event: Event, token: u64) {
         let Some(ctx) = self.fds.get_existing(fd) else {
@@ -297,8 +308,10 @@ impl Reactor {
         woken.add(wait, WakeReason::TimedOut);
         woken.flush(&self.pending);
     }
+    // ANCHOR_END: expire_wait
 
     // ANCHOR: cancel
+    // ANCHOR: cancel_one
     /// Removes the waiter for `event` on `fd` and wakes it with `reason`
     /// (sylar's `cancelEvent`). Returns whether there was one.
     pub fn cancel(&self, fd: RawFd, event: Event, reason: WakeReason) -> bool {
@@ -320,7 +333,9 @@ impl Reactor {
             }
         }
     }
+    // ANCHOR_END: cancel_one
 
+    // ANCHOR: remove
     /// Removes the waiter for `event` on `fd` without waking it (sylar's
     /// `delEvent`) and returns it.
     pub fn remove(&self, fd: RawFd, event: Event) -> Option<Waiter> {
@@ -334,7 +349,9 @@ impl Reactor {
         self.pending.fetch_sub(1, Ordering::AcqRel);
         Some(wait.waiter)
     }
+    // ANCHOR_END: remove
 
+    // ANCHOR: forget
     /// Wakes both waiters with `reason`, takes the fd out of epoll and forgets
     /// everything about it: call before closing it, so that a new fd with the
     /// same number starts clean.
@@ -367,8 +384,10 @@ impl Reactor {
         woken.flush(&self.pending);
         had_waiters
     }
+    // ANCHOR_END: forget
     // ANCHOR_END: cancel
 
+    // ANCHOR: trigger
     /// Epoll says `event` happened on `fd`: wake its waiter, or remember it.
     fn trigger(&self, fd: RawFd, event: Event, woken: &mut Woken) {
         let Some(ctx) = self.fds.get_existing(fd) else {
@@ -384,7 +403,9 @@ impl Reactor {
             None => slot.ready = true,
         }
     }
+    // ANCHOR_END: trigger
 
+    // ANCHOR: cancel_everything
     /// Wakes every waiter of every fd with `Cancelled` and drops every
     /// callback timer: what `stop` does once nothing else can run.
     /// Returns whether anything was woken or dropped (then the caller must
@@ -413,6 +434,7 @@ impl Reactor {
         woken.flush(&self.pending);
         any
     }
+    // ANCHOR_END: cancel_everything
 
     // ANCHOR: idle
     /// One round of the idle loop (sylar's `IOManager::idle`): sleep in

@@ -48,6 +48,7 @@ impl Epoll {
         Ok(())
     }
 
+    // ANCHOR: epoll_wait
     /// Waits for events, up to `timeout` (`None`: forever), retrying on
     /// EINTR. Returns the filled prefix of `events`.
     pub fn wait<'a>(
@@ -76,15 +77,19 @@ impl Epoll {
             }
         }
     }
+    // ANCHOR_END: epoll_wait
 }
 
+// ANCHOR: timeout_ms
 /// A timeout in whole milliseconds for epoll_wait, rounded *up* so that we
 /// never wake before a deadline and spin until it arrives.
 pub(crate) fn timeout_ms(timeout: Duration) -> i32 {
     let ms = timeout.as_nanos().div_ceil(1_000_000);
     ms.min(i32::MAX as u128) as i32
 }
+// ANCHOR_END: timeout_ms
 
+// ANCHOR: eventfd
 /// An eventfd: a counter the kernel reports readable while it is non-zero.
 /// Writing to it wakes a thread blocked in epoll_wait (sylar uses a pipe).
 #[derive(Debug)]
@@ -123,6 +128,7 @@ impl EventFd {
         unsafe { libc::read(self.fd.as_raw_fd(), (&raw mut value).cast(), 8) };
     }
 }
+// ANCHOR_END: eventfd
 
 #[cfg(test)]
 mod tests {

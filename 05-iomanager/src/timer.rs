@@ -44,6 +44,7 @@ enum Action {
 }
 // ANCHOR_END: action
 
+// ANCHOR: slab
 /// One live timer's data, in the manager's slab.
 struct Slot {
     action: Option<Action>,
@@ -80,6 +81,7 @@ struct Entry {
     when: u64,
     slab: u32,
 }
+// ANCHOR_END: slab
 
 // ANCHOR: wheel
 /// Six levels of 64 slots, and a list of timers already due.
@@ -95,6 +97,7 @@ struct Wheel {
 }
 // ANCHOR_END: wheel
 
+// ANCHOR: timers
 #[derive(Default)]
 struct Timers {
     wheel: Option<Wheel>,
@@ -106,6 +109,7 @@ struct Timers {
     /// asked for the next deadline since (see `TimerManager::add`).
     front_announced: bool,
 }
+// ANCHOR_END: timers
 
 // ANCHOR: manager
 /// The timers of one I/O manager (or of anyone: it is usable on its own).
@@ -132,6 +136,7 @@ pub struct Timer {
 }
 // ANCHOR_END: timer_handle
 
+// ANCHOR: expired
 /// A fired timer's work, taken out of the manager so it runs without the lock.
 pub struct Expired(Action);
 
@@ -172,6 +177,7 @@ impl Expired {
 pub(crate) fn leak_refused(task: Task) {
     std::mem::forget(task);
 }
+// ANCHOR_END: expired
 
 impl TimerManager {
     /// A manager that calls `on_new_front` when a new timer becomes the first to expire.
@@ -215,6 +221,7 @@ impl TimerManager {
         self.insert(delay, false, Action::Wake(fiber, handle))
     }
 
+    // ANCHOR: insert
     fn insert(self: &Arc<Self>, interval: Duration, recurring: bool, action: Action) -> Timer {
         let now = Instant::now();
         let deadline = now + interval;
@@ -255,6 +262,7 @@ impl TimerManager {
             id,
         }
     }
+    // ANCHOR_END: insert
     // ANCHOR_END: add
 
     // ANCHOR: expire
@@ -331,6 +339,7 @@ impl TimerManager {
             .count()
     }
 
+    // ANCHOR: cancel_callbacks
     /// Cancels every timer except sleeping fibers (which must be woken, never
     /// dropped). Used when the I/O manager stops. Returns how many.
     pub(crate) fn cancel_callbacks(&self) -> usize {
@@ -353,6 +362,7 @@ impl TimerManager {
         };
         dropped.len() // the callbacks are dropped here, outside the lock
     }
+    // ANCHOR_END: cancel_callbacks
 
     fn lock(&self) -> MutexGuard<'_, Timers> {
         // Callbacks never run under this lock; a poisoned lock still holds
@@ -387,6 +397,7 @@ impl Wheel {
         }
     }
 
+    // ANCHOR: ticks
     /// The tick at or after `at` (rounded up: a timer never fires early).
     fn tick_of(&self, at: Instant) -> u64 {
         let d = at.saturating_duration_since(self.origin);
@@ -402,6 +413,7 @@ impl Wheel {
             .saturating_mul(1000)
             .saturating_add(u64::from(d.subsec_millis()))
     }
+    // ANCHOR_END: ticks
 
     fn instant_of(&self, tick: u64) -> Instant {
         self.origin + Duration::from_millis(tick)
@@ -414,6 +426,7 @@ impl Wheel {
         }
     }
 
+    // ANCHOR: place
     /// Places an entry; returns where.
     fn place(&mut self, entry: Entry) -> Pos {
         let (level, slot) = if entry.when <= self.elapsed {
@@ -444,6 +457,7 @@ impl Wheel {
         }
         moved
     }
+    // ANCHOR_END: place
 
     // ANCHOR: next_expiration
     /// The next (level, slot, tick) to process: the first occupied slot of
@@ -525,6 +539,7 @@ impl Timers {
         taken.action
     }
 
+    // ANCHOR: fire
     /// A due timer: a one-shot leaves, a recurring one is re-armed.
     fn fire(&mut self, index: u32, now: Instant, out: &mut Vec<Expired>) {
         let Some(slot) = self.slab[index as usize].as_mut() else {
@@ -548,6 +563,7 @@ impl Timers {
             }
         }
     }
+    // ANCHOR_END: fire
 }
 
 impl Timer {
@@ -594,6 +610,7 @@ impl Timer {
         timers.owned_slot(self.slot, self.id).map(|s| s.deadline)
     }
 
+    // ANCHOR: reschedule
     fn reschedule(&self, new: impl FnOnce(&Slot, Instant) -> (Instant, Duration)) -> bool {
         let Some(manager) = self.manager.upgrade() else {
             return false;
@@ -621,6 +638,7 @@ impl Timer {
         }
         true
     }
+    // ANCHOR_END: reschedule
 }
 
 impl fmt::Debug for TimerManager {

@@ -160,22 +160,41 @@ impl Expired {
         }
     }
 
-    /// The work as a scheduler task, or `None` when there is nothing to do
-    /// (a conditional timer whose owner is gone).
+    /// The work as a scheduler task (with the scheduler a sleeping fiber must
+    /// go back to). `None` is reserved for work that vanished; today every
+    /// timer yields a task.
     pub fn into_task(self) -> Option<(Task, Option<Handle>)> {
         match self.0 {
             Action::Once(f) => Some((Task::Call(f), None)),
             Action::Every(f) => Some((Task::call(move || f()), None)),
-            Action::Condition(owner, f) => owner.upgrade().map(|_| (Task::Call(f), None)),
+            // The owner is checked when the task runs, as sylar does, not now.
+            Action::Condition(owner, f) => Some((
+                Task::call(move || {
+                    if owner.upgrade().is_some() {
+                        f()
+                    }
+                }),
+                None,
+            )),
             Action::Wake(fiber, handle) => Some((Task::Fiber(fiber), Some(handle))),
         }
     }
 }
 
 /// A task a stopped scheduler gave back; a fiber in it is parked and must not
-/// be dropped mid-stack by accident, so it is kept forever (and reported).
+/// be dropped mid-stack by accident, so it is kept forever, and reported.
 pub(crate) fn leak_refused(task: Task) {
+    log::error!(target: "system", "a stopped scheduler refused {task:?}; it is leaked, not dropped");
     std::mem::forget(task);
+}
+
+/// How far "never" is: deadlines are capped this far ahead, so that adding
+/// `Duration::MAX` cannot overflow `Instant`.
+const FAR_FUTURE: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+/// `start + delay`, capped at [`FAR_FUTURE`] instead of overflowing.
+fn after(start: Instant, delay: Duration) -> Instant {
+    start.checked_add(delay.min(FAR_FUTURE)).unwrap_or(start)
 }
 // ANCHOR_END: expired
 
@@ -224,7 +243,7 @@ impl TimerManager {
     // ANCHOR: insert
     fn insert(self: &Arc<Self>, interval: Duration, recurring: bool, action: Action) -> Timer {
         let now = Instant::now();
-        let deadline = now + interval;
+        let deadline = after(now, interval);
         let (slot, id, announce) = {
             let mut timers = self.lock();
             timers.next_id += 1;
@@ -286,10 +305,16 @@ impl TimerManager {
         let now_tick = wheel.tick_at(now);
         loop {
             let wheel = timers.wheel();
-            let due = std::mem::take(&mut wheel.due);
-            if !due.is_empty() {
+            // Due by the wheel's clock; fire those due by `now` too (a
+            // caller may have passed a `now` ahead of the real clock before).
+            if wheel.due.iter().any(|e| e.when <= now_tick) {
+                let due = std::mem::take(&mut wheel.due);
                 for entry in due {
-                    timers.fire(entry.slab, now, &mut expired);
+                    if entry.when <= now_tick {
+                        timers.fire(entry.slab, now, &mut expired);
+                    } else {
+                        timers.keep_due(entry);
+                    }
                 }
                 continue;
             }
@@ -511,11 +536,25 @@ impl Timers {
         }
     }
 
+    /// Puts a due entry back in the due list (it is not due by `now` yet).
+    fn keep_due(&mut self, entry: Entry) {
+        let wheel = self.wheel();
+        wheel.due.push(entry);
+        let index = (wheel.due.len() - 1) as u32;
+        if let Some(slot) = self.slab[entry.slab as usize].as_mut() {
+            slot.pos = Pos {
+                level: DUE,
+                slot: 0,
+                index,
+            };
+        }
+    }
+
     /// The earliest tick something is due, as an `Instant`.
     fn front(&mut self) -> Option<Instant> {
         let wheel = self.wheel.as_ref()?;
-        if !wheel.due.is_empty() {
-            return Some(wheel.instant_of(wheel.elapsed));
+        if let Some(when) = wheel.due.iter().map(|e| e.when).min() {
+            return Some(wheel.instant_of(when));
         }
         wheel
             .next_expiration()
@@ -552,7 +591,7 @@ impl Timers {
             // At least one tick ahead, or a zero interval would fire again
             // within this very collection, forever.
             slot.start = now;
-            slot.deadline = now + slot.interval.max(Duration::from_millis(1));
+            slot.deadline = after(now, slot.interval.max(Duration::from_millis(1)));
             self.schedule(index);
         } else {
             let taken = self.slab[index as usize].take().expect("checked");
@@ -624,7 +663,7 @@ impl Timer {
             let (start, interval) = new(slot, now);
             slot.start = start;
             slot.interval = interval;
-            slot.deadline = start + interval;
+            slot.deadline = after(start, interval);
             let deadline = slot.deadline;
             timers.unschedule(self.slot);
             let announce =

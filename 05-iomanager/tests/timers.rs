@@ -268,3 +268,52 @@ fn many_timers_all_fire_exactly_once() {
     assert_eq!(fired.load(Ordering::Relaxed), 50_000);
     assert!(manager.is_empty());
 }
+
+#[test]
+fn huge_delays_are_capped_instead_of_overflowing() {
+    let manager = TimerManager::new(|| {});
+    let timer = manager.add(Duration::MAX, || {});
+    assert!(timer.deadline().unwrap() > Instant::now() + Duration::from_secs(50 * 365 * 24 * 3600));
+    assert!(timer.reset(Duration::MAX, true));
+    assert!(timer.cancel());
+}
+
+#[test]
+fn collecting_with_a_future_now_does_not_make_later_timers_fire_early() {
+    let manager = TimerManager::new(|| {});
+    manager.add(ms(60_000), || {});
+    // Someone collects "5 s from now": the wheel's clock moves ahead...
+    assert_eq!(
+        run_all(manager.collect_expired(Instant::now() + ms(5_000))),
+        0
+    );
+    // ...but a timer added afterwards, due in 1 s, is not due at the real now.
+    let timer = manager.add(ms(1_000), || {});
+    assert_eq!(run_all(manager.collect_expired(Instant::now())), 0);
+    assert!(timer.deadline().is_some(), "still waiting");
+    assert_eq!(
+        run_all(manager.collect_expired(timer.deadline().unwrap() + ms(1))),
+        1
+    );
+}
+
+#[test]
+fn a_condition_is_checked_when_the_callback_runs() {
+    let manager = TimerManager::new(|| {});
+    let fired = Arc::new(AtomicUsize::new(0));
+    let owner = Arc::new(());
+    let f = fired.clone();
+    manager.add_conditional(ms(1), &owner, move || {
+        f.fetch_add(1, Ordering::SeqCst);
+    });
+    let expired = manager.collect_expired(Instant::now() + ms(5));
+    assert_eq!(expired.len(), 1);
+    // The owner dies between collection and the run: nothing happens.
+    drop(owner);
+    let (task, _) = expired.into_iter().next().unwrap().into_task().unwrap();
+    match task {
+        sylar_scheduler::Task::Call(f) => f(),
+        other => panic!("unexpected {other:?}"),
+    }
+    assert_eq!(fired.load(Ordering::SeqCst), 0);
+}

@@ -14,8 +14,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use sylar_iomanager::{IoHandle, IoManager};
-use sylar_hook as _; // link the hooks
+use sylar_hook as _;
+use sylar_iomanager::{IoHandle, IoManager}; // link the hooks
 
 /// Counts live connections and remembers the most seen at once.
 #[derive(Default)]
@@ -35,11 +35,13 @@ impl Gauge {
 }
 
 /// The whole server: an accept loop and a fiber per connection that echoes
-/// lines. Nothing here knows about fibers.
+/// lines. Nothing here knows about fibers. (When the I/O manager stops, the
+/// parked `accept` fails with ECANCELED: the loop must end on errors, or it
+/// would accept again for ever.)
 fn serve(listener: TcpListener, gauge: Arc<Gauge>) {
     let io = IoHandle::current().expect("runs on an I/O manager");
     for conn in listener.incoming() {
-        let Ok(conn) = conn else { continue };
+        let Ok(conn) = conn else { break };
         let gauge = gauge.clone();
         io.schedule(move || {
             gauge.up();
@@ -60,7 +62,10 @@ fn serve(listener: TcpListener, gauge: Arc<Gauge>) {
 
 /// Raises the soft fd limit: each connection costs two fds here.
 fn raise_fd_limit(wanted: u64) {
-    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
     // SAFETY: getrlimit/setrlimit with a valid struct.
     unsafe {
         libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit);
@@ -70,7 +75,10 @@ fn raise_fd_limit(wanted: u64) {
 }
 
 fn main() {
-    let clients: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(1000);
+    let clients: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1000);
     raise_fd_limit(2 * clients as u64 + 100);
     let server = IoManager::new(1, false, "server").unwrap();
     let client_side = IoManager::new(1, false, "clients").unwrap();
@@ -105,9 +113,15 @@ fn main() {
     let elapsed = start.elapsed();
     println!("clients:                  {clients}");
     println!("echoed correctly:         {echoed}");
-    println!("most connections at once: {}", gauge.max.load(Ordering::SeqCst));
+    println!(
+        "most connections at once: {}",
+        gauge.max.load(Ordering::SeqCst)
+    );
     println!("server threads:           1");
-    println!("time:                     {:.0} ms", elapsed.as_secs_f64() * 1e3);
+    println!(
+        "time:                     {:.0} ms",
+        elapsed.as_secs_f64() * 1e3
+    );
     client_side.stop();
     server.stop();
 }

@@ -123,11 +123,16 @@ impl FdCtx {
     /// file, and so its O_NONBLOCK flag and socket options).
     fn copy_from(&self, other: &FdCtx) {
         self.generation.fetch_add(1, Ordering::AcqRel);
-        self.recv_timeout
-            .store(other.recv_timeout.load(Ordering::Acquire), Ordering::Release);
-        self.send_timeout
-            .store(other.send_timeout.load(Ordering::Acquire), Ordering::Release);
-        self.flags.store(other.flags.load(Ordering::Acquire), Ordering::Release);
+        self.recv_timeout.store(
+            other.recv_timeout.load(Ordering::Acquire),
+            Ordering::Release,
+        );
+        self.send_timeout.store(
+            other.send_timeout.load(Ordering::Acquire),
+            Ordering::Release,
+        );
+        self.flags
+            .store(other.flags.load(Ordering::Acquire), Ordering::Release);
     }
 }
 
@@ -203,7 +208,9 @@ pub(crate) fn on_closed(fd: libc::c_int) {
 
 /// `new` is a duplicate of `old`.
 pub(crate) fn on_duplicated(old: libc::c_int, new: libc::c_int) {
-    let (Some(from), Some(to)) = (lookup(old), FDS.get(new)) else { return };
+    let (Some(from), Some(to)) = (lookup(old), FDS.get(new)) else {
+        return;
+    };
     to.copy_from(from);
 }
 // ANCHOR_END: on_created

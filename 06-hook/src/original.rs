@@ -86,7 +86,10 @@ macro_rules! originals {
     };
 }
 
-use libc::{c_int, c_uint, c_ulong, c_void, iovec, msghdr, nfds_t, pollfd, size_t, sockaddr, socklen_t, ssize_t, timespec, useconds_t, clockid_t};
+use libc::{
+    c_int, c_uint, c_ulong, c_void, clockid_t, iovec, msghdr, nfds_t, pollfd, size_t, sockaddr,
+    socklen_t, ssize_t, timespec, useconds_t,
+};
 
 originals! {
     sleep: unsafe extern "C" fn(c_uint) -> c_uint;
@@ -126,10 +129,36 @@ originals! {
 /// fiber (dlsym takes a lock and may allocate).
 pub(crate) fn resolve_all() {
     for original in [
-        &sleep, &usleep, &nanosleep, &clock_nanosleep, &socket, &socketpair, &connect, &accept,
-        &accept4, &read, &readv, &recv, &recvfrom, &recvmsg, &write, &writev, &send, &sendto,
-        &sendmsg, &close, &dup, &dup2, &dup3, &close_range, &fcntl, &fcntl64, &ioctl,
-        &getsockopt, &setsockopt, &poll,
+        &sleep,
+        &usleep,
+        &nanosleep,
+        &clock_nanosleep,
+        &socket,
+        &socketpair,
+        &connect,
+        &accept,
+        &accept4,
+        &read,
+        &readv,
+        &recv,
+        &recvfrom,
+        &recvmsg,
+        &write,
+        &writev,
+        &send,
+        &sendto,
+        &sendmsg,
+        &close,
+        &dup,
+        &dup2,
+        &dup3,
+        &close_range,
+        &fcntl,
+        &fcntl64,
+        &ioctl,
+        &getsockopt,
+        &setsockopt,
+        &poll,
     ] {
         original.get();
     }

@@ -50,7 +50,10 @@ fn wait_any(io: &IoHandle, interests: &[(c_int, Event)], deadline: Option<Instan
         let mut retry = None;
         for (fd, event) in list {
             let (s, h) = (shared.clone(), handle.clone());
-            if io2.add_event(fd, event, move |reason| wake(&s, &h, reason)).is_err() {
+            if io2
+                .add_event(fd, event, move |reason| wake(&s, &h, reason))
+                .is_err()
+            {
                 // Someone else waits on it (or it is bad): look again soon.
                 retry = Some(Duration::from_millis(1));
             }

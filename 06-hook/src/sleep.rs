@@ -129,13 +129,20 @@ pub unsafe extern "C" fn clock_nanosleep(
     let request = unsafe { &*request };
     let absolute = flags & libc::TIMER_ABSTIME != 0;
     let wanted = if absolute {
-        let Some(target) = from_timespec(request) else { return libc::EINVAL };
-        let mut now = timespec { tv_sec: 0, tv_nsec: 0 };
+        let Some(target) = from_timespec(request) else {
+            return libc::EINVAL;
+        };
+        let mut now = timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
         // SAFETY: clock_gettime writes one timespec.
         if unsafe { libc::clock_gettime(clock, &mut now) } != 0 {
             return real();
         }
-        let Some(now) = from_timespec(&now) else { return real() };
+        let Some(now) = from_timespec(&now) else {
+            return real();
+        };
         target.saturating_sub(now)
     } else {
         match from_timespec(request) {

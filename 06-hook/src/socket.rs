@@ -34,7 +34,12 @@ pub unsafe extern "C" fn socket(domain: c_int, ty: c_int, protocol: c_int) -> c_
 /// # Safety
 /// The same contract as libc's `socketpair`: `sv` points at two ints.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn socketpair(domain: c_int, ty: c_int, protocol: c_int, sv: *mut c_int) -> c_int {
+pub unsafe extern "C" fn socketpair(
+    domain: c_int,
+    ty: c_int,
+    protocol: c_int,
+    sv: *mut c_int,
+) -> c_int {
     // SAFETY: forwarded unchanged to the real function.
     let rc = unsafe { (real::socketpair())(domain, ty, protocol, sv) };
     if rc == 0 {
@@ -69,7 +74,12 @@ pub unsafe extern "C" fn accept(fd: c_int, addr: *mut sockaddr, len: *mut sockle
 /// # Safety
 /// The same contract as libc's `accept4`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn accept4(fd: c_int, addr: *mut sockaddr, len: *mut socklen_t, flags: c_int) -> c_int {
+pub unsafe extern "C" fn accept4(
+    fd: c_int,
+    addr: *mut sockaddr,
+    len: *mut socklen_t,
+    flags: c_int,
+) -> c_int {
     // SAFETY: forwarded unchanged to the real function.
     let new = do_io(fd, Event::Read, TimeoutKind::Recv, || unsafe {
         (real::accept4())(fd, addr, len, flags) as libc::ssize_t
@@ -151,7 +161,13 @@ pub unsafe fn connect_with_timeout(
     let mut size = std::mem::size_of::<c_int>() as socklen_t;
     // SAFETY: SO_ERROR writes one int into `error`.
     let rc = unsafe {
-        (real::getsockopt())(fd, libc::SOL_SOCKET, libc::SO_ERROR, (&raw mut error).cast(), &mut size)
+        (real::getsockopt())(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_ERROR,
+            (&raw mut error).cast(),
+            &mut size,
+        )
     };
     if rc != 0 {
         return -1;
@@ -291,8 +307,15 @@ pub unsafe extern "C" fn setsockopt(
     {
         // SAFETY: the kernel accepted it, so `value` points at a timeval.
         let tv = unsafe { *value.cast::<libc::timeval>() };
-        let timeout = Duration::new(tv.tv_sec.max(0) as u64, (tv.tv_usec.clamp(0, 999_999) * 1000) as u32);
-        let kind = if name == libc::SO_RCVTIMEO { TimeoutKind::Recv } else { TimeoutKind::Send };
+        let timeout = Duration::new(
+            tv.tv_sec.max(0) as u64,
+            (tv.tv_usec.clamp(0, 999_999) * 1000) as u32,
+        );
+        let kind = if name == libc::SO_RCVTIMEO {
+            TimeoutKind::Recv
+        } else {
+            TimeoutKind::Send
+        };
         ctx.set_timeout(kind, (!timeout.is_zero()).then_some(timeout));
     }
     rc

@@ -33,7 +33,8 @@ fn close_wakes_a_waiting_reader_with_ebadf() {
                 // SAFETY: a recv into a valid buffer on an fd that is open
                 // when the call starts; it is closed while we wait.
                 let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
-                tx.send((std::io::Error::last_os_error().raw_os_error(), n)).unwrap();
+                tx.send((std::io::Error::last_os_error().raw_os_error(), n))
+                    .unwrap();
             })
             .unwrap();
         // Let the reader park (it is on our thread: yielding lets it run).
@@ -56,7 +57,9 @@ fn close_wakes_a_waiting_reader_with_ebadf() {
 fn a_new_socket_never_inherits_the_old_contexts_state() {
     let (old_timeout, new_timeout, same_number) = in_fiber(|| {
         let (client, _server) = connected_pair();
-        client.set_read_timeout(Some(Duration::from_millis(30))).unwrap();
+        client
+            .set_read_timeout(Some(Duration::from_millis(30)))
+            .unwrap();
         client.set_nonblocking(true).unwrap();
         let number = client.as_raw_fd();
         let ctx = fd_context(number).unwrap();
@@ -102,10 +105,14 @@ fn stop_wakes_a_fiber_blocked_forever_in_a_hooked_read() {
 fn a_timed_out_read_leaves_no_timer_that_could_end_a_later_wait() {
     let (first, second) = in_fiber(|| {
         let (mut client, mut server) = connected_pair();
-        client.set_read_timeout(Some(Duration::from_millis(30))).unwrap();
+        client
+            .set_read_timeout(Some(Duration::from_millis(30)))
+            .unwrap();
         let first = client.read(&mut [0u8; 8]).unwrap_err().kind();
         // A longer timeout now; data comes after 60 ms, past the old one.
-        client.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        client
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
         IoHandle::current()
             .unwrap()
             .schedule(move || {

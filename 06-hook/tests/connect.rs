@@ -29,11 +29,15 @@ fn unresponsive_listener() -> (TcpListener, Vec<TcpStream>, SocketAddr) {
 }
 
 fn raw_connect(addr: SocketAddr, timeout: Option<Duration>) -> (i32, Option<i32>, Duration) {
-    let SocketAddr::V4(v4) = addr else { panic!("IPv4 expected") };
+    let SocketAddr::V4(v4) = addr else {
+        panic!("IPv4 expected")
+    };
     let sin = libc::sockaddr_in {
         sin_family: libc::AF_INET as libc::sa_family_t,
         sin_port: v4.port().to_be(),
-        sin_addr: libc::in_addr { s_addr: u32::from(*v4.ip()).to_be() },
+        sin_addr: libc::in_addr {
+            s_addr: u32::from(*v4.ip()).to_be(),
+        },
         sin_zero: [0; 8],
     };
     // SAFETY: a fresh TCP socket, connected with a valid sockaddr_in, closed after.
@@ -87,7 +91,10 @@ fn std_connect_uses_the_configured_default_timeout() {
         (err.kind(), start.elapsed())
     });
     assert_eq!(kind, ErrorKind::TimedOut);
-    assert!(took >= Duration::from_millis(150) && took < Duration::from_secs(30), "{took:?}");
+    assert!(
+        took >= Duration::from_millis(150) && took < Duration::from_secs(30),
+        "{took:?}"
+    );
 }
 
 #[test]

@@ -82,7 +82,9 @@ fn a_read_timeout_fails_with_would_block_after_the_timeout() {
         let (listener, addr) = listener();
         beside(move || hold_until_peer_closes(listener));
         let mut client = TcpStream::connect(addr).unwrap();
-        client.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+        client
+            .set_read_timeout(Some(Duration::from_millis(50)))
+            .unwrap();
         let start = Instant::now();
         let err = client.read(&mut [0u8; 8]).unwrap_err();
         let waited = start.elapsed();
@@ -98,7 +100,9 @@ fn a_write_timeout_fails_with_would_block_when_the_peer_never_reads() {
         let (listener, addr) = listener();
         beside(move || hold_until_peer_closes(listener));
         let mut client = TcpStream::connect(addr).unwrap();
-        client.set_write_timeout(Some(Duration::from_millis(50))).unwrap();
+        client
+            .set_write_timeout(Some(Duration::from_millis(50)))
+            .unwrap();
         let chunk = vec![0u8; 1 << 16];
         let err = loop {
             if let Err(e) = client.write(&chunk) {
@@ -134,7 +138,10 @@ fn a_peer_that_resets_gives_connection_reset() {
             // on both sides before we reset it.
             conn.read_exact(&mut [0u8; 1]).unwrap();
             // Linger 0: close sends RST instead of FIN.
-            let linger = libc::linger { l_onoff: 1, l_linger: 0 };
+            let linger = libc::linger {
+                l_onoff: 1,
+                l_linger: 0,
+            };
             // SAFETY: SO_LINGER with a valid linger struct on an open socket.
             unsafe {
                 libc::setsockopt(

@@ -10,7 +10,10 @@ use sylar_hook::{fd_context, is_hook_enabled, is_live, set_hook_enabled};
 
 #[test]
 fn the_hooks_are_live_in_this_binary() {
-    assert!(is_live(), "sylar_hook's fcntl is not the one Rust code calls");
+    assert!(
+        is_live(),
+        "sylar_hook's fcntl is not the one Rust code calls"
+    );
 }
 
 #[test]
@@ -47,7 +50,10 @@ fn sockets_made_in_a_fiber_are_nonblocking_underneath_but_not_to_the_user() {
         let fd = listener.as_raw_fd();
         // SAFETY: F_GETFL on an open fd.
         let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
-        (fd_context(fd).unwrap().sys_nonblock(), flags & libc::O_NONBLOCK != 0)
+        (
+            fd_context(fd).unwrap().sys_nonblock(),
+            flags & libc::O_NONBLOCK != 0,
+        )
     });
     assert!(sys, "we made it non-blocking");
     assert!(!user_view, "F_GETFL hides our O_NONBLOCK");

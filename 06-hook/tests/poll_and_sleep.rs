@@ -17,7 +17,11 @@ use sylar_iomanager::{IoHandle, IoManager};
 fn poll_times_out_with_zero_and_wakes_on_data() {
     let (timed_out, woke) = in_fiber(|| {
         let (a, mut b) = UnixStream::pair().unwrap();
-        let mut pfd = libc::pollfd { fd: a.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+        let mut pfd = libc::pollfd {
+            fd: a.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
         // SAFETY: one valid pollfd.
         let timed_out = unsafe { libc::poll(&mut pfd, 1, 30) };
         IoHandle::current()
@@ -50,12 +54,26 @@ fn poll_on_several_fds_wakes_for_the_one_that_is_ready() {
             })
             .unwrap();
         let mut pfds = [
-            libc::pollfd { fd: a1.as_raw_fd(), events: libc::POLLIN, revents: 0 },
-            libc::pollfd { fd: a2.as_raw_fd(), events: libc::POLLIN, revents: 0 },
+            libc::pollfd {
+                fd: a1.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: a2.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
         ];
         // SAFETY: two valid pollfds.
         let n = unsafe { libc::poll(pfds.as_mut_ptr(), 2, 10_000) };
-        (n, [pfds[0].revents & libc::POLLIN != 0, pfds[1].revents & libc::POLLIN != 0])
+        (
+            n,
+            [
+                pfds[0].revents & libc::POLLIN != 0,
+                pfds[1].revents & libc::POLLIN != 0,
+            ],
+        )
     });
     assert_eq!((n, ready), (1, [false, true]));
 }
@@ -87,17 +105,29 @@ fn ten_thousand_sleeping_fibers_on_one_thread_take_about_one_sleep() {
     // One after another would take 2,000 s; together, about 0.2 s. Allow a
     // slow, shared machine a wide margin.
     assert!(elapsed >= sleep);
-    assert!(elapsed < sleep * 25, "{FIBERS} sleeps of {sleep:?} took {elapsed:?}");
+    assert!(
+        elapsed < sleep * 25,
+        "{FIBERS} sleeps of {sleep:?} took {elapsed:?}"
+    );
 }
 
 #[test]
 fn nanosleep_keeps_its_contract() {
     let (ok, einval, sub_ms) = in_fiber(|| {
-        let req = libc::timespec { tv_sec: 0, tv_nsec: 2_000_000 };
-        let mut rem = libc::timespec { tv_sec: 9, tv_nsec: 9 };
+        let req = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 2_000_000,
+        };
+        let mut rem = libc::timespec {
+            tv_sec: 9,
+            tv_nsec: 9,
+        };
         // SAFETY: valid timespecs.
         let ok = unsafe { libc::nanosleep(&req, &mut rem) };
-        let bad = libc::timespec { tv_sec: 0, tv_nsec: 2_000_000_000 };
+        let bad = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 2_000_000_000,
+        };
         // SAFETY: valid pointers; the value is out of range on purpose.
         let rc = unsafe { libc::nanosleep(&bad, std::ptr::null_mut()) };
         let einval = (rc, std::io::Error::last_os_error().raw_os_error());
@@ -114,13 +144,21 @@ fn nanosleep_keeps_its_contract() {
 #[test]
 fn clock_nanosleep_until_a_past_deadline_returns_at_once() {
     let (rc, quick) = in_fiber(|| {
-        let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        let mut now = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
         // SAFETY: clock_gettime writes one timespec.
         unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
         let start = Instant::now();
         // SAFETY: an absolute deadline already in the past.
         let rc = unsafe {
-            libc::clock_nanosleep(libc::CLOCK_MONOTONIC, libc::TIMER_ABSTIME, &now, std::ptr::null_mut())
+            libc::clock_nanosleep(
+                libc::CLOCK_MONOTONIC,
+                libc::TIMER_ABSTIME,
+                &now,
+                std::ptr::null_mut(),
+            )
         };
         (rc, start.elapsed() < Duration::from_secs(1))
     });

@@ -16,7 +16,8 @@ pub const PATIENCE: Duration = Duration::from_secs(60);
 pub fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || tx.send(f()).unwrap());
-    rx.recv_timeout(limit).expect("did not finish in time (hang?)")
+    rx.recv_timeout(limit)
+        .expect("did not finish in time (hang?)")
 }
 
 /// Runs `f` in a fiber on a fresh one-thread I/O manager and returns its
@@ -46,7 +47,10 @@ pub fn beside(f: impl FnOnce() + Send + 'static) {
 
 /// Raises this process's soft fd limit to at least `wanted` (up to the hard limit).
 pub fn raise_fd_limit(wanted: u64) -> u64 {
-    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
     // SAFETY: getrlimit/setrlimit with a valid struct.
     unsafe {
         libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit);

@@ -1,0 +1,2 @@
+//! The sylar server (placeholder).
+fn main() {}

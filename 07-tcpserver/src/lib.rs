@@ -1,0 +1,3 @@
+//! # sylar-tcpserver — chapter 7 (placeholder)
+
+pub mod http;

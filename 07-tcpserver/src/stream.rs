@@ -1,0 +1,153 @@
+//! Listening sockets and accepted connections of either family, TCP or Unix.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::time::Duration;
+
+use crate::address::Address;
+
+// ANCHOR: stream
+/// An accepted connection: what a [`ClientHandler`](crate::ClientHandler)
+/// serves. It is a plain std stream underneath, so reading and writing it in
+/// a fiber parks the fiber (chapter 6), and works on a thread too.
+#[derive(Debug)]
+pub enum Stream {
+    /// A TCP connection.
+    Tcp(TcpStream),
+    /// A Unix-socket connection.
+    Unix(UnixStream),
+}
+// ANCHOR_END: stream
+
+impl Stream {
+    /// The peer's address, as text (for logs).
+    pub fn peer(&self) -> String {
+        match self {
+            Stream::Tcp(s) => s
+                .peer_addr()
+                .map_or_else(|_| "?".to_string(), |a| a.to_string()),
+            Stream::Unix(_) => "unix".to_string(),
+        }
+    }
+
+    /// Sets the receive timeout (SO_RCVTIMEO): a read waiting longer fails
+    /// with `WouldBlock`.
+    pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.set_read_timeout(timeout),
+            Stream::Unix(s) => s.set_read_timeout(timeout),
+        }
+    }
+
+    /// Sets the send timeout (SO_SNDTIMEO).
+    pub fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.set_write_timeout(timeout),
+            Stream::Unix(s) => s.set_write_timeout(timeout),
+        }
+    }
+
+    /// Shuts down one or both directions (wakes a fiber reading it).
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.shutdown(how),
+            Stream::Unix(s) => s.shutdown(how),
+        }
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.read(buf),
+            Stream::Unix(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.write(buf),
+            Stream::Unix(s) => s.write(buf),
+        }
+    }
+
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.write_vectored(bufs),
+            Stream::Unix(s) => s.write_vectored(bufs),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl AsRawFd for Stream {
+    fn as_raw_fd(&self) -> RawFd {
+        match self {
+            Stream::Tcp(s) => s.as_raw_fd(),
+            Stream::Unix(s) => s.as_raw_fd(),
+        }
+    }
+}
+
+/// A bound, listening socket.
+#[derive(Debug)]
+pub(crate) enum Listener {
+    Tcp(TcpListener),
+    Unix(UnixListener, std::path::PathBuf),
+}
+
+impl Listener {
+    /// Binds and listens (std uses a backlog of 128).
+    pub fn bind(address: &Address) -> io::Result<Listener> {
+        match address {
+            Address::Inet(addr) => TcpListener::bind(addr).map(Listener::Tcp),
+            Address::Unix(path) => {
+                // A socket file left by a previous run would make bind fail;
+                // remove it, but only if it is a socket.
+                if let Ok(meta) = std::fs::symlink_metadata(path) {
+                    use std::os::unix::fs::FileTypeExt;
+                    if meta.file_type().is_socket() {
+                        let _ = std::fs::remove_file(path);
+                    }
+                }
+                UnixListener::bind(path).map(|l| Listener::Unix(l, path.clone()))
+            }
+        }
+    }
+
+    /// The address actually bound (with the real port when 0 was asked for).
+    pub fn local_address(&self) -> Address {
+        match self {
+            Listener::Tcp(l) => l
+                .local_addr()
+                .map(Address::Inet)
+                .unwrap_or_else(|_| Address::Unix("?".into())),
+            Listener::Unix(_, path) => Address::Unix(path.clone()),
+        }
+    }
+
+    /// Accepts one connection (parks the fiber until one arrives).
+    pub fn accept(&self) -> io::Result<Stream> {
+        match self {
+            Listener::Tcp(l) => l.accept().map(|(s, _)| {
+                let _ = s.set_nodelay(true);
+                Stream::Tcp(s)
+            }),
+            Listener::Unix(l, _) => l.accept().map(|(s, _)| Stream::Unix(s)),
+        }
+    }
+
+    pub fn raw_fd(&self) -> RawFd {
+        match self {
+            Listener::Tcp(l) => l.as_raw_fd(),
+            Listener::Unix(l, _) => l.as_raw_fd(),
+        }
+    }
+}

@@ -1,0 +1,299 @@
+//! `TcpServer`: listening sockets, accept fibers, a fiber per connection,
+//! and a stop that lets connections finish.
+
+use std::fmt;
+use std::io;
+use std::net::Shutdown;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use sylar_iomanager::{Event, IoHandle};
+
+use crate::accept::accept_loop;
+use crate::address::Address;
+use crate::connection::{Connection, Registry};
+use crate::stream::{Listener, Stream};
+
+// ANCHOR: handler
+/// What a server does with each connection: sylar's virtual
+/// `TcpServer::handleClient`, as a trait. It runs in a fiber of its own on
+/// the server's io scheduler, so it can use blocking-style I/O freely.
+pub trait ClientHandler: Send + Sync + 'static {
+    /// Serves one connection; the connection closes when it is dropped.
+    fn handle_client(&self, connection: Connection);
+}
+// ANCHOR_END: handler
+
+/// The receive timeout for accepted connections: config `tcp_server.read_timeout`
+/// (milliseconds, 120,000 as in sylar).
+fn read_timeout() -> Duration {
+    static MS: AtomicU64 = AtomicU64::new(120_000);
+    static REGISTERED: OnceLock<()> = OnceLock::new();
+    REGISTERED.get_or_init(|| {
+        if let Ok(var) = sylar_config::lookup(
+            "tcp_server.read_timeout",
+            120_000_u64,
+            "milliseconds a connection may stay silent before it is closed",
+        ) {
+            MS.store(var.get(), Ordering::Relaxed);
+            var.add_listener(|_, &new| MS.store(new, Ordering::Relaxed));
+        }
+    });
+    Duration::from_millis(MS.load(Ordering::Relaxed))
+}
+
+/// The state the server shares with its accept and connection fibers.
+pub(crate) struct Inner {
+    pub name: String,
+    accept: IoHandle,
+    io: IoHandle,
+    worker: IoHandle,
+    handler: Arc<dyn ClientHandler>,
+    listeners: Mutex<Vec<Arc<Listener>>>,
+    pub stopping: AtomicBool,
+    started: AtomicBool,
+    /// Accept fibers still running.
+    pub accepting: AtomicUsize,
+    connections: Arc<Registry>,
+    accepted: AtomicU64,
+    /// Connections closed at once because the process was out of fds.
+    pub shed: AtomicU64,
+}
+
+// ANCHOR: server
+/// A TCP (and Unix-socket) server in sylar's main/sub-reactor shape, with
+/// fibers: accept fibers on the `accept` scheduler, one fiber per connection
+/// on `io`, and a `worker` scheduler for compute handed off by handlers. The
+/// three may be one and the same I/O manager.
+#[derive(Clone)]
+pub struct TcpServer {
+    inner: Arc<Inner>,
+}
+// ANCHOR_END: server
+
+/// The addresses that could not be bound, each with its reason. The others
+/// stay bound.
+#[derive(Debug)]
+pub struct BindError {
+    /// Each failed address and why.
+    pub failed: Vec<(Address, io::Error)>,
+}
+
+impl fmt::Display for BindError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("cannot bind")?;
+        for (i, (address, error)) in self.failed.iter().enumerate() {
+            let sep = if i == 0 { " " } else { "; " };
+            write!(f, "{sep}{address}: {error}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for BindError {}
+
+impl TcpServer {
+    /// A server named `name` (for logs) whose connections are served by `handler`.
+    pub fn new(
+        name: &str,
+        handler: impl ClientHandler,
+        accept: &IoHandle,
+        io: &IoHandle,
+        worker: &IoHandle,
+    ) -> TcpServer {
+        sylar_hook::init();
+        read_timeout(); // register the config variable now
+        TcpServer {
+            inner: Arc::new(Inner {
+                name: name.to_string(),
+                accept: accept.clone(),
+                io: io.clone(),
+                worker: worker.clone(),
+                handler: Arc::new(handler),
+                listeners: Mutex::new(Vec::new()),
+                stopping: AtomicBool::new(false),
+                started: AtomicBool::new(false),
+                accepting: AtomicUsize::new(0),
+                connections: Arc::default(),
+                accepted: AtomicU64::new(0),
+                shed: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    // ANCHOR: bind
+    /// Binds and listens on every address. Those that fail are reported
+    /// together, each with its reason; the others stay bound.
+    pub fn bind(&self, addresses: &[Address]) -> Result<(), BindError> {
+        let mut failed = Vec::new();
+        for address in addresses {
+            match Listener::bind(address) {
+                Ok(listener) => self.lock_listeners().push(Arc::new(listener)),
+                Err(e) => failed.push((address.clone(), e)),
+            }
+        }
+        match failed.is_empty() {
+            true => Ok(()),
+            false => Err(BindError { failed }),
+        }
+    }
+    // ANCHOR_END: bind
+
+    /// The addresses bound, with real ports where 0 was asked for.
+    pub fn local_addresses(&self) -> Vec<Address> {
+        self.lock_listeners()
+            .iter()
+            .map(|l| l.local_address())
+            .collect()
+    }
+
+    // ANCHOR: start
+    /// Starts one accept fiber per listening socket. Calling it again does nothing.
+    pub fn start(&self) -> io::Result<()> {
+        if self.inner.started.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        for listener in self.lock_listeners().iter() {
+            let (server, listener) = (self.inner.clone(), listener.clone());
+            self.inner.accepting.fetch_add(1, Ordering::AcqRel);
+            if let Err(e) = self
+                .inner
+                .accept
+                .schedule(move || accept_loop(server, listener))
+            {
+                self.inner.accepting.fetch_sub(1, Ordering::AcqRel);
+                return Err(io::Error::other(e.to_string()));
+            }
+        }
+        Ok(())
+    }
+    // ANCHOR_END: start
+
+    // ANCHOR: stop
+    /// Stops the server: no new connections are accepted; connections
+    /// waiting for their next request are closed; those in the middle of one
+    /// get up to `grace` to finish it; after that, everything is shut down.
+    /// Returns once the accept fibers are gone and no connection is open (or,
+    /// if a handler never returns, a little after the grace period).
+    pub fn stop(&self, grace: Duration) {
+        let inner = &self.inner;
+        if inner.stopping.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        // Wake the parked accept fibers with a cancellation; they see
+        // `stopping` and leave. Repeat until they are gone: one may be
+        // between two accepts when we look, and park just after.
+        let listeners: Vec<_> = self.lock_listeners().drain(..).collect();
+        wait_until(Instant::now() + Duration::from_secs(5), || {
+            for listener in &listeners {
+                inner.accept.cancel_event(listener.raw_fd(), Event::Read);
+            }
+            inner.accepting.load(Ordering::Acquire) == 0
+        });
+        drop(listeners); // the last references: the listening sockets close
+        // No more requests: idle connections see end-of-file and end; one
+        // in the middle of a response can still write it.
+        inner.connections.shutdown_all(Shutdown::Read);
+        let deadline = Instant::now() + grace;
+        if !wait_until(deadline, || inner.connections.len() == 0) {
+            inner.connections.shutdown_all(Shutdown::Both);
+            let left = wait_until(Instant::now() + Duration::from_secs(5), || {
+                inner.connections.len() == 0
+            });
+            if !left {
+                log::warn!(
+                    target: "system",
+                    "{}: {} connection(s) still open after stop",
+                    inner.name,
+                    inner.connections.len()
+                );
+            }
+        }
+    }
+    // ANCHOR_END: stop
+
+    /// The server's name.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// Connections open right now.
+    pub fn connections(&self) -> usize {
+        self.inner.connections.len()
+    }
+
+    /// Connections accepted since start.
+    pub fn accepted(&self) -> u64 {
+        self.inner.accepted.load(Ordering::Relaxed)
+    }
+
+    /// Connections closed at once because the process was out of fds.
+    pub fn shed(&self) -> u64 {
+        self.inner.shed.load(Ordering::Relaxed)
+    }
+
+    /// Whether `stop` has been called.
+    pub fn is_stopping(&self) -> bool {
+        self.inner.stopping.load(Ordering::Acquire)
+    }
+
+    /// The scheduler for compute that handlers hand off.
+    pub fn worker(&self) -> &IoHandle {
+        &self.inner.worker
+    }
+
+    /// The scheduler connections run on.
+    pub fn io(&self) -> &IoHandle {
+        &self.inner.io
+    }
+
+    fn lock_listeners(&self) -> std::sync::MutexGuard<'_, Vec<Arc<Listener>>> {
+        self.inner
+            .listeners
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Inner {
+    // ANCHOR: start_connection
+    /// A new connection: its own fiber on the io scheduler, with the
+    /// configured read timeout.
+    pub(crate) fn start_connection(&self, stream: Stream) {
+        self.accepted.fetch_add(1, Ordering::Relaxed);
+        if let Err(e) = stream.set_read_timeout(Some(read_timeout())) {
+            log::debug!(target: "system", "{}: set_read_timeout: {e}", self.name);
+        }
+        let connection = Connection::new(stream, self.connections.clone());
+        let handler = self.handler.clone();
+        if let Err(e) = self.io.schedule(move || handler.handle_client(connection)) {
+            log::error!(target: "system", "{}: cannot schedule a connection: {e}", self.name);
+        }
+    }
+    // ANCHOR_END: start_connection
+}
+
+/// Polls `done` every millisecond until it is true or `deadline` passes;
+/// returns whether it became true. In a fiber the sleep parks the fiber.
+fn wait_until(deadline: Instant, mut done: impl FnMut() -> bool) -> bool {
+    loop {
+        if done() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+impl fmt::Debug for TcpServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TcpServer")
+            .field("name", &self.inner.name)
+            .field("addresses", &self.local_addresses())
+            .field("connections", &self.connections())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,2 +1,2 @@
-//! The sylar server (placeholder).
+//! The sylar server (placeholder until chapter 7 lands).
 fn main() {}

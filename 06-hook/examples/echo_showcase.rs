@@ -14,8 +14,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use sylar_hook as _;
-use sylar_iomanager::{IoHandle, IoManager}; // link the hooks
+use sylar_hook as _; // link the hooks (see `sylar_hook::is_live`)
+use sylar_iomanager::{IoHandle, IoManager};
 
 /// Counts live connections and remembers the most seen at once.
 #[derive(Default)]
@@ -34,6 +34,7 @@ impl Gauge {
     }
 }
 
+// ANCHOR: serve
 /// The whole server: an accept loop and a fiber per connection that echoes
 /// lines. Nothing here knows about fibers. (When the I/O manager stops, the
 /// parked `accept` fails with ECANCELED: the loop must end on errors, or it
@@ -59,6 +60,7 @@ fn serve(listener: TcpListener, gauge: Arc<Gauge>) {
         .unwrap();
     }
 }
+// ANCHOR_END: serve
 
 /// Raises the soft fd limit: each connection costs two fds here.
 fn raise_fd_limit(wanted: u64) {

@@ -31,6 +31,7 @@ pub fn set_hook_enabled(enabled: bool) {
 }
 // ANCHOR_END: is_hook_enabled
 
+// ANCHOR: errno
 /// The calling thread's errno.
 #[inline]
 pub(crate) fn errno() -> libc::c_int {
@@ -51,3 +52,4 @@ pub(crate) fn fail<T: From<i8>>(value: libc::c_int) -> T {
     set_errno(value);
     T::from(-1)
 }
+// ANCHOR_END: errno

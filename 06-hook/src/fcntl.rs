@@ -22,7 +22,9 @@ use libc::{c_int, c_ulong};
 use crate::fd_manager;
 use crate::original::real;
 
+// ANCHOR: variadic_type
 type VariadicFcntl = unsafe extern "C" fn(c_int, c_int, ...) -> c_int;
+// ANCHOR_END: variadic_type
 
 // ANCHOR: fcntl
 /// What `fcntl` and `fcntl64` do, around the real one.
@@ -69,6 +71,7 @@ unsafe fn fcntl_with(original: VariadicFcntl, fd: c_int, cmd: c_int, arg: c_ulon
 }
 // ANCHOR_END: fcntl
 
+// ANCHOR: fcntl_hooks
 /// Hooked `fcntl(2)` (declared with a fixed third argument: see the module docs).
 ///
 /// # Safety
@@ -88,6 +91,7 @@ pub unsafe extern "C" fn fcntl64(fd: c_int, cmd: c_int, arg: c_ulong) -> c_int {
     // SAFETY: the caller's contract, forwarded.
     unsafe { fcntl_with(real::fcntl64(), fd, cmd, arg) }
 }
+// ANCHOR_END: fcntl_hooks
 
 // ANCHOR: ioctl
 /// Hooked `ioctl(2)`: FIONBIO records the user's wish and keeps ours.

@@ -111,6 +111,7 @@ impl FdCtx {
         self.generation.load(Ordering::Acquire)
     }
 
+    // ANCHOR: reset
     /// Starts afresh: a new fd with this number.
     fn reset(&self, flags: u8) {
         self.generation.fetch_add(1, Ordering::AcqRel);
@@ -118,6 +119,7 @@ impl FdCtx {
         self.send_timeout.store(0, Ordering::Release);
         self.flags.store(flags, Ordering::Release);
     }
+    // ANCHOR_END: reset
 
     /// Copies another context's state (for `dup`: both fds share one open
     /// file, and so its O_NONBLOCK flag and socket options).
@@ -156,6 +158,7 @@ pub(crate) fn existing(fd: libc::c_int) -> Option<&'static FdCtx> {
     FDS.get_existing(fd)
 }
 
+// ANCHOR: classify
 /// First sight of an fd created behind our back (a socket inherited from a
 /// parent, or made by a library): ask the kernel what it is.
 #[cold]
@@ -175,6 +178,7 @@ fn classify(fd: libc::c_int, ctx: &FdCtx) {
     let user_nonblock = flags >= 0 && flags & libc::O_NONBLOCK != 0;
     ctx.reset(KNOWN | SOCKET | if user_nonblock { USER_NONBLOCK } else { 0 });
 }
+// ANCHOR_END: classify
 
 // ANCHOR: on_created
 /// A socket was just created with number `fd`; `user_nonblock` says whether

@@ -12,11 +12,13 @@ use crate::do_io::do_io;
 use crate::fd_manager::TimeoutKind::{Recv, Send};
 use crate::original::real;
 
+// ANCHOR: dont_wait
 /// A caller that passes MSG_DONTWAIT asks for this one call not to block:
 /// give it the real function, EAGAIN and all.
 fn dont_wait(flags: c_int) -> bool {
     flags & libc::MSG_DONTWAIT != 0
 }
+// ANCHOR_END: dont_wait
 
 // ANCHOR: read
 /// Hooked `read(2)`.

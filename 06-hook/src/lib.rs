@@ -65,6 +65,7 @@ pub use fd_manager::{FdCtx, TimeoutKind, lookup as fd_context};
 pub use live::is_live;
 pub use socket::{connect_with_timeout, init_config};
 
+// ANCHOR: init
 /// Resolves every original function and registers this chapter's config
 /// variables now rather than on first use. Optional: everything also
 /// happens lazily.
@@ -72,3 +73,4 @@ pub fn init() {
     original::resolve_all();
     socket::init_config();
 }
+// ANCHOR_END: init

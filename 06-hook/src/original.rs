@@ -12,12 +12,15 @@
 use std::ffi::CStr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+// ANCHOR: dlsym
 /// Looks `name` up after our own object in the search order; 0 if missing.
 fn lookup(name: &CStr) -> usize {
     // SAFETY: dlsym with RTLD_NEXT and a NUL-terminated name only reads.
     unsafe { libc::dlsym(libc::RTLD_NEXT, name.as_ptr()) as usize }
 }
+// ANCHOR_END: dlsym
 
+// ANCHOR: original
 /// A cached pointer to one real libc function.
 pub(crate) struct Original {
     name: &'static CStr,
@@ -59,6 +62,7 @@ impl Original {
         address
     }
 }
+// ANCHOR_END: original
 
 // ANCHOR: originals
 /// Declares a cached original and a typed accessor for it.

@@ -17,6 +17,7 @@ use sylar_scheduler::Handle;
 use crate::enable::{fail, is_hook_enabled};
 use crate::original::real;
 
+// ANCHOR: wake
 /// What the wake-ups of one parked `poll` share: the fiber (taken by the
 /// first to fire), and the timeout timer to cancel afterwards.
 #[derive(Default)]
@@ -38,6 +39,7 @@ fn wake(state: &SharedState, handle: &Handle, reason: WakeReason) {
         }
     }
 }
+// ANCHOR_END: wake
 
 // ANCHOR: wait_any
 /// Parks until one of `interests` is ready or `deadline` passes.

@@ -40,6 +40,7 @@ fn from_timespec(ts: &timespec) -> Option<Duration> {
         .then(|| Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
 }
 
+// ANCHOR: sleep
 /// Hooked `sleep(3)`. Returns the whole seconds left if cut short.
 ///
 /// # Safety
@@ -55,6 +56,7 @@ pub unsafe extern "C" fn sleep(seconds: c_uint) -> c_uint {
         Some(_) => wanted.saturating_sub(start.elapsed()).as_secs_f64().ceil() as c_uint,
     }
 }
+// ANCHOR_END: sleep
 
 /// Hooked `usleep(3)`.
 ///

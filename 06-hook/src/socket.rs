@@ -91,6 +91,7 @@ pub unsafe extern "C" fn accept4(
 }
 // ANCHOR_END: accept
 
+// ANCHOR: connect_timeout_config
 /// The default connect timeout in milliseconds: config `tcp.connect.timeout`.
 fn connect_timeout_ms() -> u64 {
     static TIMEOUT: AtomicU64 = AtomicU64::new(5000);
@@ -107,6 +108,7 @@ fn connect_timeout_ms() -> u64 {
     });
     TIMEOUT.load(Ordering::Relaxed)
 }
+// ANCHOR_END: connect_timeout_config
 
 /// Registers the chapter's config variables (`tcp.connect.timeout`), so
 /// that they show in a config dump before the first connect.
@@ -179,6 +181,7 @@ pub unsafe fn connect_with_timeout(
 }
 // ANCHOR_END: connect_with_timeout
 
+// ANCHOR: connect
 /// Hooked `connect(2)`: [`connect_with_timeout`] with `tcp.connect.timeout`.
 ///
 /// # Safety
@@ -189,6 +192,7 @@ pub unsafe extern "C" fn connect(fd: c_int, addr: *const sockaddr, len: socklen_
     // SAFETY: the caller's contract, forwarded.
     unsafe { connect_with_timeout(fd, addr, len, Some(timeout)) }
 }
+// ANCHOR_END: connect
 
 // ANCHOR: close
 /// Hooked `close(2)`: wakes every fiber waiting on the fd — with an error,
@@ -205,6 +209,7 @@ pub unsafe extern "C" fn close(fd: c_int) -> c_int {
 }
 // ANCHOR_END: close
 
+// ANCHOR: forget
 /// Everything that must happen before the number `fd` can be reused.
 fn forget(fd: c_int) {
     if fd < 0 {
@@ -214,6 +219,7 @@ fn forget(fd: c_int) {
     fd_manager::on_closed(fd);
     forget_fd_everywhere(fd);
 }
+// ANCHOR_END: forget
 
 /// Hooked `dup(2)`: the copy shares the open file, so it shares our state.
 ///
@@ -229,6 +235,7 @@ pub unsafe extern "C" fn dup(fd: c_int) -> c_int {
     new
 }
 
+// ANCHOR: dup2
 /// Hooked `dup2(2)`: `new` is closed first if open; forget it.
 ///
 /// # Safety
@@ -245,6 +252,7 @@ pub unsafe extern "C" fn dup2(old: c_int, new: c_int) -> c_int {
     }
     rc
 }
+// ANCHOR_END: dup2
 
 /// Hooked `dup3(2)`.
 ///
@@ -263,6 +271,7 @@ pub unsafe extern "C" fn dup3(old: c_int, new: c_int, flags: c_int) -> c_int {
     rc
 }
 
+// ANCHOR: close_range
 /// Hooked `close_range(2)`.
 ///
 /// # Safety
@@ -281,6 +290,7 @@ pub unsafe extern "C" fn close_range(first: c_uint, last: c_uint, flags: c_int) 
     // SAFETY: forwarded unchanged to the real function.
     unsafe { (real::close_range())(first, last, flags) }
 }
+// ANCHOR_END: close_range
 
 // ANCHOR: setsockopt
 /// Hooked `setsockopt(2)`: remembers SO_RCVTIMEO/SO_SNDTIMEO, which the hook

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use common::{PATIENCE, beside, in_fiber, within};
 
+// ANCHOR: same_both_ways
 /// Runs a scenario both ways and checks the outcomes match.
 fn same_both_ways<T: PartialEq + std::fmt::Debug + Send + 'static>(scenario: fn() -> T) -> T {
     let plain = within(PATIENCE, scenario);
@@ -18,6 +19,7 @@ fn same_both_ways<T: PartialEq + std::fmt::Debug + Send + 'static>(scenario: fn(
     assert_eq!(plain, fibers, "hook off (left) and hook on (right) differ");
     fibers
 }
+// ANCHOR_END: same_both_ways
 
 /// Accepts one connection and keeps it open, reading nothing, until the
 /// peer closes it. (Waiting on a std channel instead would block the whole

@@ -20,6 +20,7 @@ pub fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send +
         .expect("did not finish in time (hang?)")
 }
 
+// ANCHOR: in_fiber
 /// Runs `f` in a fiber on a fresh one-thread I/O manager and returns its
 /// result. With one thread, any call that blocked the thread instead of
 /// parking the fiber would stall everything else scheduled there.
@@ -33,6 +34,7 @@ pub fn in_fiber<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T 
         result
     })
 }
+// ANCHOR_END: in_fiber
 
 /// Starts `f` beside the caller: a fiber on the caller's I/O manager when
 /// the caller is one, else a plain thread.

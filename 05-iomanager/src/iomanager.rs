@@ -17,6 +17,10 @@ use crate::event::{Event, EventError, Waiter};
 use crate::reactor::Reactor;
 use crate::timer::{Timer, TimerManager};
 
+/// Names one wait registered with [`IoHandle::add_event`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct EventKey(u64);
+
 // ANCHOR: iomanager
 /// An I/O manager (sylar's `IOManager`): a [`Scheduler`] whose workers, when
 /// they have nothing to run, sleep in `epoll_wait` and wake the fibers whose
@@ -126,14 +130,17 @@ impl IoHandle {
     /// Calls `f` (as a task on the current scheduler, or this one) when
     /// `event` happens on `fd`, or when the wait is cancelled — `f` gets the
     /// reason. One waiter per fd and direction: a second is an error.
+    /// Returns a key naming this wait, for [`IoHandle::del_event_if`].
     pub fn add_event(
         &self,
         fd: RawFd,
         event: Event,
         f: impl FnOnce(WakeReason) + Send + 'static,
-    ) -> Result<(), EventError> {
+    ) -> Result<EventKey, EventError> {
         let handle = Handle::current().unwrap_or_else(|| self.scheduler.clone());
-        self.reactor.add_callback(fd, event, Box::new(f), handle)
+        self.reactor
+            .add_callback(fd, event, Box::new(f), handle)
+            .map(EventKey)
     }
     // ANCHOR_END: add_event
 
@@ -178,7 +185,13 @@ impl IoHandle {
     /// `delEvent`) and hands it back. A fiber in it is still parked: the
     /// caller must resume or schedule it (dropping it leaks its stack).
     pub fn del_event(&self, fd: RawFd, event: Event) -> Option<Waiter> {
-        self.reactor.remove(fd, event)
+        self.reactor.remove(fd, event, None)
+    }
+
+    /// Like [`IoHandle::del_event`], but only if the waiter there is still
+    /// the one `key` names: never someone else's that came after it.
+    pub fn del_event_if(&self, fd: RawFd, event: Event, key: EventKey) -> Option<Waiter> {
+        self.reactor.remove(fd, event, Some(key.0))
     }
 
     /// Wakes the waiter for `event` on `fd` with [`WakeReason::Cancelled`]

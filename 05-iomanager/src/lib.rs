@@ -52,7 +52,7 @@ mod timer;
 
 pub use event::{Event, EventError, Waiter};
 pub use fd_table::FdTable;
-pub use iomanager::{IoHandle, IoManager};
+pub use iomanager::{EventKey, IoHandle, IoManager};
 pub use reactor::forget_fd_everywhere;
 pub use sylar_fiber::WakeReason;
 pub use timer::{Expired, Timer, TimerManager};

@@ -4,7 +4,7 @@
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::os::fd::RawFd;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Instant;
 
@@ -102,12 +102,23 @@ impl Woken {
 /// forget it (an fd may be watched by any I/O manager, and closed on any thread).
 static REACTORS: Mutex<Vec<Weak<Reactor>>> = Mutex::new(Vec::new());
 
+/// Set in the child of a `fork`: its copy of `REACTORS` may be locked by a
+/// thread that does not exist there, and it has no running reactor anyway.
+static IN_FORKED_CHILD: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn after_fork_in_child() {
+    IN_FORKED_CHILD.store(true, Ordering::Relaxed);
+}
+
 // ANCHOR: forget_everywhere
 /// Makes every I/O manager in the process forget `fd`: its waiters are woken
 /// with `Cancelled` and it leaves their epoll sets. Chapter 6's `close` hook
 /// calls this before the real `close`, so that a new fd reusing the number
 /// starts clean wherever the old one was watched.
 pub fn forget_fd_everywhere(fd: RawFd) {
+    if IN_FORKED_CHILD.load(Ordering::Relaxed) {
+        return;
+    }
     let mut reactors = REACTORS.lock().unwrap_or_else(|e| e.into_inner());
     reactors.retain(|weak| match weak.upgrade() {
         Some(reactor) => {
@@ -137,6 +148,11 @@ impl Reactor {
             timers: TimerManager::new(move || tickle.notify()),
             pending: AtomicUsize::new(0),
             next_token: AtomicU64::new(1),
+        });
+        static ATFORK: std::sync::Once = std::sync::Once::new();
+        // SAFETY: registers a child handler that only stores to an atomic.
+        ATFORK.call_once(|| unsafe {
+            libc::pthread_atfork(None, None, Some(after_fork_in_child));
         });
         REACTORS
             .lock()
@@ -182,7 +198,7 @@ impl Reactor {
         event: Event,
         f: Box<dyn FnOnce(WakeReason) + Send>,
         handle: Handle,
-    ) -> Result<(), EventError> {
+    ) -> Result<u64, EventError> {
         let ctx = self.context(fd)?;
         let mut state = ctx.lock();
         self.ensure_registered(fd, &mut state)?;
@@ -190,10 +206,11 @@ impl Reactor {
         if !matches!(slot.state, SlotState::Empty) {
             return Err(EventError::AlreadyWaiting(fd, event));
         }
+        let token = self.next_token.fetch_add(1, Ordering::Relaxed);
         let wait = Wait {
             waiter: Waiter::Call(f),
             handle,
-            token: self.next_token.fetch_add(1, Ordering::Relaxed),
+            token,
             timer: None,
         };
         if std::mem::take(&mut slot.ready) {
@@ -204,11 +221,11 @@ impl Reactor {
             let mut woken = Woken::default();
             woken.add(wait, WakeReason::Woken);
             woken.flush(&self.pending);
-            return Ok(());
+            return Ok(token);
         }
         slot.state = SlotState::Waiting(wait);
         self.pending.fetch_add(1, Ordering::AcqRel);
-        Ok(())
+        Ok(token)
     }
     // ANCHOR_END: add_event
 
@@ -337,11 +354,15 @@ impl Reactor {
 
     // ANCHOR: remove
     /// Removes the waiter for `event` on `fd` without waking it (sylar's
-    /// `delEvent`) and returns it.
-    pub fn remove(&self, fd: RawFd, event: Event) -> Option<Waiter> {
+    /// `delEvent`) and returns it. With a `token`, only the wait it names.
+    pub fn remove(&self, fd: RawFd, event: Event, token: Option<u64>) -> Option<Waiter> {
         let ctx = self.fds.get_existing(fd)?;
         let mut state = ctx.lock();
-        let wait = state.slot(event).take_wait()?;
+        let slot = state.slot(event);
+        if token.is_some_and(|t| !matches!(&slot.state, SlotState::Waiting(w) if w.token == t)) {
+            return None;
+        }
+        let wait = slot.take_wait()?;
         drop(state);
         if let Some(timer) = &wait.timer {
             timer.cancel();

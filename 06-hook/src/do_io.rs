@@ -32,16 +32,20 @@ use crate::original::real;
 /// Runs `call` (a real libc function on `fd`) with blocking semantics that
 /// park the fiber instead of the thread. Returns what the call returns; on
 /// failure errno is set, exactly as the real function would set it.
+///
+/// `read_len` is the buffer size of a plain read (`read`, `recv`,
+/// `recvfrom`), which lets a short read mark a stream socket as drained.
 pub(crate) fn do_io(
     fd: libc::c_int,
     event: Event,
     kind: TimeoutKind,
+    read_len: Option<usize>,
     mut call: impl FnMut() -> libc::ssize_t,
 ) -> libc::ssize_t {
     let Some(ctx) = fd_manager::lookup(fd) else {
         return call();
     };
-    if !ctx.is_socket() || ctx.user_nonblock() {
+    if !ctx.is_socket() || !ctx.is_ours() || ctx.user_nonblock() {
         return call();
     }
     if !is_hook_enabled() || !in_fiber() {
@@ -54,9 +58,23 @@ pub(crate) fn do_io(
     }
     let generation = ctx.generation();
     let mut deadline: Option<Instant> = None;
+    // A read that follows a short read: the socket was empty then, so wait
+    // for readiness first instead of paying for a read that says EAGAIN.
+    // (An edge that arrived since is remembered; `wait` returns at once.)
+    let mut skip_call = read_len.is_some() && ctx.is_drained();
     loop {
-        let n = call();
+        let n = if std::mem::take(&mut skip_call) {
+            crate::enable::set_errno(libc::EAGAIN);
+            -1
+        } else {
+            call()
+        };
         if n >= 0 {
+            if let Some(len) = read_len
+                && ctx.is_stream()
+            {
+                ctx.set_drained(n > 0 && (n as usize) < len);
+            }
             return n;
         }
         match errno() {
@@ -78,6 +96,8 @@ pub(crate) fn do_io(
             return fail(libc::EAGAIN);
         };
         match io.wait(fd, event, deadline) {
+            // Closed and reused while we slept: not our fd any more.
+            Ok(WakeReason::Woken) if ctx.generation() != generation => return fail(libc::EBADF),
             Ok(WakeReason::Woken) => continue,
             // The kernel's own SO_RCVTIMEO/SO_SNDTIMEO timeout is EAGAIN,
             // so std reports WouldBlock with the hook on or off.
@@ -92,6 +112,15 @@ pub(crate) fn do_io(
     }
 }
 // ANCHOR_END: do_io
+
+/// Whether calls on `fd` get blocking semantics emulated by us (a stream
+/// socket of ours that the user wants blocking): then a write must go on
+/// until everything is written, as a blocking write does.
+pub(crate) fn emulates_blocking_stream(fd: libc::c_int) -> bool {
+    fd_manager::lookup(fd).is_some_and(|ctx| {
+        ctx.is_socket() && ctx.is_ours() && ctx.is_stream() && !ctx.user_nonblock()
+    })
+}
 
 // ANCHOR: block_without_fiber
 /// A blocking call on a socket that *we* made non-blocking, from code that

@@ -25,6 +25,16 @@ const KNOWN: u8 = 1;
 const SOCKET: u8 = 2;
 const SYS_NONBLOCK: u8 = 4;
 const USER_NONBLOCK: u8 = 8;
+/// Created in this process by one of our hooks (socket, accept, socketpair,
+/// dup): ours to make non-blocking. A socket we only discover (inherited
+/// from a parent, like a stdout that is a socket) shares its O_NONBLOCK flag
+/// with other processes, so we never touch it: calls on it pass through.
+const OURS: u8 = 16;
+/// A stream socket (TCP, Unix stream): a short read means it is drained.
+const STREAM: u8 = 32;
+/// A read returned less than asked since the last wait: the socket was
+/// empty then, so the next read can wait for readiness without trying.
+const DRAINED: u8 = 64;
 
 // ANCHOR: fd_ctx
 /// The hook's view of one fd. All fields are atomics: hooked calls on
@@ -47,7 +57,7 @@ pub struct FdCtx {
 pub enum TimeoutKind {
     /// SO_RCVTIMEO: reads, accept.
     Recv,
-    /// SO_SNDTIMEO: writes, connect.
+    /// SO_SNDTIMEO: writes. (`connect` has its own timeout: `tcp.connect.timeout`.)
     Send,
 }
 
@@ -59,6 +69,27 @@ impl FdCtx {
     /// Whether the fd is a socket.
     pub fn is_socket(&self) -> bool {
         self.has(SOCKET)
+    }
+
+    /// Whether a hook of ours created this socket (see the `OURS` flag):
+    /// only then may the hook make it non-blocking and park on it.
+    pub fn is_ours(&self) -> bool {
+        self.has(OURS)
+    }
+
+    /// Whether it is a stream socket.
+    pub fn is_stream(&self) -> bool {
+        self.has(STREAM)
+    }
+
+    pub(crate) fn is_drained(&self) -> bool {
+        self.has(DRAINED)
+    }
+
+    pub(crate) fn set_drained(&self, on: bool) {
+        if self.has(DRAINED) != on {
+            self.set(DRAINED, on);
+        }
     }
 
     /// Whether we set O_NONBLOCK on it.
@@ -186,10 +217,29 @@ fn classify(fd: libc::c_int, ctx: &FdCtx) {
 /// non-blocking at the system level right away.
 pub(crate) fn on_socket_created(fd: libc::c_int, user_nonblock: bool, hooking: bool) {
     let Some(ctx) = FDS.get(fd) else { return };
-    ctx.reset(KNOWN | SOCKET | if user_nonblock { USER_NONBLOCK } else { 0 });
+    let stream = if is_stream_socket(fd) { STREAM } else { 0 };
+    let user = if user_nonblock { USER_NONBLOCK } else { 0 };
+    ctx.reset(KNOWN | SOCKET | OURS | stream | user);
     if hooking && !user_nonblock {
         make_sys_nonblocking(fd, ctx);
     }
+}
+
+/// Whether `fd` is a SOCK_STREAM socket.
+fn is_stream_socket(fd: libc::c_int) -> bool {
+    let mut kind: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: SO_TYPE writes one int; the real getsockopt, not our hook.
+    let rc = unsafe {
+        (real::getsockopt())(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_TYPE,
+            (&raw mut kind).cast(),
+            &mut len,
+        )
+    };
+    rc == 0 && kind == libc::SOCK_STREAM
 }
 
 /// Makes `fd` non-blocking at the system level (our flag, not the user's).

@@ -13,6 +13,35 @@ use crate::fd_manager::TimeoutKind::{Recv, Send};
 use crate::original::real;
 
 // ANCHOR: dont_wait
+/// The buffer size that lets a short read mark the socket drained; none for
+/// a peek, which leaves the data where it is.
+fn read_len(len: size_t, flags: c_int) -> Option<usize> {
+    (flags & libc::MSG_PEEK == 0).then_some(len)
+}
+
+// ANCHOR: write_whole
+/// A blocking write on a stream socket writes everything before it returns
+/// (unless a timeout or an error cuts it short, when it reports what it
+/// wrote). A non-blocking one writes what fits. When we park, we keep
+/// writing the rest so that the caller sees the blocking behaviour.
+fn write_whole(fd: c_int, len: size_t, mut write_from: impl FnMut(usize) -> ssize_t) -> ssize_t {
+    if !crate::do_io::emulates_blocking_stream(fd) {
+        return do_io(fd, Event::Write, Send, None, || write_from(0));
+    }
+    let mut done = 0usize;
+    loop {
+        let n = do_io(fd, Event::Write, Send, None, || write_from(done));
+        if n < 0 {
+            return if done > 0 { done as ssize_t } else { -1 };
+        }
+        done += n as usize;
+        if done >= len || n == 0 {
+            return done as ssize_t;
+        }
+    }
+}
+// ANCHOR_END: write_whole
+
 /// A caller that passes MSG_DONTWAIT asks for this one call not to block:
 /// give it the real function, EAGAIN and all.
 fn dont_wait(flags: c_int) -> bool {
@@ -29,7 +58,7 @@ fn dont_wait(flags: c_int) -> bool {
 pub unsafe extern "C" fn read(fd: c_int, buf: *mut c_void, count: size_t) -> ssize_t {
     // SAFETY: the real function, with the caller's arguments and contract.
     let call = || unsafe { (real::read())(fd, buf, count) };
-    do_io(fd, Event::Read, Recv, call)
+    do_io(fd, Event::Read, Recv, Some(count), call)
 }
 // ANCHOR_END: read
 
@@ -41,7 +70,7 @@ pub unsafe extern "C" fn read(fd: c_int, buf: *mut c_void, count: size_t) -> ssi
 pub unsafe extern "C" fn readv(fd: c_int, iov: *const iovec, iovcnt: c_int) -> ssize_t {
     // SAFETY: the real function, with the caller's arguments and contract.
     let call = || unsafe { (real::readv())(fd, iov, iovcnt) };
-    do_io(fd, Event::Read, Recv, call)
+    do_io(fd, Event::Read, Recv, None, call)
 }
 
 // ANCHOR: recv
@@ -56,7 +85,7 @@ pub unsafe extern "C" fn recv(fd: c_int, buf: *mut c_void, len: size_t, flags: c
     if dont_wait(flags) {
         return call();
     }
-    do_io(fd, Event::Read, Recv, call)
+    do_io(fd, Event::Read, Recv, read_len(len, flags), call)
 }
 // ANCHOR_END: recv
 
@@ -78,7 +107,7 @@ pub unsafe extern "C" fn recvfrom(
     if dont_wait(flags) {
         return call();
     }
-    do_io(fd, Event::Read, Recv, call)
+    do_io(fd, Event::Read, Recv, read_len(len, flags), call)
 }
 
 /// Hooked `recvmsg(2)`.
@@ -92,7 +121,7 @@ pub unsafe extern "C" fn recvmsg(fd: c_int, msg: *mut msghdr, flags: c_int) -> s
     if dont_wait(flags) {
         return call();
     }
-    do_io(fd, Event::Read, Recv, call)
+    do_io(fd, Event::Read, Recv, None, call)
 }
 
 /// Hooked `write(2)`.
@@ -102,8 +131,10 @@ pub unsafe extern "C" fn recvmsg(fd: c_int, msg: *mut msghdr, flags: c_int) -> s
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn write(fd: c_int, buf: *const c_void, count: size_t) -> ssize_t {
     // SAFETY: the real function, with the caller's arguments and contract.
-    let call = || unsafe { (real::write())(fd, buf, count) };
-    do_io(fd, Event::Write, Send, call)
+    let call = |from: usize| unsafe {
+        (real::write())(fd, buf.cast::<u8>().add(from).cast(), count - from)
+    };
+    write_whole(fd, count, call)
 }
 
 /// Hooked `writev(2)`.
@@ -114,7 +145,7 @@ pub unsafe extern "C" fn write(fd: c_int, buf: *const c_void, count: size_t) -> 
 pub unsafe extern "C" fn writev(fd: c_int, iov: *const iovec, iovcnt: c_int) -> ssize_t {
     // SAFETY: the real function, with the caller's arguments and contract.
     let call = || unsafe { (real::writev())(fd, iov, iovcnt) };
-    do_io(fd, Event::Write, Send, call)
+    do_io(fd, Event::Write, Send, None, call)
 }
 
 /// Hooked `send(2)`: what std's `TcpStream::write` calls.
@@ -124,11 +155,13 @@ pub unsafe extern "C" fn writev(fd: c_int, iov: *const iovec, iovcnt: c_int) -> 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn send(fd: c_int, buf: *const c_void, len: size_t, flags: c_int) -> ssize_t {
     // SAFETY: the real function, with the caller's arguments and contract.
-    let call = || unsafe { (real::send())(fd, buf, len, flags) };
+    let call = |from: usize| unsafe {
+        (real::send())(fd, buf.cast::<u8>().add(from).cast(), len - from, flags)
+    };
     if dont_wait(flags) {
-        return call();
+        return call(0);
     }
-    do_io(fd, Event::Write, Send, call)
+    write_whole(fd, len, call)
 }
 
 /// Hooked `sendto(2)`: UDP sends.
@@ -149,7 +182,7 @@ pub unsafe extern "C" fn sendto(
     if dont_wait(flags) {
         return call();
     }
-    do_io(fd, Event::Write, Send, call)
+    do_io(fd, Event::Write, Send, None, call)
 }
 
 /// Hooked `sendmsg(2)`.
@@ -163,5 +196,5 @@ pub unsafe extern "C" fn sendmsg(fd: c_int, msg: *const msghdr, flags: c_int) ->
     if dont_wait(flags) {
         return call();
     }
-    do_io(fd, Event::Write, Send, call)
+    do_io(fd, Event::Write, Send, None, call)
 }

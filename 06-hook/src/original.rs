@@ -47,6 +47,13 @@ impl Original {
         }
     }
 
+    /// Looks the function up now if it exists; never aborts.
+    fn try_resolve(&self) {
+        if self.address.load(Ordering::Relaxed) == 0 {
+            self.address.store(lookup(self.name), Ordering::Relaxed);
+        }
+    }
+
     #[cold]
     fn resolve(&self) -> usize {
         let address = lookup(self.name);
@@ -130,7 +137,8 @@ originals! {
 // ANCHOR_END: originals
 
 /// Resolves every original now, so that no lookup happens later inside a
-/// fiber (dlsym takes a lock and may allocate).
+/// fiber (dlsym takes a lock and may allocate). A function this glibc lacks
+/// (`close_range` before 2.34) is skipped: nothing can call it then.
 pub(crate) fn resolve_all() {
     for original in [
         &sleep,
@@ -164,6 +172,6 @@ pub(crate) fn resolve_all() {
         &setsockopt,
         &poll,
     ] {
-        original.get();
+        original.try_resolve();
     }
 }

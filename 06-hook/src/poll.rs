@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use libc::{c_int, nfds_t, pollfd};
 use sylar_fiber::{Fiber, WakeReason, in_fiber, park};
-use sylar_iomanager::{Event, IoHandle, Timer};
+use sylar_iomanager::{Event, EventKey, IoHandle, Timer};
 use sylar_scheduler::Handle;
 
 use crate::enable::{fail, is_hook_enabled};
@@ -19,18 +19,41 @@ use crate::original::real;
 
 // ANCHOR: wake
 /// What the wake-ups of one parked `poll` share: the fiber (taken by the
-/// first to fire), and the timeout timer to cancel afterwards.
-#[derive(Default)]
+/// first to fire), the scheduler to wake it on, and the timeout timer to
+/// cancel afterwards.
 struct Shared {
     fiber: Option<Fiber>,
+    handle: Option<Handle>,
     timer: Option<Timer>,
+    /// The waits we registered, to withdraw exactly those afterwards.
+    registered: Vec<(c_int, Event, EventKey)>,
 }
+
+// ANCHOR: shared_drop
+impl Drop for Shared {
+    /// The last waker is gone and none fired — the I/O manager stopped and
+    /// dropped the timer callback, say: wake the fiber with `Cancelled`
+    /// rather than lose it.
+    fn drop(&mut self) {
+        if let (Some(mut fiber), Some(handle)) = (self.fiber.take(), self.handle.take()) {
+            fiber.set_wake_reason(WakeReason::Cancelled);
+            if let Err(e) = handle.schedule_fiber(fiber) {
+                std::mem::forget(e.task);
+            }
+        }
+    }
+}
+// ANCHOR_END: shared_drop
 
 type SharedState = Arc<Mutex<Shared>>;
 
+fn lock(state: &SharedState) -> std::sync::MutexGuard<'_, Shared> {
+    state.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Wakes the parked fiber, if no one has yet.
 fn wake(state: &SharedState, handle: &Handle, reason: WakeReason) {
-    let fiber = state.lock().unwrap_or_else(|e| e.into_inner()).fiber.take();
+    let fiber = lock(state).fiber.take();
     if let Some(mut fiber) = fiber {
         fiber.set_wake_reason(reason);
         if let Err(e) = handle.schedule_fiber(fiber) {
@@ -44,20 +67,30 @@ fn wake(state: &SharedState, handle: &Handle, reason: WakeReason) {
 // ANCHOR: wait_any
 /// Parks until one of `interests` is ready or `deadline` passes.
 fn wait_any(io: &IoHandle, interests: &[(c_int, Event)], deadline: Option<Instant>) -> WakeReason {
-    let state: SharedState = Arc::default();
-    let (io2, list, shared) = (io.clone(), interests.to_vec(), state.clone());
+    // The wakers hold the only strong references, so that when the last of
+    // them is dropped unfired, `Shared::drop` wakes the fiber. We keep a weak one.
+    let shared = Arc::new(Mutex::new(Shared {
+        fiber: None,
+        handle: None,
+        timer: None,
+        registered: Vec::new(),
+    }));
+    let state = Arc::downgrade(&shared);
+    let (io2, list) = (io.clone(), interests.to_vec());
     let reason = park(move |fiber| {
         let handle = Handle::current().unwrap_or_else(|| io2.scheduler().clone());
-        shared.lock().unwrap_or_else(|e| e.into_inner()).fiber = Some(fiber);
+        {
+            let mut s = lock(&shared);
+            s.fiber = Some(fiber);
+            s.handle = Some(handle.clone());
+        }
         let mut retry = None;
         for (fd, event) in list {
             let (s, h) = (shared.clone(), handle.clone());
-            if io2
-                .add_event(fd, event, move |reason| wake(&s, &h, reason))
-                .is_err()
-            {
+            match io2.add_event(fd, event, move |reason| wake(&s, &h, reason)) {
+                Ok(key) => lock(&shared).registered.push((fd, event, key)),
                 // Someone else waits on it (or it is bad): look again soon.
-                retry = Some(Duration::from_millis(1));
+                Err(_) => retry = Some(Duration::from_millis(1)),
             }
         }
         let delay = match (deadline, retry) {
@@ -68,16 +101,23 @@ fn wait_any(io: &IoHandle, interests: &[(c_int, Event)], deadline: Option<Instan
         if let Some(delay) = delay {
             let (s, h) = (shared.clone(), handle.clone());
             let timer = io2.add_timer(delay, move || wake(&s, &h, WakeReason::TimedOut));
-            shared.lock().unwrap_or_else(|e| e.into_inner()).timer = Some(timer);
+            lock(&shared).timer = Some(timer);
         }
     })
     .unwrap_or(WakeReason::Cancelled);
-    // Whatever did not fire is withdrawn.
-    for &(fd, event) in interests {
-        drop(io.del_event(fd, event));
-    }
-    if let Some(timer) = state.lock().unwrap_or_else(|e| e.into_inner()).timer.take() {
-        timer.cancel();
+    // Whatever did not fire is withdrawn (if the wakers are all gone, so is
+    // everything they registered).
+    if let Some(shared) = state.upgrade() {
+        let (registered, timer) = {
+            let mut s = lock(&shared);
+            (std::mem::take(&mut s.registered), s.timer.take())
+        };
+        for (fd, event, key) in registered {
+            drop(io.del_event_if(fd, event, key));
+        }
+        if let Some(timer) = timer {
+            timer.cancel();
+        }
     }
     reason
 }
@@ -103,8 +143,10 @@ pub unsafe extern "C" fn poll(fds: *mut pollfd, nfds: nfds_t, timeout: c_int) ->
         .flat_map(|i| {
             // SAFETY: `i < nfds`, within the caller's array.
             let p = unsafe { &*fds.add(i) };
-            let read = p.events & (libc::POLLIN | libc::POLLPRI) != 0;
             let write = p.events & libc::POLLOUT != 0;
+            // Hang-ups and errors are reported whatever was asked, and they
+            // wake read waiters: an fd asked for nothing else still needs one.
+            let read = p.events & (libc::POLLIN | libc::POLLPRI | libc::POLLRDHUP) != 0 || !write;
             [(read, Event::Read), (write, Event::Write)]
                 .into_iter()
                 .filter(move |&(wanted, _)| wanted && p.fd >= 0)

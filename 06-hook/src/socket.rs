@@ -60,7 +60,7 @@ pub unsafe extern "C" fn socketpair(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn accept(fd: c_int, addr: *mut sockaddr, len: *mut socklen_t) -> c_int {
     // SAFETY: forwarded unchanged to the real function.
-    let new = do_io(fd, Event::Read, TimeoutKind::Recv, || unsafe {
+    let new = do_io(fd, Event::Read, TimeoutKind::Recv, None, || unsafe {
         (real::accept())(fd, addr, len) as libc::ssize_t
     }) as c_int;
     if new >= 0 {
@@ -81,7 +81,7 @@ pub unsafe extern "C" fn accept4(
     flags: c_int,
 ) -> c_int {
     // SAFETY: forwarded unchanged to the real function.
-    let new = do_io(fd, Event::Read, TimeoutKind::Recv, || unsafe {
+    let new = do_io(fd, Event::Read, TimeoutKind::Recv, None, || unsafe {
         (real::accept4())(fd, addr, len, flags) as libc::ssize_t
     }) as c_int;
     if new >= 0 {
@@ -134,7 +134,12 @@ pub unsafe fn connect_with_timeout(
     let Some(ctx) = fd_manager::lookup(fd) else {
         return connect();
     };
-    if !is_hook_enabled() || !in_fiber() || !ctx.is_socket() || ctx.user_nonblock() {
+    if !is_hook_enabled()
+        || !in_fiber()
+        || !ctx.is_socket()
+        || !ctx.is_ours()
+        || ctx.user_nonblock()
+    {
         return connect();
     }
     if !ctx.sys_nonblock() {
@@ -147,7 +152,7 @@ pub unsafe fn connect_with_timeout(
     let Some(io) = IoHandle::current() else {
         return fail(libc::EINPROGRESS);
     };
-    let deadline = timeout.map(|t| Instant::now() + t);
+    let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
     let generation = ctx.generation();
     match io.wait(fd, Event::Write, deadline) {
         Ok(WakeReason::Woken) => {}

@@ -1,5 +1,6 @@
 //! Chunked bodies in both directions, and `Expect: 100-continue`.
 
+#[path = "common/http.rs"]
 mod common;
 
 use std::io::{BufReader, Read, Write};

@@ -1,6 +1,7 @@
 //! `HttpConnection`: requests with a timeout, keep-alive reuse, the three
 //! body framings, and a closed or silent server reported as an error.
 
+#[path = "common/http.rs"]
 mod common;
 
 use std::io::{ErrorKind, Read, Write};

@@ -2,6 +2,7 @@
 //! quiet: the session ends cleanly (`Ok`), no servlet sees half a request,
 //! and the server keeps serving.
 
+#[path = "common/http.rs"]
 mod common;
 
 use std::io::{Read, Write};

@@ -1,6 +1,7 @@
 //! Routing: exact paths first, then glob patterns in the order added, then
 //! the default 404 page.
 
+#[path = "common/http.rs"]
 mod common;
 
 use common::{TestServer, parse_all, parse_one};

@@ -1,6 +1,7 @@
 //! Keep-alive by the HTTP/1.1 and HTTP/1.0 rules, and the headers every
 //! response carries: Content-Length (even 0), Date, Server, Connection.
 
+#[path = "common/http.rs"]
 mod common;
 
 use std::io::{BufReader, Write};

@@ -2,6 +2,7 @@
 //! `Connection: close`, checked before the memory is committed, and never
 //! reaching a servlet.
 
+#[path = "common/http.rs"]
 mod common;
 
 use std::io::{BufReader, Write};
@@ -93,6 +94,16 @@ fn a_declared_body_over_the_limit_is_413_before_any_of_it_is_sent() {
         &server.exchange(b"POST /up HTTP/1.1\r\nHost: t\r\nContent-Length: 99999999999999\r\n\r\n"),
     );
     assert_eq!(resp.status, 413);
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+}
+
+#[test]
+fn an_upload_refused_by_its_length_gets_413_instead_of_100_continue() {
+    let (server, calls) = limited_server();
+    let resp = parse_one(&server.exchange(
+        b"PUT /up HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5000\r\n\r\n",
+    ));
+    assert_eq!(resp.status_line, "HTTP/1.1 413 Content Too Large");
     assert_eq!(calls.load(Ordering::SeqCst), 0);
 }
 

@@ -1,6 +1,7 @@
 //! Malformed request lines, methods, versions and header lines: each gets its
 //! 4xx/5xx with `Connection: close`, and no servlet sees it.
 
+#[path = "common/http.rs"]
 mod common;
 
 use common::{TestServer, assert_refused, echo_everything};

@@ -1,6 +1,7 @@
 //! A panicking servlet is contained: its client gets a 500 and a closed
 //! connection, every other connection carries on.
 
+#[path = "common/http.rs"]
 mod common;
 
 use std::io::{BufReader, Write};

@@ -1,6 +1,7 @@
 //! Pipelining: several requests in one write are all answered, in order;
 //! bytes after one request are the start of the next.
 
+#[path = "common/http.rs"]
 mod common;
 
 use std::io::Write;

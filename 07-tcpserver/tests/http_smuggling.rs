@@ -2,6 +2,7 @@
 //! request ends is refused with 400 (or 501 for a well-framed coding we do
 //! not implement) and a closed connection, before any servlet runs.
 
+#[path = "common/http.rs"]
 mod common;
 
 use common::assert_refused;

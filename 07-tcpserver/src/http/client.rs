@@ -74,8 +74,12 @@ pub struct HttpConnection {
 
 impl HttpConnection {
     /// Connects to the first address of `addr` that answers within `timeout`,
-    /// which also becomes the read and write timeout of every request. A
-    /// timeout is reported as `TimedOut`.
+    /// which also becomes the read and write timeout of every request (it must
+    /// not be zero). A timeout is reported as `TimedOut`.
+    ///
+    /// A host name is resolved by the system resolver, which blocks the thread
+    /// even inside a fiber (it cannot be hooked): on a fiber, pass a
+    /// `SocketAddr`.
     pub fn connect(addr: impl ToSocketAddrs, timeout: Duration) -> io::Result<HttpConnection> {
         let mut last_err = io::Error::new(io::ErrorKind::InvalidInput, "no address to connect to");
         for addr in addr.to_socket_addrs()? {

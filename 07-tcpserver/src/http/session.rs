@@ -460,4 +460,80 @@ mod tests {
         assert!(out.contains("Content-Length: 100000\r\n"));
         assert!(out.ends_with(&"z".repeat(100_000)));
     }
+
+    /// A tiny deterministic generator (xorshift64*), so that a failure replays.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+    }
+
+    /// Mutates valid requests at random (flips, insertions of the bytes that
+    /// matter to HTTP, cuts, repeats) and serves them in random-sized reads.
+    /// A mutation-based smoke test of "never panics on any input"; the
+    /// coverage-guided fuzzing belongs to `cargo fuzz`.
+    pub(crate) fn fuzz_rounds(seed: u64, rounds: usize) {
+        const SEEDS: [&[u8]; 4] = [
+            b"GET /echo?a=1 HTTP/1.1\r\nHost: x\r\nAccept: */*\r\n\r\n",
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello",
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5;e=1\r\nhello\r\n0\r\nT: 1\r\n\r\n",
+            b"HEAD / HTTP/1.0\r\nConnection: keep-alive\r\nExpect: 100-continue\r\n\r\n",
+        ];
+        const SPECIAL: &[u8] = b"\r\n\0 :;,\t0123456789aAfF-+\x7f\x80\xff";
+        let mut rng = Rng(seed | 1);
+        let limits = HttpLimits {
+            max_header_bytes: 256,
+            max_headers: 8,
+            max_body_bytes: 64,
+        };
+        let mut dispatch = ServletDispatch::new();
+        dispatch.add_servlet("/echo", |req: &HttpRequest, resp: &mut HttpResponse| {
+            resp.set_body(req.body().to_vec());
+            if req.body().len() % 2 == 1 {
+                resp.append_chunk(b"odd");
+            }
+        });
+        for _ in 0..rounds {
+            let mut input = Vec::new();
+            for _ in 0..1 + rng.below(3) {
+                input.extend_from_slice(SEEDS[rng.below(SEEDS.len())]);
+            }
+            for _ in 0..rng.below(6) {
+                let at = rng.below(input.len() + 1);
+                match rng.below(4) {
+                    0 if at < input.len() => input[at] = rng.next() as u8,
+                    1 => input.insert(at, SPECIAL[rng.below(SPECIAL.len())]),
+                    2 => input.truncate(at),
+                    _ => {
+                        let end = (at + rng.below(16)).min(input.len());
+                        let copy = input[at..end].to_vec();
+                        input.splice(at..at, copy);
+                    }
+                }
+            }
+            let mut conn = Duplex {
+                input,
+                at: 0,
+                step: 1 + rng.below(64),
+                output: Vec::new(),
+                writes: 0,
+            };
+            let stats = SessionStats::new();
+            serve_connection(&mut conn, &dispatch, &limits, "fuzz", &stats).unwrap();
+            assert!(conn.output.is_empty() || conn.output.starts_with(b"HTTP/1.1 "));
+        }
+    }
+
+    #[test]
+    fn random_inputs_never_panic() {
+        fuzz_rounds(0x5eed, 3_000);
+    }
 }

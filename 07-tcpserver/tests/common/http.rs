@@ -1,4 +1,5 @@
-//! Helpers shared by the HTTP tests: a test server that runs
+//! Helpers shared by the HTTP tests (included with `#[path = "common/http.rs"] mod common;`,
+//! so that other test files keep `tests/common/mod.rs` for themselves): a test server that runs
 //! `serve_connection` on a plain thread per connection, and a raw client that
 //! reads responses with its own small parser (so that the server's framing is
 //! checked by code that is not the server's).

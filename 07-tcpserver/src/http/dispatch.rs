@@ -1,0 +1,202 @@
+//! [`ServletDispatch`]: which servlet answers which path.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use super::request::HttpRequest;
+use super::response::HttpResponse;
+use super::servlet::{NotFoundServlet, Servlet};
+
+// ANCHOR: dispatch
+/// Routes a request by its path: an exact path first (a hash lookup), then
+/// the glob patterns in the order they were added, then the default servlet
+/// (a 404 page unless replaced). Like sylar's `ServletDispatch`, itself a
+/// [`Servlet`].
+///
+/// Routes are set up before serving (`&mut self`) and then shared read-only
+/// by every connection (`&self`), so dispatching takes no lock.
+pub struct ServletDispatch {
+    exact: HashMap<String, Arc<dyn Servlet>>,
+    globs: Vec<(String, Arc<dyn Servlet>)>,
+    default: Arc<dyn Servlet>,
+}
+// ANCHOR_END: dispatch
+
+impl ServletDispatch {
+    /// No routes; everything gets the default 404 page.
+    pub fn new() -> ServletDispatch {
+        ServletDispatch {
+            exact: HashMap::new(),
+            globs: Vec::new(),
+            default: Arc::new(NotFoundServlet::new("sylar-rs")),
+        }
+    }
+
+    /// Routes the exact path `path` (raw, as in [`HttpRequest::path`]) to
+    /// `servlet`, replacing any servlet on that path.
+    pub fn add_servlet(&mut self, path: &str, servlet: impl Servlet) {
+        self.exact.insert(path.to_owned(), Arc::new(servlet));
+    }
+
+    /// Routes paths matching `pattern` to `servlet`. In a pattern `*` matches
+    /// any run of characters, `/` included (`/static/*` matches
+    /// `/static/css/a.css`); every other character matches itself. Patterns
+    /// are tried in the order added; adding a pattern again replaces its
+    /// servlet and keeps its place.
+    pub fn add_glob_servlet(&mut self, pattern: &str, servlet: impl Servlet) {
+        let servlet: Arc<dyn Servlet> = Arc::new(servlet);
+        match self.globs.iter_mut().find(|(p, _)| p == pattern) {
+            Some(entry) => entry.1 = servlet,
+            None => self.globs.push((pattern.to_owned(), servlet)),
+        }
+    }
+
+    /// Removes the exact route `path`; true if there was one.
+    pub fn remove_servlet(&mut self, path: &str) -> bool {
+        self.exact.remove(path).is_some()
+    }
+
+    /// Removes the glob route `pattern`; true if there was one.
+    pub fn remove_glob_servlet(&mut self, pattern: &str) -> bool {
+        let before = self.globs.len();
+        self.globs.retain(|(p, _)| p != pattern);
+        self.globs.len() != before
+    }
+
+    /// Replaces the servlet for paths no route matches.
+    pub fn set_default(&mut self, servlet: impl Servlet) {
+        self.default = Arc::new(servlet);
+    }
+
+    // ANCHOR: route
+    /// The servlet that answers `path`.
+    pub fn servlet_for(&self, path: &str) -> &dyn Servlet {
+        if let Some(servlet) = self.exact.get(path) {
+            return servlet.as_ref();
+        }
+        self.globs
+            .iter()
+            .find(|(pattern, _)| glob_match(pattern, path))
+            .map_or(self.default.as_ref(), |(_, servlet)| servlet.as_ref())
+    }
+
+    /// Dispatches: hands the request to the servlet for its path.
+    pub fn handle(&self, req: &HttpRequest, resp: &mut HttpResponse) {
+        self.servlet_for(req.path()).handle(req, resp);
+    }
+    // ANCHOR_END: route
+}
+
+impl Default for ServletDispatch {
+    fn default() -> Self {
+        ServletDispatch::new()
+    }
+}
+
+impl Servlet for ServletDispatch {
+    fn handle(&self, req: &HttpRequest, resp: &mut HttpResponse) {
+        ServletDispatch::handle(self, req, resp);
+    }
+
+    fn name(&self) -> &str {
+        "dispatch"
+    }
+}
+
+impl fmt::Debug for ServletDispatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut exact: Vec<_> = self.exact.iter().map(|(p, s)| (p, s.name())).collect();
+        exact.sort();
+        let globs: Vec<_> = self.globs.iter().map(|(p, s)| (p, s.name())).collect();
+        f.debug_struct("ServletDispatch")
+            .field("exact", &exact)
+            .field("globs", &globs)
+            .field("default", &self.default.name())
+            .finish()
+    }
+}
+
+// ANCHOR: glob_match
+/// True if `text` matches `pattern`, where `*` matches any run of bytes.
+/// Greedy with one backtrack point: linear for typical patterns, never
+/// exponential.
+pub(crate) fn glob_match(pattern: &str, text: &str) -> bool {
+    let (p, t) = (pattern.as_bytes(), text.as_bytes());
+    let (mut pi, mut ti) = (0, 0);
+    // The last `*` seen, and where in `text` its match currently ends.
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && p[pi] == b'*' {
+            star = Some((pi, ti));
+            pi += 1;
+        } else if pi < p.len() && p[pi] == t[ti] {
+            pi += 1;
+            ti += 1;
+        } else if let Some((star_pi, star_ti)) = star {
+            // Let the `*` swallow one more byte and retry after it.
+            pi = star_pi + 1;
+            ti = star_ti + 1;
+            star = Some((star_pi, star_ti + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&b| b == b'*')
+}
+// ANCHOR_END: glob_match
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("/static/*", "/static/a/b.css"));
+        assert!(glob_match("/static/*", "/static/"));
+        assert!(!glob_match("/static/*", "/static"));
+        assert!(glob_match("*", ""));
+        assert!(glob_match("/a*b*c", "/aXbYbZc"));
+        assert!(!glob_match("/a*b*c", "/aXbYbZ"));
+        assert!(glob_match("*.png", "/img/x.png"));
+        assert!(!glob_match("/exact", "/exact/"));
+        assert!(glob_match("/a**", "/a"));
+        let long = "a".repeat(10_000);
+        assert!(!glob_match("*a*a*a*a*a*b", &long));
+    }
+
+    fn named(name: &'static str) -> impl Servlet {
+        move |_: &HttpRequest, resp: &mut HttpResponse| resp.set_body(name)
+    }
+
+    fn route(dispatch: &ServletDispatch, path: &str) -> String {
+        let mut resp = HttpResponse::default();
+        dispatch.handle(
+            &HttpRequest::new(super::super::Method::Get, path),
+            &mut resp,
+        );
+        if resp.status() == 404 {
+            return "404".into();
+        }
+        String::from_utf8(resp.body().to_vec()).unwrap()
+    }
+
+    #[test]
+    fn exact_then_globs_in_order_then_default() {
+        let mut d = ServletDispatch::new();
+        d.add_glob_servlet("/a/*", named("glob-a"));
+        d.add_glob_servlet("/*", named("glob-all"));
+        d.add_servlet("/a/exact", named("exact"));
+        assert_eq!(route(&d, "/a/exact"), "exact");
+        assert_eq!(route(&d, "/a/other"), "glob-a");
+        assert_eq!(route(&d, "/b"), "glob-all");
+        d.add_glob_servlet("/a/*", named("glob-a2"));
+        assert_eq!(route(&d, "/a/other"), "glob-a2");
+        assert!(d.remove_glob_servlet("/*"));
+        assert_eq!(route(&d, "/b"), "404");
+        assert!(d.remove_servlet("/a/exact"));
+        assert_eq!(route(&d, "/a/exact"), "glob-a2");
+        d.set_default(named("fallback"));
+        assert_eq!(route(&d, "/zzz"), "fallback");
+    }
+}

@@ -1,0 +1,296 @@
+//! Serializing a response into the connection's write buffer, with small
+//! number-writing helpers instead of `format!` (no allocation, no formatter
+//! machinery on the hot path).
+
+use super::date::http_date_now;
+use super::method::is_tchar;
+use super::response::HttpResponse;
+use super::status::forbids_body;
+use super::version::Version;
+
+/// Bodies up to this size are copied behind the head, so that the whole
+/// response (and its pipelined neighbours) leaves in one write; larger ones are
+/// written from where they are, beside the head, with one vectored write.
+pub(crate) const INLINE_BODY_MAX: usize = 16 * 1024;
+
+/// Appends `n` in decimal.
+pub(crate) fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
+}
+
+/// Appends `n` in lowercase hexadecimal (a chunk size).
+pub(crate) fn push_hex(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 16];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b"0123456789abcdef"[(n & 15) as usize];
+        n >>= 4;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
+}
+
+/// What the response's framing depends on beyond the response itself.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Framing<'a> {
+    /// The request was `HEAD`: headers as for `GET`, no body.
+    pub head_request: bool,
+    /// The client's version: HTTP/1.0 gets no chunks, and an explicit
+    /// `Connection: keep-alive` when kept alive.
+    pub client_version: Version,
+    /// Whether the connection stays open after this response.
+    pub keep_alive: bool,
+    /// The `Server` header's value (none when empty).
+    pub server_name: &'a str,
+}
+
+/// True if `name: value` may be sent: the name a token, the value free of
+/// CR, LF, NUL and the other control characters (tab excepted).
+pub(crate) fn is_sendable_field(name: &str, value: &str) -> bool {
+    !name.is_empty()
+        && name.bytes().all(is_tchar)
+        && value
+            .bytes()
+            .all(|b| b == b'\t' || (b >= b' ' && b != 0x7f))
+}
+
+// ANCHOR: encode_response
+/// Appends `resp` to `out` as HTTP/1.1. Returns true if the body still has to
+/// be written after `out` (a large `Content-Length` body, left in place to
+/// save a copy); false if `out` now holds the whole response.
+pub(crate) fn encode_response(out: &mut Vec<u8>, resp: &HttpResponse, framing: &Framing) -> bool {
+    let status = resp.status();
+    debug_assert!(
+        (100..=999).contains(&status),
+        "the session checks the status"
+    );
+    out.extend_from_slice(b"HTTP/1.1 ");
+    push_decimal(out, u64::from(status));
+    out.push(b' ');
+    out.extend_from_slice(resp.reason().as_bytes());
+    out.extend_from_slice(b"\r\n");
+
+    let (mut has_date, mut has_server) = (false, false);
+    for (name, value) in resp.headers().iter() {
+        if ["content-length", "transfer-encoding", "connection"]
+            .iter()
+            .any(|owned| name.eq_ignore_ascii_case(owned))
+        {
+            continue; // the framing is ours to write
+        }
+        if !is_sendable_field(name, value) {
+            log::warn!(target: "system", "http: dropped response header {name:?}: not a valid field");
+            continue;
+        }
+        has_date |= name.eq_ignore_ascii_case("date");
+        has_server |= name.eq_ignore_ascii_case("server");
+        push_field(out, name.as_bytes(), value.as_bytes());
+    }
+    if !has_server
+        && !framing.server_name.is_empty()
+        && is_sendable_field("Server", framing.server_name)
+    {
+        push_field(out, b"Server", framing.server_name.as_bytes());
+    }
+    if !has_date {
+        push_field(out, b"Date", &http_date_now());
+    }
+
+    let body = resp.body();
+    let chunked =
+        resp.is_chunked() && framing.client_version == Version::Http11 && !framing.head_request;
+    let mut body_after = false;
+    if forbids_body(status) {
+        // 1xx, 204, 304: no body and no Content-Length (RFC 9110 §8.6).
+    } else if chunked {
+        out.extend_from_slice(b"Transfer-Encoding: chunked\r\n");
+    } else {
+        out.extend_from_slice(b"Content-Length: ");
+        push_decimal(out, body.len() as u64);
+        out.extend_from_slice(b"\r\n");
+    }
+    if !framing.keep_alive {
+        out.extend_from_slice(b"Connection: close\r\n");
+    } else if framing.client_version == Version::Http10 {
+        out.extend_from_slice(b"Connection: keep-alive\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+
+    if forbids_body(status) || framing.head_request {
+        // headers only
+    } else if chunked {
+        for chunk in resp.chunks() {
+            push_hex(out, chunk.len() as u64);
+            out.extend_from_slice(b"\r\n");
+            out.extend_from_slice(chunk);
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(b"0\r\n\r\n");
+    } else if body.len() <= INLINE_BODY_MAX {
+        out.extend_from_slice(body);
+    } else {
+        body_after = true;
+    }
+    body_after
+}
+// ANCHOR_END: encode_response
+
+/// Appends `name: value\r\n`.
+fn push_field(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
+    out.extend_from_slice(name);
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(value);
+    out.extend_from_slice(b"\r\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEEP: Framing<'static> = Framing {
+        head_request: false,
+        client_version: Version::Http11,
+        keep_alive: true,
+        server_name: "test/1",
+    };
+
+    fn encode(resp: &HttpResponse, framing: &Framing) -> String {
+        let mut out = Vec::new();
+        assert!(!encode_response(&mut out, resp, framing));
+        String::from_utf8(out).unwrap()
+    }
+
+    /// The response with its Date line blanked (it changes every second).
+    fn without_date(text: &str) -> String {
+        text.lines()
+            .filter(|line| !line.starts_with("Date: "))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn numbers() {
+        for (n, text) in [
+            (0, "0"),
+            (7, "7"),
+            (1234567890, "1234567890"),
+            (u64::MAX, "18446744073709551615"),
+        ] {
+            let mut out = Vec::new();
+            push_decimal(&mut out, n);
+            assert_eq!(out, text.as_bytes());
+        }
+        let mut out = Vec::new();
+        push_hex(&mut out, 0);
+        push_hex(&mut out, 0x1a2b);
+        assert_eq!(out, b"01a2b");
+    }
+
+    #[test]
+    fn empty_body_still_has_content_length() {
+        let text = encode(&HttpResponse::new(200), &KEEP);
+        assert!(text.starts_with("HTTP/1.1 200 OK\r\n"));
+        assert!(text.contains("\r\nContent-Length: 0\r\n"));
+        assert!(text.contains("\r\nServer: test/1\r\n"));
+        assert!(text.contains("\r\nDate: "));
+        assert!(!text.contains("Connection"));
+        assert!(text.ends_with("\r\n\r\n"));
+    }
+
+    #[test]
+    fn head_gets_the_length_without_the_body() {
+        let mut resp = HttpResponse::new(200);
+        resp.set_body("hello");
+        let framing = Framing {
+            head_request: true,
+            ..KEEP
+        };
+        let text = encode(&resp, &framing);
+        assert!(text.contains("Content-Length: 5\r\n"));
+        assert!(text.ends_with("\r\n\r\n"));
+    }
+
+    #[test]
+    fn chunked_for_http11_and_length_for_http10() {
+        let mut resp = HttpResponse::new(200);
+        resp.append_chunk(b"hello ");
+        resp.append_chunk(&[b'x'; 20]);
+        let text = encode(&resp, &KEEP);
+        assert!(text.contains("Transfer-Encoding: chunked\r\n"));
+        assert!(!text.contains("Content-Length"));
+        assert!(text.ends_with("\r\n\r\n6\r\nhello \r\n14\r\nxxxxxxxxxxxxxxxxxxxx\r\n0\r\n\r\n"));
+        let framing = Framing {
+            client_version: Version::Http10,
+            ..KEEP
+        };
+        let text = encode(&resp, &framing);
+        assert!(text.contains("Content-Length: 26\r\n"));
+        assert!(text.contains("Connection: keep-alive\r\n"));
+        assert!(text.ends_with("\r\n\r\nhello xxxxxxxxxxxxxxxxxxxx"));
+    }
+
+    #[test]
+    fn framing_headers_are_ours_and_bad_fields_dropped() {
+        let mut resp = HttpResponse::new(404);
+        resp.set_header("Content-Length", "999");
+        resp.set_header("Transfer-Encoding", "gzip");
+        resp.set_header("Connection", "keep-alive");
+        resp.set_header("X-Split", "a\r\nSet-Cookie: evil=1");
+        resp.set_header("Bad Name", "x");
+        resp.set_header("X-Ok", "fine\tvalue");
+        resp.set_body("nope");
+        let framing = Framing {
+            keep_alive: false,
+            ..KEEP
+        };
+        let text = without_date(&encode(&resp, &framing));
+        assert_eq!(
+            text,
+            "HTTP/1.1 404 Not Found\nX-Ok: fine\tvalue\nServer: test/1\n\
+             Content-Length: 4\nConnection: close\n\nnope"
+        );
+    }
+
+    #[test]
+    fn user_date_and_server_win() {
+        let mut resp = HttpResponse::new(200);
+        resp.set_header("server", "mine");
+        resp.set_header("date", "Thu, 01 Jan 1970 00:00:00 GMT");
+        let text = encode(&resp, &KEEP);
+        assert_eq!(
+            text.matches("Date").count() + text.matches("date").count(),
+            1
+        );
+        assert!(text.contains("server: mine\r\n") && !text.contains("test/1"));
+    }
+
+    #[test]
+    fn bodiless_statuses_have_no_length() {
+        let mut resp = HttpResponse::new(204);
+        resp.set_body("ignored");
+        let text = encode(&resp, &KEEP);
+        assert!(!text.contains("Content-Length") && text.ends_with("\r\n\r\n"));
+    }
+
+    #[test]
+    fn large_bodies_are_left_in_place() {
+        let mut resp = HttpResponse::new(200);
+        resp.set_body(vec![b'a'; INLINE_BODY_MAX + 1]);
+        let mut out = Vec::new();
+        assert!(encode_response(&mut out, &resp, &KEEP));
+        assert!(out.ends_with(b"\r\n\r\n"));
+    }
+}

@@ -1,0 +1,539 @@
+//! [`serve_connection`]: the HTTP session loop, sylar's
+//! `HttpServer::handleClient` — read a request, dispatch it, answer, repeat
+//! while the connection is kept alive.
+//!
+//! ```text
+//!            ┌──────────── keep-alive ─────────────┐
+//!            v                                     │
+//!   read head ──> read body ──> servlet ──> encode into wbuf ──> (flush)
+//!   │ (flush wbuf before      (catch_unwind:         │
+//!   │  any blocking read)      panic -> 500)         └─ close: flush, return
+//!   └─ refused: error response + Connection: close, flush, return
+//! ```
+//!
+//! Pipelining falls out of two rules: bytes a request did not consume stay in
+//! the read buffer for the next one, and responses collect in the write buffer
+//! until the session is about to block on a read (or the buffer is large). A
+//! client that sends ten requests in one packet gets ten responses in one write.
+
+use std::any::Any;
+use std::io::{self, IoSlice, Read, Write};
+use std::panic::{self, AssertUnwindSafe};
+
+use super::body::{read_chunked, read_exact_body};
+use super::buffer::{INITIAL_READ_BUF, ReadBuf};
+use super::dispatch::ServletDispatch;
+use super::encode::{Framing, encode_response, push_decimal};
+use super::error::{Failure, RequestError};
+use super::framing::BodyFraming;
+use super::limits::HttpLimits;
+use super::method::Method;
+use super::parse::{Head, parse_head};
+use super::request::HttpRequest;
+use super::response::HttpResponse;
+use super::stats::SessionStats;
+use super::version::Version;
+
+/// A request's or response's buffer larger than this is released after use,
+/// so that one large upload does not pin memory for the connection's life.
+const KEEP_BYTES: usize = 64 * 1024;
+
+/// Pending responses are written once they reach this size, even if more
+/// pipelined requests are waiting.
+const FLUSH_AT: usize = 32 * 1024;
+
+/// The write buffer is released above this capacity (it reaches about
+/// `FLUSH_AT` plus one inline response in normal use, and is then kept).
+const WBUF_KEEP: usize = 128 * 1024;
+
+// ANCHOR: serve_connection
+/// Serves HTTP/1.x on one connection until it should close, then returns; the
+/// caller closes the stream (dropping it, or with
+/// [`lingering_close`](super::lingering_close)).
+///
+/// Works on any `Read + Write`: a hooked `TcpStream` in a fiber, a plain one
+/// on a thread, or an in-memory stream in a fuzzer. Returns `Ok(())` for every
+/// normal end: the peer closed, either side asked for `Connection: close`, a
+/// refused request was answered, the peer vanished (reset, broken pipe), or a
+/// read or write timed out (the socket's `SO_RCVTIMEO`/`SO_SNDTIMEO`). `Err`
+/// is kept for I/O failures worth a log line. Never panics on what the peer
+/// sends; a panicking servlet is answered with 500.
+pub fn serve_connection<S: Read + Write>(
+    stream: &mut S,
+    dispatch: &ServletDispatch,
+    limits: &HttpLimits,
+    server_name: &str,
+    stats: &SessionStats,
+) -> io::Result<()> {
+    SessionStats::bump(&stats.connections);
+    let mut session = Session {
+        stream,
+        limits,
+        server_name,
+        stats,
+        rbuf: ReadBuf::with_capacity(INITIAL_READ_BUF),
+        wbuf: Vec::new(),
+        req: HttpRequest::default(),
+        resp: HttpResponse::default(),
+    };
+    match session.run(dispatch) {
+        Err(err) if ends_quietly(&err) => {
+            log::debug!(target: "system", "http: connection ended: {err}");
+            Ok(())
+        }
+        result => result,
+    }
+}
+// ANCHOR_END: serve_connection
+
+/// Errors that are just how connections end: the peer left, or went quiet
+/// past the timeout.
+fn ends_quietly(err: &io::Error) -> bool {
+    use io::ErrorKind::*;
+    matches!(
+        err.kind(),
+        WouldBlock
+            | TimedOut
+            | ConnectionReset
+            | ConnectionAborted
+            | BrokenPipe
+            | UnexpectedEof
+            | NotConnected
+    )
+}
+
+/// One connection's state: the stream, its two buffers, and the request and
+/// response objects reused for every exchange.
+struct Session<'a, S> {
+    stream: &'a mut S,
+    limits: &'a HttpLimits,
+    server_name: &'a str,
+    stats: &'a SessionStats,
+    /// Bytes read and not yet consumed: the rest of this request, or the next.
+    rbuf: ReadBuf,
+    /// Responses encoded and not yet written.
+    wbuf: Vec<u8>,
+    req: HttpRequest,
+    resp: HttpResponse,
+}
+
+impl<S: Read + Write> Session<'_, S> {
+    // ANCHOR: session_loop
+    /// The loop: one request and its response a turn.
+    fn run(&mut self, dispatch: &ServletDispatch) -> io::Result<()> {
+        loop {
+            let head = match self.read_head() {
+                Ok(Some(head)) => head,
+                Ok(None) => return self.flush(), // the peer is done
+                Err(Failure::Reject(err)) => return self.reject(err),
+                Err(Failure::Io(err)) => return Err(err),
+            };
+            match self.read_body(&head) {
+                Ok(()) => {}
+                Err(Failure::Reject(err)) => return self.reject(err),
+                Err(Failure::Io(err)) => return Err(err),
+            }
+            if !self.respond(dispatch)? {
+                return self.flush();
+            }
+            self.req.recycle(KEEP_BYTES);
+            self.rbuf.shrink_if_idle(INITIAL_READ_BUF);
+        }
+    }
+    // ANCHOR_END: session_loop
+
+    // ANCHOR: read_head
+    /// Reads until a whole head is buffered and parses it into `self.req`.
+    /// `Ok(None)` when the peer closed (between requests, or in the middle of
+    /// one: there is nobody to answer).
+    fn read_head(&mut self) -> Result<Option<Head>, Failure> {
+        loop {
+            if let Some(head) = parse_head(self.rbuf.data(), self.limits, &mut self.req)? {
+                self.rbuf.consume(head.len);
+                return Ok(Some(head));
+            }
+            // About to wait for the peer: first send what it is waiting for.
+            self.flush()?;
+            if self.rbuf.fill(self.stream)? == 0 {
+                if self.rbuf.data().iter().any(|&b| b != b'\r' && b != b'\n') {
+                    log::debug!(target: "system", "http: peer closed in the middle of a request head");
+                }
+                return Ok(None);
+            }
+        }
+    }
+    // ANCHOR_END: read_head
+
+    // ANCHOR: read_body
+    /// Reads the body the head announced into `self.req`, after sending
+    /// `100 Continue` if the client waits for it.
+    fn read_body(&mut self, head: &Head) -> Result<(), Failure> {
+        let fully_buffered = match head.framing {
+            BodyFraming::Empty => return Ok(()),
+            BodyFraming::Length(len) => self.rbuf.data().len() as u64 >= len,
+            BodyFraming::Chunked => false,
+        };
+        if head.expect_continue && self.rbuf.is_empty() {
+            self.wbuf
+                .extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
+        }
+        if !fully_buffered {
+            self.flush()?; // we may block: nothing owed may wait behind us
+        }
+        let (_, _, _, body) = self.req.parts_mut();
+        match head.framing {
+            BodyFraming::Length(len) => read_exact_body(&mut self.rbuf, self.stream, body, len)?,
+            BodyFraming::Chunked => read_chunked(
+                &mut self.rbuf,
+                self.stream,
+                body,
+                self.limits.max_body_bytes,
+                self.limits.max_header_bytes,
+            )?,
+            BodyFraming::Empty => {}
+        }
+        Ok(())
+    }
+    // ANCHOR_END: read_body
+
+    // ANCHOR: respond
+    /// Runs the servlet (containing a panic) and encodes its response.
+    /// Returns whether the connection stays open.
+    fn respond(&mut self, dispatch: &ServletDispatch) -> io::Result<bool> {
+        let wants_keep_alive = self.req.keep_alive();
+        self.resp.recycle(200, wants_keep_alive, KEEP_BYTES);
+        SessionStats::bump(&self.stats.requests);
+        let (req, resp) = (&self.req, &mut self.resp);
+        let outcome = panic::catch_unwind(AssertUnwindSafe(|| dispatch.handle(req, resp)));
+        if let Err(payload) = outcome {
+            SessionStats::bump(&self.stats.panics);
+            log::error!(
+                target: "system",
+                "http: servlet panicked on {} {}: {}",
+                req.method(),
+                req.path(),
+                panic_message(payload.as_ref())
+            );
+            internal_error(resp);
+        } else if !(200..=999).contains(&resp.status()) {
+            log::error!(target: "system", "http: servlet set status {}; sent 500", resp.status());
+            internal_error(resp);
+        }
+        let keep_alive = wants_keep_alive
+            && resp.keep_alive()
+            && !resp.headers().has_token("connection", "close");
+        let framing = Framing {
+            head_request: *req.method() == Method::Head,
+            client_version: req.version(),
+            keep_alive,
+            server_name: self.server_name,
+        };
+        if encode_response(&mut self.wbuf, resp, &framing) {
+            // A large body: written from where it is, beside what is pending.
+            let mut slices = [IoSlice::new(&self.wbuf), IoSlice::new(resp.body())];
+            let result = write_all_vectored(self.stream, &mut slices);
+            self.wbuf.clear();
+            result?;
+        } else if self.wbuf.len() >= FLUSH_AT {
+            self.flush()?;
+        }
+        Ok(keep_alive)
+    }
+    // ANCHOR_END: respond
+
+    // ANCHOR: reject
+    /// Answers a refused request with its status and a one-line reason, and
+    /// `Connection: close`; what follows the request on the wire cannot be
+    /// trusted, so the session ends here.
+    fn reject(&mut self, err: RequestError) -> io::Result<()> {
+        SessionStats::bump(&self.stats.bad_requests);
+        log::debug!(target: "system", "http: refused a request: {err}");
+        self.resp.recycle(err.status, false, KEEP_BYTES);
+        self.resp.set_content_type("text/plain; charset=utf-8");
+        let body = self.resp.body_mut();
+        push_decimal(body, u64::from(err.status));
+        body.push(b' ');
+        body.extend_from_slice(super::status::reason_phrase(err.status).as_bytes());
+        body.extend_from_slice(b": ");
+        body.extend_from_slice(err.reason.as_bytes());
+        body.push(b'\n');
+        let framing = Framing {
+            head_request: false,
+            client_version: Version::Http11,
+            keep_alive: false,
+            server_name: self.server_name,
+        };
+        encode_response(&mut self.wbuf, &self.resp, &framing);
+        self.flush()
+    }
+    // ANCHOR_END: reject
+
+    /// Writes every pending response in one go.
+    fn flush(&mut self) -> io::Result<()> {
+        if self.wbuf.is_empty() {
+            return Ok(());
+        }
+        let result = self.stream.write_all(&self.wbuf);
+        self.wbuf.clear();
+        if self.wbuf.capacity() > WBUF_KEEP {
+            self.wbuf = Vec::new();
+        }
+        result?;
+        self.stream.flush()
+    }
+}
+
+/// Replaces whatever the servlet left with a plain 500 that closes the
+/// connection.
+fn internal_error(resp: &mut HttpResponse) {
+    resp.recycle(500, false, KEEP_BYTES);
+    resp.set_content_type("text/plain; charset=utf-8");
+    resp.append_body(b"500 Internal Server Error\n");
+}
+
+/// The text of a panic payload, when it has one.
+fn panic_message(payload: &(dyn Any + Send)) -> &str {
+    if let Some(text) = payload.downcast_ref::<&str>() {
+        text
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        text
+    } else {
+        "(not a string)"
+    }
+}
+
+/// `write_all` for several slices, in as few system calls as the stream allows.
+fn write_all_vectored<W: Write + ?Sized>(
+    writer: &mut W,
+    mut slices: &mut [IoSlice<'_>],
+) -> io::Result<()> {
+    IoSlice::advance_slices(&mut slices, 0);
+    while !slices.is_empty() {
+        match writer.write_vectored(slices) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => IoSlice::advance_slices(&mut slices, n),
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(err) => return Err(err),
+        }
+    }
+    writer.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An in-memory connection: reads from `input` in `step`-byte pieces,
+    /// records every write.
+    struct Duplex {
+        input: Vec<u8>,
+        at: usize,
+        step: usize,
+        output: Vec<u8>,
+        writes: usize,
+    }
+
+    impl Read for Duplex {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = (self.input.len() - self.at).min(self.step).min(buf.len());
+            buf[..n].copy_from_slice(&self.input[self.at..self.at + n]);
+            self.at += n;
+            Ok(n)
+        }
+    }
+
+    impl Write for Duplex {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.output.extend_from_slice(buf);
+            self.writes += 1;
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn serve(input: &[u8], step: usize) -> (String, usize, SessionStats) {
+        let mut dispatch = ServletDispatch::new();
+        dispatch.add_servlet("/echo", |req: &HttpRequest, resp: &mut HttpResponse| {
+            resp.set_body(req.body().to_vec());
+        });
+        dispatch.add_servlet("/panic", |_: &HttpRequest, _: &mut HttpResponse| {
+            panic!("servlet failure (expected by the test)")
+        });
+        dispatch.add_servlet("/continue", |_: &HttpRequest, resp: &mut HttpResponse| {
+            resp.set_status(100);
+        });
+        let stats = SessionStats::new();
+        let mut conn = Duplex {
+            input: input.to_vec(),
+            at: 0,
+            step,
+            output: Vec::new(),
+            writes: 0,
+        };
+        serve_connection(&mut conn, &dispatch, &HttpLimits::default(), "t", &stats).unwrap();
+        (
+            String::from_utf8_lossy(&conn.output).into_owned(),
+            conn.writes,
+            stats,
+        )
+    }
+
+    #[test]
+    fn pipelined_requests_leave_in_one_write() {
+        let one = "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc";
+        let input = one.repeat(5);
+        let (out, writes, stats) = serve(input.as_bytes(), usize::MAX);
+        assert_eq!(out.matches("HTTP/1.1 200 OK").count(), 5);
+        assert_eq!(out.matches("\r\n\r\nabc").count(), 5);
+        assert_eq!(writes, 1);
+        assert_eq!(stats.snapshot().requests, 5);
+    }
+
+    #[test]
+    fn any_split_of_the_input_gives_the_same_answers() {
+        let input = b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n\
+                      3\r\nabc\r\n0\r\n\r\nGET /echo HTTP/1.1\r\nHost: x\r\n\r\n";
+        let (whole, _, _) = serve(input, usize::MAX);
+        let strip = |s: &str| {
+            s.lines()
+                .filter(|l| !l.starts_with("Date: "))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        for step in 1..20 {
+            let (out, _, _) = serve(input, step);
+            assert_eq!(strip(&out), strip(&whole), "step {step}");
+        }
+        assert!(whole.contains("Content-Length: 3\r\n\r\nabc"));
+        assert!(whole.ends_with("Content-Length: 0\r\n\r\n"));
+    }
+
+    #[test]
+    fn panics_become_500_and_close() {
+        let input = b"GET /panic HTTP/1.1\r\nHost: x\r\n\r\nGET /echo HTTP/1.1\r\nHost: x\r\n\r\n";
+        let (out, _, stats) = serve(input, usize::MAX);
+        assert!(out.starts_with("HTTP/1.1 500 Internal Server Error\r\n"));
+        assert!(out.contains("Connection: close\r\n"));
+        assert_eq!(out.matches("HTTP/1.1").count(), 1);
+        assert_eq!(stats.snapshot().panics, 1);
+    }
+
+    #[test]
+    fn a_1xx_final_status_becomes_500() {
+        let (out, _, _) = serve(b"GET /continue HTTP/1.1\r\nHost: x\r\n\r\n", usize::MAX);
+        assert!(out.starts_with("HTTP/1.1 500 "));
+    }
+
+    #[test]
+    fn expect_continue_is_answered_before_the_body() {
+        // The body is not buffered with the head: the client is waiting.
+        let head =
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n";
+        let mut input = head.to_vec();
+        input.extend_from_slice(b"hi");
+        let (out, _, _) = serve(&input, head.len());
+        assert!(out.starts_with("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n"));
+        assert!(out.ends_with("\r\n\r\nhi"));
+    }
+
+    #[test]
+    fn refusals_close_after_answering() {
+        let (out, _, stats) = serve(
+            b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nGET / HTTP/1.1\r\n\r\n",
+            usize::MAX,
+        );
+        assert!(out.starts_with("HTTP/1.1 400 Bad Request\r\n"));
+        assert!(out.contains("Connection: close\r\n"));
+        assert!(out.ends_with("400 Bad Request: conflicting Content-Length fields\n"));
+        assert_eq!(stats.snapshot().bad_requests, 1);
+        assert_eq!(stats.snapshot().requests, 0);
+    }
+
+    #[test]
+    fn large_bodies_are_written_vectored() {
+        let mut input =
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n".to_vec();
+        input.extend(std::iter::repeat_n(b'z', 100_000));
+        let (out, _, _) = serve(&input, 7000);
+        assert!(out.contains("Content-Length: 100000\r\n"));
+        assert!(out.ends_with(&"z".repeat(100_000)));
+    }
+
+    /// A tiny deterministic generator (xorshift64*), so that a failure replays.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+    }
+
+    /// Mutates valid requests at random (flips, insertions of the bytes that
+    /// matter to HTTP, cuts, repeats) and serves them in random-sized reads.
+    /// A mutation-based smoke test of "never panics on any input"; the
+    /// coverage-guided fuzzing belongs to `cargo fuzz`.
+    pub(crate) fn fuzz_rounds(seed: u64, rounds: usize) {
+        const SEEDS: [&[u8]; 4] = [
+            b"GET /echo?a=1 HTTP/1.1\r\nHost: x\r\nAccept: */*\r\n\r\n",
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello",
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5;e=1\r\nhello\r\n0\r\nT: 1\r\n\r\n",
+            b"HEAD / HTTP/1.0\r\nConnection: keep-alive\r\nExpect: 100-continue\r\n\r\n",
+        ];
+        const SPECIAL: &[u8] = b"\r\n\0 :;,\t0123456789aAfF-+\x7f\x80\xff";
+        let mut rng = Rng(seed | 1);
+        let limits = HttpLimits {
+            max_header_bytes: 256,
+            max_headers: 8,
+            max_body_bytes: 64,
+        };
+        let mut dispatch = ServletDispatch::new();
+        dispatch.add_servlet("/echo", |req: &HttpRequest, resp: &mut HttpResponse| {
+            resp.set_body(req.body().to_vec());
+            if req.body().len() % 2 == 1 {
+                resp.append_chunk(b"odd");
+            }
+        });
+        for _ in 0..rounds {
+            let mut input = Vec::new();
+            for _ in 0..1 + rng.below(3) {
+                input.extend_from_slice(SEEDS[rng.below(SEEDS.len())]);
+            }
+            for _ in 0..rng.below(6) {
+                let at = rng.below(input.len() + 1);
+                match rng.below(4) {
+                    0 if at < input.len() => input[at] = rng.next() as u8,
+                    1 => input.insert(at, SPECIAL[rng.below(SPECIAL.len())]),
+                    2 => input.truncate(at),
+                    _ => {
+                        let end = (at + rng.below(16)).min(input.len());
+                        let copy = input[at..end].to_vec();
+                        input.splice(at..at, copy);
+                    }
+                }
+            }
+            let mut conn = Duplex {
+                input,
+                at: 0,
+                step: 1 + rng.below(64),
+                output: Vec::new(),
+                writes: 0,
+            };
+            let stats = SessionStats::new();
+            serve_connection(&mut conn, &dispatch, &limits, "fuzz", &stats).unwrap();
+            assert!(conn.output.is_empty() || conn.output.starts_with(b"HTTP/1.1 "));
+        }
+    }
+
+    #[test]
+    fn random_inputs_never_panic() {
+        fuzz_rounds(0x5eed, 3_000);
+    }
+}

@@ -1,0 +1,203 @@
+//! `HttpConnection`: requests with a timeout, keep-alive reuse, the three
+//! body framings, and a closed or silent server reported as an error.
+
+#[path = "common/http.rs"]
+mod common;
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::Ordering;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use common::{PATIENCE, TestServer, echo_everything};
+use sylar_tcpserver::http::{
+    HttpConnection, HttpRequest, HttpResponse, Method, ServletDispatch, Version,
+};
+
+/// A one-connection server that reads one request head, then writes
+/// `response` raw and closes (or, with `None`, holds the connection open
+/// without answering until the client leaves).
+fn raw_server(response: Option<&'static [u8]>) -> (SocketAddr, JoinHandle<Vec<u8>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let handle = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        conn.set_read_timeout(Some(PATIENCE)).unwrap();
+        let mut request = Vec::new();
+        let mut byte = [0u8; 1];
+        while !request.ends_with(b"\r\n\r\n") {
+            if conn.read(&mut byte).unwrap() == 0 {
+                return request;
+            }
+            request.push(byte[0]);
+        }
+        match response {
+            Some(response) => conn.write_all(response).unwrap(),
+            None => {
+                let _ = conn.read(&mut byte); // until the client gives up
+            }
+        }
+        request
+    });
+    (addr, handle)
+}
+
+#[test]
+fn get_and_post_share_one_connection() {
+    let (dispatch, calls) = echo_everything();
+    let server = TestServer::start(dispatch);
+    let mut client = HttpConnection::connect(server.addr, PATIENCE).unwrap();
+    let resp = client.get("/a?x=1").unwrap();
+    assert_eq!(
+        (resp.status, resp.reason.as_str(), resp.version),
+        (200, "OK", Version::Http11)
+    );
+    assert_eq!(resp.header("x-method"), Some("GET"));
+    let resp = client.post("/b", b"posted").unwrap();
+    assert_eq!(resp.text(), "posted");
+    let resp = client
+        .request(
+            Method::Put,
+            "/c",
+            &[("X-Extra", "1"), ("Accept", "*/*")],
+            b"put body",
+        )
+        .unwrap();
+    assert_eq!(
+        (resp.header("x-method"), resp.text().as_str()),
+        (Some("PUT"), "put body")
+    );
+    let resp = client.request("HEAD", "/d", &[], b"").unwrap();
+    assert_eq!(resp.header("content-length"), Some("0"));
+    assert_eq!(calls.load(Ordering::SeqCst), 4);
+    assert_eq!(server.stats.snapshot().connections, 1);
+}
+
+#[test]
+fn a_closed_connection_is_an_error_until_the_caller_reconnects() {
+    let mut dispatch = ServletDispatch::new();
+    dispatch.add_servlet("/close", |_: &HttpRequest, resp: &mut HttpResponse| {
+        resp.set_keep_alive(false);
+        resp.set_body("last");
+    });
+    let server = TestServer::start(dispatch);
+    let mut client = HttpConnection::connect(server.addr, PATIENCE).unwrap();
+    assert_eq!(client.get("/close").unwrap().text(), "last");
+    assert!(!client.is_open());
+    let err = client.get("/close").unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotConnected);
+    let mut client = HttpConnection::connect(server.addr, PATIENCE).unwrap();
+    assert_eq!(client.get("/close").unwrap().status, 200);
+}
+
+#[test]
+fn a_client_connection_close_header_finishes_the_connection() {
+    let (dispatch, _) = echo_everything();
+    let server = TestServer::start(dispatch);
+    let mut client = HttpConnection::connect(server.addr, PATIENCE).unwrap();
+    let resp = client
+        .request("GET", "/", &[("Connection", "close")], b"")
+        .unwrap();
+    assert_eq!(resp.header("connection"), Some("close"));
+    assert!(!client.is_open());
+}
+
+#[test]
+fn a_server_that_closes_without_answering_is_an_error() {
+    let (addr, server) = raw_server(Some(b""));
+    let mut client = HttpConnection::connect(addr, PATIENCE).unwrap();
+    let err = client.get("/").unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::UnexpectedEof);
+    assert!(!client.is_open());
+    server.join().unwrap();
+}
+
+#[test]
+fn a_broken_response_is_an_error() {
+    let (addr, server) = raw_server(Some(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort"));
+    let mut client = HttpConnection::connect(addr, PATIENCE).unwrap();
+    assert_eq!(
+        client.get("/").unwrap_err().kind(),
+        ErrorKind::UnexpectedEof
+    );
+    server.join().unwrap();
+    let (addr, server) = raw_server(Some(b"HTTP/1.1 2OO OK\r\n\r\n"));
+    let mut client = HttpConnection::connect(addr, PATIENCE).unwrap();
+    assert_eq!(client.get("/").unwrap_err().kind(), ErrorKind::InvalidData);
+    server.join().unwrap();
+}
+
+#[test]
+fn a_silent_server_times_out() {
+    let (addr, server) = raw_server(None);
+    let mut client = HttpConnection::connect(addr, Duration::from_millis(200)).unwrap();
+    let err = client.get("/").unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::TimedOut);
+    drop(client);
+    server.join().unwrap();
+}
+
+#[test]
+fn a_body_delimited_by_the_close_is_read_to_the_end() {
+    let (addr, server) = raw_server(Some(
+        b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the end",
+    ));
+    let mut client = HttpConnection::connect(addr, PATIENCE).unwrap();
+    let resp = client.get("/").unwrap();
+    assert_eq!(
+        (resp.version, resp.text().as_str()),
+        (Version::Http10, "until the end")
+    );
+    assert!(!client.is_open());
+    let request = String::from_utf8(server.join().unwrap()).unwrap();
+    assert!(request.starts_with("GET / HTTP/1.1\r\n"));
+    assert!(request.contains(&format!("\r\nHost: {addr}\r\n")));
+}
+
+#[test]
+fn interim_responses_and_trailers_are_skipped() {
+    let (addr, server) = raw_server(Some(
+        b"HTTP/1.1 100 Continue\r\n\r\n\
+          HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n\
+          4\r\nWiki\r\n6;ext=1\r\npedia \r\n0\r\nX-Trailer: t\r\n\r\n",
+    ));
+    let mut client = HttpConnection::connect(addr, PATIENCE).unwrap();
+    let resp = client.post("/", b"").unwrap();
+    assert_eq!((resp.status, resp.text().as_str()), (201, "Wikipedia "));
+    assert!(client.is_open());
+    server.join().unwrap();
+}
+
+#[test]
+fn oversized_responses_are_refused() {
+    let (addr, server) = raw_server(Some(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n"));
+    let mut client = HttpConnection::connect(addr, PATIENCE).unwrap();
+    client.set_max_body_bytes(999);
+    assert_eq!(client.get("/").unwrap_err().kind(), ErrorKind::InvalidData);
+    server.join().unwrap();
+}
+
+#[test]
+fn requests_that_cannot_be_sent_are_refused_before_sending() {
+    let (dispatch, calls) = echo_everything();
+    let server = TestServer::start(dispatch);
+    let mut client = HttpConnection::connect(server.addr, PATIENCE).unwrap();
+    let err = client
+        .request("GET", "/", &[("X-Bad", "a\r\nInjected: 1")], b"")
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    let err = client.request("GET", "/with space", &[], b"").unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+}
+
+#[test]
+fn connecting_to_nothing_fails() {
+    let addr = {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap()
+    }; // closed again: nobody listens there now
+    assert!(HttpConnection::connect(addr, PATIENCE).is_err());
+    assert!(TcpStream::connect(addr).is_err());
+}

@@ -1,0 +1,94 @@
+//! Malformed request lines, methods, versions and header lines: each gets its
+//! 4xx/5xx with `Connection: close`, and no servlet sees it.
+
+#[path = "common/http.rs"]
+mod common;
+
+use common::{TestServer, assert_refused, echo_everything};
+
+#[test]
+fn malformed_request_lines_are_400() {
+    for request in [
+        &b"GET\r\n\r\n"[..],
+        b"GET /\r\n\r\n",
+        b"GET  / HTTP/1.1\r\nHost: t\r\n\r\n",
+        b"GET / HTTP/1.1 extra\r\nHost: t\r\n\r\n",
+        b"GET /a b HTTP/1.1\r\nHost: t\r\n\r\n",
+        b" GET / HTTP/1.1\r\nHost: t\r\n\r\n",
+        b"GET / HTTP/1.1\rHost: t\r\n\r\n",
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 TLS hello\r\n\r\n",
+    ] {
+        assert_refused(request, 400);
+    }
+}
+
+#[test]
+fn invalid_method_tokens_are_400() {
+    for request in [
+        &b"G@T / HTTP/1.1\r\nHost: t\r\n\r\n"[..],
+        b"GE\"T / HTTP/1.1\r\nHost: t\r\n\r\n",
+        b"GET\x00 / HTTP/1.1\r\nHost: t\r\n\r\n",
+        b"G\xc3\x89T / HTTP/1.1\r\nHost: t\r\n\r\n",
+    ] {
+        assert_refused(request, 400);
+    }
+}
+
+#[test]
+fn unsupported_versions_are_505_and_malformed_ones_400() {
+    assert_refused(b"GET / HTTP/2.0\r\nHost: t\r\n\r\n", 505);
+    assert_refused(b"GET / HTTP/1.2\r\nHost: t\r\n\r\n", 505);
+    assert_refused(b"GET / HTTP/0.9\r\nHost: t\r\n\r\n", 505);
+    assert_refused(b"GET / HTTP/1.10\r\nHost: t\r\n\r\n", 400);
+    assert_refused(b"GET / http/1.1\r\nHost: t\r\n\r\n", 400);
+    assert_refused(b"GET / FOO/1.1\r\nHost: t\r\n\r\n", 400);
+}
+
+#[test]
+fn host_is_required_once_in_http11() {
+    assert_refused(b"GET / HTTP/1.1\r\n\r\n", 400);
+    assert_refused(b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400);
+    assert_refused(b"GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n", 400);
+}
+
+#[test]
+fn malformed_header_lines_are_400() {
+    for request in [
+        &b"GET / HTTP/1.1\r\nHost: t\r\nNo-Colon\r\n\r\n"[..],
+        b"GET / HTTP/1.1\r\nHost: t\r\nBad Name: v\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: t\r\n: empty-name\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: t\r\nX-Latin: caf\xc3\xa9\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: t\r\nX-Raw: \xff\r\n\r\n",
+        b"GET /caf\xc3\xa9 HTTP/1.1\r\nHost: t\r\n\r\n",
+        b"GET nowhere HTTP/1.1\r\nHost: t\r\n\r\n",
+        b"GET * HTTP/1.1\r\nHost: t\r\n\r\n",
+    ] {
+        assert_refused(request, 400);
+    }
+}
+
+#[test]
+fn other_request_target_forms_are_served() {
+    let (dispatch, _) = echo_everything();
+    let server = TestServer::start(dispatch);
+    let all = server.exchange(
+        b"GET http://example.com/abs?q=1 HTTP/1.1\r\nHost: example.com\r\n\r\n\
+          OPTIONS * HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+    );
+    let responses = common::parse_all(&all);
+    assert_eq!(responses[0].header("x-path"), Some("/abs"));
+    // `*` is no route: the default servlet answers.
+    assert_eq!(responses[1].status, 404);
+}
+
+#[test]
+fn a_connection_that_only_sends_blank_lines_is_closed_without_an_answer() {
+    let (dispatch, calls) = echo_everything();
+    let server = TestServer::start(dispatch);
+    let mut stream = server.connect();
+    std::io::Write::write_all(&mut stream, b"\r\n\r\n\r\n").unwrap();
+    stream.shutdown(std::net::Shutdown::Write).unwrap();
+    assert!(common::read_until_closed(&mut stream).is_empty());
+    assert_eq!(server.next_outcome(), Ok(()));
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 0);
+}

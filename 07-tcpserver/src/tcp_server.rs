@@ -25,22 +25,60 @@ pub trait ClientHandler: Send + Sync + 'static {
 }
 // ANCHOR_END: handler
 
-/// The receive timeout for accepted connections: config `tcp_server.read_timeout`
-/// (milliseconds, 120,000 as in sylar).
-fn read_timeout() -> Duration {
-    static MS: AtomicU64 = AtomicU64::new(120_000);
-    static REGISTERED: OnceLock<()> = OnceLock::new();
-    REGISTERED.get_or_init(|| {
-        if let Ok(var) = sylar_config::lookup(
-            "tcp_server.read_timeout",
-            120_000_u64,
-            "milliseconds a connection may stay silent before it is closed",
-        ) {
-            MS.store(var.get(), Ordering::Relaxed);
-            var.add_listener(|_, &new| MS.store(new, Ordering::Relaxed));
+/// A millisecond config variable mirrored in an atomic (read per connection).
+struct Millis {
+    name: &'static str,
+    description: &'static str,
+    value: AtomicU64,
+    registered: OnceLock<()>,
+}
+
+impl Millis {
+    const fn new(name: &'static str, default: u64, description: &'static str) -> Millis {
+        Millis {
+            name,
+            description,
+            value: AtomicU64::new(default),
+            registered: OnceLock::new(),
         }
-    });
-    Duration::from_millis(MS.load(Ordering::Relaxed))
+    }
+
+    fn get(&'static self) -> Duration {
+        self.registered.get_or_init(|| {
+            let default = self.value.load(Ordering::Relaxed);
+            if let Ok(var) = sylar_config::lookup(self.name, default, self.description) {
+                self.value.store(var.get(), Ordering::Relaxed);
+                var.add_listener(|_, &new| self.value.store(new, Ordering::Relaxed));
+            }
+        });
+        Duration::from_millis(self.value.load(Ordering::Relaxed))
+    }
+}
+
+/// The receive timeout of accepted connections (120 s, as in sylar).
+static READ_TIMEOUT: Millis = Millis::new(
+    "tcp_server.read_timeout",
+    120_000,
+    "milliseconds a connection may stay silent before it is closed",
+);
+
+/// The send timeout of accepted connections: a client that stops reading
+/// cannot hold a fiber for ever.
+static WRITE_TIMEOUT: Millis = Millis::new(
+    "tcp_server.write_timeout",
+    120_000,
+    "milliseconds a write to a connection may wait for the client to read",
+);
+
+/// Registers the configuration variables of the server chapters (the
+/// timeouts here, the hook's `tcp.connect.timeout`, the fibers' stack size):
+/// call it before loading a configuration, so that a value of the wrong type
+/// is refused by the load instead of being noticed later.
+pub fn register_config() {
+    sylar_fiber::init();
+    sylar_hook::init();
+    READ_TIMEOUT.get();
+    WRITE_TIMEOUT.get();
 }
 
 /// The state the server shares with its accept and connection fibers.
@@ -102,8 +140,7 @@ impl TcpServer {
         io: &IoHandle,
         worker: &IoHandle,
     ) -> TcpServer {
-        sylar_hook::init();
-        read_timeout(); // register the config variable now
+        register_config();
         TcpServer {
             inner: Arc::new(Inner {
                 name: name.to_string(),
@@ -259,11 +296,14 @@ impl TcpServer {
 impl Inner {
     // ANCHOR: start_connection
     /// A new connection: its own fiber on the io scheduler, with the
-    /// configured read timeout.
+    /// configured read and write timeouts.
     pub(crate) fn start_connection(&self, stream: Stream) {
         self.accepted.fetch_add(1, Ordering::Relaxed);
-        if let Err(e) = stream.set_read_timeout(Some(read_timeout())) {
-            log::debug!(target: "system", "{}: set_read_timeout: {e}", self.name);
+        let timeouts = stream
+            .set_read_timeout(Some(READ_TIMEOUT.get()))
+            .and_then(|()| stream.set_write_timeout(Some(WRITE_TIMEOUT.get())));
+        if let Err(e) = timeouts {
+            log::debug!(target: "system", "{}: setting timeouts: {e}", self.name);
         }
         let connection = Connection::new(stream, self.connections.clone());
         let handler = self.handler.clone();

@@ -191,3 +191,42 @@ fn limits_come_from_the_configuration() {
         assert!(names.iter().any(|n| n == name), "{name} registered");
     }
 }
+
+/// A head dribbled a byte at a time (slowloris) is answered with 408 once
+/// `head_timeout` has passed, however often bytes keep coming.
+#[test]
+fn a_head_that_dribbles_in_is_closed_after_the_head_timeout() {
+    use std::io::{Read, Write};
+    use std::time::{Duration, Instant};
+    let limits = sylar_tcpserver::http::HttpLimits {
+        head_timeout: Duration::from_millis(300),
+        ..Default::default()
+    };
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        let dispatch = sylar_tcpserver::http::ServletDispatch::new();
+        let stats = sylar_tcpserver::http::SessionStats::new();
+        let _ = sylar_tcpserver::http::serve_connection(&mut conn, &dispatch, &limits, "t", &stats);
+    });
+    let mut client = std::net::TcpStream::connect(addr).unwrap();
+    let start = Instant::now();
+    let head = b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    let mut sent = 0;
+    // One byte every 20 ms: each read is quick, the head never ends.
+    while sent < head.len() {
+        if client.write_all(&head[sent..sent + 1]).is_err() {
+            break;
+        }
+        sent += 1;
+        std::thread::sleep(Duration::from_millis(20));
+        if start.elapsed() > Duration::from_secs(30) {
+            panic!("never closed");
+        }
+    }
+    let mut answer = String::new();
+    let _ = client.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 408 "), "{answer:?}");
+    assert!(start.elapsed() >= Duration::from_millis(300));
+}

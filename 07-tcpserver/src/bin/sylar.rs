@@ -1,2 +1,16 @@
-//! The sylar server (placeholder until chapter 7 lands).
-fn main() {}
+//! The sylar server: chapter 7's HTTP server with sylar's built-in pages,
+//! on built-in defaults. `cargo run --release -p sylar-tcpserver -- --help`.
+
+fn main() {
+    let options = match sylar_tcpserver::program::parse_args(std::env::args().skip(1)) {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("{message}");
+            std::process::exit(2);
+        }
+    };
+    if let Err(message) = sylar_tcpserver::program::run(options) {
+        eprintln!("sylar: {message}");
+        std::process::exit(1);
+    }
+}

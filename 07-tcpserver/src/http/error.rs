@@ -8,7 +8,7 @@ use std::io;
 /// reason for the log and the response body. Every one closes the connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct RequestError {
-    /// 400, 413, 417, 431, 501 or 505.
+    /// 400, 408, 413, 417, 431, 501 or 505.
     pub status: u16,
     /// What was wrong, in a few words (never the client's own bytes).
     pub reason: &'static str,
@@ -29,6 +29,14 @@ impl RequestError {
         RequestError {
             status: 413,
             reason: "body larger than the limit",
+        }
+    }
+
+    /// 408 Request Timeout: the head took longer than `head_timeout`.
+    pub const fn head_too_slow() -> RequestError {
+        RequestError {
+            status: 408,
+            reason: "request head too slow",
         }
     }
 

@@ -8,6 +8,7 @@
 //! read, and a chunked body's running total at each chunk.
 
 use std::sync::{Arc, LazyLock};
+use std::time::Duration;
 
 use sylar_config::ConfigVar;
 
@@ -25,6 +26,11 @@ pub struct HttpLimits {
     /// Largest request body in bytes, declared or chunked; larger is answered
     /// with 413.
     pub max_body_bytes: usize,
+    /// Longest time a request head may take to arrive once its first byte
+    /// has: the socket's read timeout bounds each read, this bounds the
+    /// whole head, so a client dribbling a byte every few seconds (slowloris)
+    /// is answered with 408 and closed.
+    pub head_timeout: Duration,
 }
 // ANCHOR_END: limits
 
@@ -45,6 +51,7 @@ impl HttpLimits {
                 max_header_bytes: vars.max_header_bytes.get(),
                 max_headers: vars.max_headers.get(),
                 max_body_bytes: vars.max_body_bytes.get(),
+                head_timeout: Duration::from_millis(vars.head_timeout_ms.get()),
             },
             None => HttpLimits::default(),
         }
@@ -58,12 +65,13 @@ impl HttpLimits {
 
 impl Default for HttpLimits {
     /// 8 KiB of head (nginx's `large_client_header_buffers` size), 100 headers
-    /// (hyper's default), 8 MiB of body.
+    /// (hyper's default), 8 MiB of body, 30 s for a head.
     fn default() -> Self {
         HttpLimits {
             max_header_bytes: 8 * 1024,
             max_headers: 100,
             max_body_bytes: 8 * 1024 * 1024,
+            head_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -73,6 +81,7 @@ struct LimitVars {
     max_header_bytes: Arc<ConfigVar<usize>>,
     max_headers: Arc<ConfigVar<usize>>,
     max_body_bytes: Arc<ConfigVar<usize>>,
+    head_timeout_ms: Arc<ConfigVar<u64>>,
 }
 
 // ANCHOR: limit_vars
@@ -101,6 +110,13 @@ static VARS: LazyLock<Option<LimitVars>> = LazyLock::new(|| {
             defaults.max_body_bytes,
             "largest HTTP request body in bytes (413 above)",
         )?,
+        head_timeout_ms: sylar_config::lookup(
+            "http.request.head_timeout",
+            defaults.head_timeout.as_millis() as u64,
+            "milliseconds a request head may take once it has begun (408 after)",
+        )
+        .map_err(|err| log::error!(target: "system", "config http.request.head_timeout: {err}"))
+        .ok()?,
     })
 });
 // ANCHOR_END: limit_vars

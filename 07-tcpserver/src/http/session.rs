@@ -19,6 +19,7 @@
 use std::any::Any;
 use std::io::{self, IoSlice, Read, Write};
 use std::panic::{self, AssertUnwindSafe};
+use std::time::Instant;
 
 use super::body::{read_chunked, read_exact_body};
 use super::buffer::{INITIAL_READ_BUF, ReadBuf};
@@ -147,10 +148,19 @@ impl<S: Read + Write> Session<'_, S> {
     /// `Ok(None)` when the peer closed (between requests, or in the middle of
     /// one: there is nobody to answer).
     fn read_head(&mut self) -> Result<Option<Head>, Failure> {
+        // Set once part of a head is here: the whole head must follow in time.
+        let mut deadline: Option<Instant> = None;
         loop {
             if let Some(head) = parse_head(self.rbuf.data(), self.limits, &mut self.req)? {
                 self.rbuf.consume(head.len);
                 return Ok(Some(head));
+            }
+            if !self.rbuf.is_empty() {
+                let now = Instant::now();
+                let deadline = *deadline.get_or_insert(now + self.limits.head_timeout);
+                if now >= deadline {
+                    return Err(RequestError::head_too_slow().into());
+                }
             }
             // About to wait for the peer: first send what it is waiting for.
             self.flush()?;
@@ -493,6 +503,7 @@ mod tests {
             max_header_bytes: 256,
             max_headers: 8,
             max_body_bytes: 64,
+            ..HttpLimits::default()
         };
         let mut dispatch = ServletDispatch::new();
         dispatch.add_servlet("/echo", |req: &HttpRequest, resp: &mut HttpResponse| {

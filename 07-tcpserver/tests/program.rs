@@ -1,0 +1,112 @@
+//! The `sylar` program: starts on defaults (here: a free port), serves the
+//! built-in pages, loads a config directory, and stops cleanly on Ctrl-C.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use sylar_tcpserver::http::HttpConnection;
+
+/// Starts the program and returns it with the URL it printed.
+fn launch(args: &[&str]) -> (Child, String, BufReader<std::process::ChildStdout>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sylar"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("sylar-rs listening on http://")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .trim_end_matches('/')
+        .to_string();
+    (child, url, out)
+}
+
+fn stop(mut child: Child, mut out: BufReader<std::process::ChildStdout>) {
+    // SAFETY: sending SIGINT to our own child process.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    let mut rest = String::new();
+    let _ = std::io::Read::read_to_string(&mut out, &mut rest);
+    assert!(status.success(), "exit status {status:?}, output {rest:?}");
+    assert!(rest.contains("stopped"), "{rest:?}");
+}
+
+#[test]
+fn serves_the_built_in_pages_and_stops_on_ctrl_c() {
+    let (child, addr, out) = launch(&["--bind", "127.0.0.1:0", "--threads", "1"]);
+    let mut client = HttpConnection::connect(addr.as_str(), Duration::from_secs(10)).unwrap();
+    let welcome = client.get("/").unwrap();
+    assert_eq!(welcome.status, 200);
+    assert!(String::from_utf8_lossy(&welcome.body).contains("sylar-rs is running"));
+    let hello = client.get("/hello").unwrap();
+    assert_eq!(
+        (hello.status, hello.body.as_slice()),
+        (200, &b"Hello World"[..])
+    );
+    let echo = client.post("/echo", b"ping").unwrap();
+    assert_eq!(echo.body, b"ping");
+    let status = String::from_utf8(client.get("/_/status").unwrap().body).unwrap();
+    for key in ["uptime_seconds:", "connections: 1", "requests:", "fibers:"] {
+        assert!(status.contains(key), "{key} missing from {status}");
+    }
+    let config = String::from_utf8(client.get("/_/config").unwrap().body).unwrap();
+    for key in [
+        "tcp_server:",
+        "read_timeout: 120000",
+        "fiber:",
+        "stack_size:",
+    ] {
+        assert!(config.contains(key), "{key} missing from {config}");
+    }
+    assert_eq!(client.get("/no/such/page").unwrap().status, 404);
+    drop(client);
+    stop(child, out);
+}
+
+#[test]
+fn loads_a_config_directory_given_with_dash_c() {
+    let dir = std::env::temp_dir().join(format!("sylar-program-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("server.yml"),
+        "server:\n  bind: [\"127.0.0.1:0\"]\n  threads: 1\ntcp_server:\n  read_timeout: 4321\n",
+    )
+    .unwrap();
+    let (child, addr, out) = launch(&["-c", dir.to_str().unwrap()]);
+    let mut client = HttpConnection::connect(addr.as_str(), Duration::from_secs(10)).unwrap();
+    let config = String::from_utf8(client.get("/_/config").unwrap().body).unwrap();
+    assert!(config.contains("read_timeout: 4321"), "{config}");
+    drop(client);
+    stop(child, out);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_bad_config_file_is_a_clear_error() {
+    let dir = std::env::temp_dir().join(format!("sylar-program-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("bad.yml"), "server:\n  threads: many\n").unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_sylar"))
+        .args(["-c", dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("server.threads"), "{stderr}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn unknown_arguments_print_the_usage() {
+    let output = Command::new(env!("CARGO_BIN_EXE_sylar"))
+        .arg("--frobnicate")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("usage: sylar"));
+}

@@ -111,6 +111,11 @@ def main():
     med = {}
     for key, rows in runs.items():
         med[key] = {f: median([number(r[f]) for r in rows]) for f in ("rps", "p99_ms", "server_cpu", "wrk_cpu")}
+        # Requests per second of server CPU: what it would do on a whole core
+        # if the client kept up. Median of the per-run quotients.
+        med[key]["per_cpu"] = median(
+            [number(r["rps"]) / (number(r["server_cpu"]) / 100)
+             for r in rows if number(r["rps"]) and number(r["server_cpu"])])
         med[key]["errors"] = sum(int(r["errors"]) for r in rows)
         med[key]["n"] = len(rows)
 
@@ -128,6 +133,14 @@ def main():
         b = med.get((base, c), {}).get("rps")
         ratio = f" ({m['rps'] / b:.2f})" if b else ""
         return f"{m['rps'] / 1000:.1f}{ratio}"
+
+    def per_cpu(s, c):
+        m = med.get((s, c))
+        if not m or m["per_cpu"] is None:
+            return "—"
+        b = med.get((base, c), {}).get("per_cpu")
+        ratio = f" ({m['per_cpu'] / b:.2f})" if b else ""
+        return f"{m['per_cpu'] / 1000:.1f}{ratio}"
 
     def p99(s, c):
         m = med.get((s, c))
@@ -153,6 +166,11 @@ def main():
     if busy:
         print("> † Neither the server nor wrk had its core to itself: something else on the "
               "machine was taking CPU, so these cells understate both.\n")
+    print(table("Requests per second of server CPU, thousands (ratio): req/s divided by the "
+                "server's share of its core. Read this one when wrk sits near 100 %: it is "
+                "what the server would do if the client kept up (a server with idle time wakes "
+                "more often per request, so this understates it a little).",
+                servers, conns, labels, per_cpu))
     rounds = {m["n"] for m in med.values()}
     errors = {k: m["errors"] for k, m in med.items() if m["errors"]}
     if len(rounds) > 1:

@@ -15,6 +15,7 @@ const LIMITS: HttpLimits = HttpLimits {
     max_header_bytes: 1024,
     max_headers: 10,
     max_body_bytes: 1000,
+    head_timeout: std::time::Duration::from_secs(30),
 };
 
 fn limited_server() -> (TestServer, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
@@ -179,7 +180,8 @@ fn limits_come_from_the_configuration() {
         HttpLimits {
             max_header_bytes: 2048,
             max_headers: 20,
-            max_body_bytes: 4096
+            max_body_bytes: 4096,
+            head_timeout: std::time::Duration::from_secs(30),
         }
     );
     let names = sylar_config::global().names();

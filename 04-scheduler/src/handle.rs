@@ -159,7 +159,7 @@ impl Handle {
                     reason: Rejection::Stopped,
                 });
             }
-            queue.push(task, pin)
+            queue.push(task, pin, self.current_worker_here())
         };
         if wake {
             self.shared.tickle(pin.is_some());
@@ -185,8 +185,9 @@ impl Handle {
                 return Ok(());
             }
             let mut wake = false;
+            let from = self.current_worker_here();
             for task in tasks {
-                wake |= queue.push(task, None);
+                wake |= queue.push(task, None, from);
             }
             wake
         };
@@ -196,6 +197,12 @@ impl Handle {
         Ok(())
     }
     // ANCHOR_END: schedule
+
+    /// The index of the calling thread if it is a worker of *this* scheduler.
+    fn current_worker_here(&self) -> Option<usize> {
+        let (shared, index) = CURRENT.with(Cell::get);
+        std::ptr::eq(shared, Arc::as_ptr(&self.shared)).then_some(index)
+    }
 
     /// The scheduler's name; worker threads are named `<name>_<index>`.
     pub fn name(&self) -> &str {

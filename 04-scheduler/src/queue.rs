@@ -65,15 +65,19 @@ impl Queue {
 
     // ANCHOR: push
     /// Queues a task and says whether a sleeping worker must be tickled.
-    pub fn push(&mut self, task: Task, pin: Option<usize>) -> bool {
+    /// `from` is the worker pushing, if a worker of this scheduler is: a
+    /// worker pushing from inside its own `idle` (the I/O manager scheduling
+    /// the fibers it just woke) is about to run them, and needs no tickle.
+    pub fn push(&mut self, task: Task, pin: Option<usize>, from: Option<usize>) -> bool {
         match pin {
             Some(index) => {
                 self.pinned[index].push_back(task);
-                self.sleeping[index]
+                self.sleeping[index] && from != Some(index)
             }
             None => {
                 self.global.push_back(task);
-                self.idle > 0 && !std::mem::replace(&mut self.tickled, true)
+                let me = usize::from(from.is_some_and(|i| self.sleeping[i]));
+                self.idle > me && !std::mem::replace(&mut self.tickled, true)
             }
         }
     }

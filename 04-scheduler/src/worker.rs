@@ -151,7 +151,8 @@ impl Worker {
             queue.executed += batch.done as u64;
             batch.done = 0;
             for (task, pin) in batch.requeue.drain(..) {
-                wake |= queue.push(task, pin);
+                // A requeued task from this very worker, which is not idle.
+                wake |= queue.push(task, pin, Some(self.index));
             }
             let next = queue.pop_for(self.index);
             if next.is_some() {

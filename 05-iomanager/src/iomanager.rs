@@ -178,6 +178,41 @@ impl IoHandle {
         park(move |fiber| reactor.install(fd, event, token, fiber, handle, deadline))
             .map_err(|NotInFiber| EventError::NotInFiber)
     }
+
+    // ANCHOR: wait_current
+    /// [`IoHandle::wait`] on the I/O manager running the calling fiber,
+    /// without building an `IoHandle` (no reference counts to touch): the
+    /// path every hooked call that would block takes. `NotInFiber` when the
+    /// caller is not a fiber on an I/O manager worker.
+    pub fn wait_current(
+        fd: RawFd,
+        event: Event,
+        deadline: Option<Instant>,
+    ) -> Result<WakeReason, EventError> {
+        let reactor = Reactor::current_ptr();
+        if reactor.is_null() || !in_fiber() {
+            return Err(EventError::NotInFiber);
+        }
+        // SAFETY: a non-null CURRENT is set by this worker's loop, whose
+        // scheduler holds an `Arc<Reactor>` for as long as the loop runs.
+        let reactor: &Reactor = unsafe { &*reactor };
+        let Some(token) = reactor.reserve(fd, event)? else {
+            return Ok(WakeReason::Woken);
+        };
+        let Some(handle) = Handle::current() else {
+            return Err(EventError::NotInFiber);
+        };
+        let reactor = reactor as *const Reactor as usize;
+        park(move |fiber| {
+            // SAFETY: the hand-off runs on this same worker thread, right
+            // after the fiber switched out, while the worker loop (and so
+            // the reactor, as above) is still alive.
+            let reactor = unsafe { &*(reactor as *const Reactor) };
+            reactor.install(fd, event, token, fiber, handle, deadline)
+        })
+        .map_err(|NotInFiber| EventError::NotInFiber)
+    }
+    // ANCHOR_END: wait_current
     // ANCHOR_END: wait
 
     // ANCHOR: cancel_forget

@@ -15,7 +15,7 @@ use crate::event::{Event, EventError, Waiter};
 use crate::fd_context::{FdContext, FdState, SlotState, Wait};
 use crate::fd_table::FdTable;
 use crate::sys::{Epoll, EventFd};
-use crate::timer::{TimerManager, leak_refused};
+use crate::timer::{Timer, TimerManager, leak_refused};
 
 // ANCHOR: constants
 /// The epoll `data` of the wake-up eventfd; real fds are never this large.
@@ -39,6 +39,8 @@ pub(crate) struct Reactor {
     /// Waiters registered and not yet woken (sylar's `m_pendingEventCount`).
     pending: AtomicUsize,
     next_token: AtomicU64,
+    /// Ourselves, for the timeout timers' callbacks.
+    weak_self: Weak<Reactor>,
 }
 // ANCHOR_END: reactor
 
@@ -62,9 +64,6 @@ struct Woken {
 
 impl Woken {
     fn add(&mut self, wait: Wait, reason: WakeReason) {
-        if let Some(timer) = &wait.timer {
-            timer.cancel();
-        }
         let task = match wait.waiter {
             Waiter::Fiber(mut fiber) => {
                 fiber.set_wake_reason(reason);
@@ -140,7 +139,7 @@ impl Reactor {
             WAKE_TOKEN,
         )?;
         let tickle = wake.clone();
-        let reactor = Arc::new(Reactor {
+        let reactor = Arc::new_cyclic(|weak_self| Reactor {
             name: name.to_string(),
             epoll,
             wake,
@@ -148,6 +147,7 @@ impl Reactor {
             timers: TimerManager::new(move || tickle.notify()),
             pending: AtomicUsize::new(0),
             next_token: AtomicU64::new(1),
+            weak_self: weak_self.clone(),
         });
         static ATFORK: std::sync::Once = std::sync::Once::new();
         // SAFETY: registers a child handler that only stores to an atomic.
@@ -211,7 +211,7 @@ impl Reactor {
             waiter: Waiter::Call(f),
             handle,
             token,
-            timer: None,
+            deadline: None,
         };
         if std::mem::take(&mut slot.ready) {
             // Already ready: run it now rather than wait for an edge that
@@ -256,7 +256,7 @@ impl Reactor {
     /// installs it (with its timeout), or wakes it at once if readiness, or a
     /// cancellation, arrived in between.
     pub fn install(
-        self: &Arc<Self>,
+        &self,
         fd: RawFd,
         event: Event,
         token: u64,
@@ -283,7 +283,7 @@ impl Reactor {
             waiter: Waiter::Fiber(fiber),
             handle,
             token,
-            timer: None,
+            deadline,
         };
         self.pending.fetch_add(1, Ordering::AcqRel);
         if let Some(reason) = reason {
@@ -293,34 +293,55 @@ impl Reactor {
             woken.flush(&self.pending);
             return;
         }
-        let timer = deadline.map(|at| {
-            let reactor = Arc::downgrade(self);
-            self.timers
-                .add(at.saturating_duration_since(Instant::now()), move || {
-                    if let Some(reactor) = reactor.upgrade() {
-                        reactor.expire(fd, event, token);
-                    }
-                })
-        });
-        slot.state = SlotState::Waiting(Wait { timer, ..wait });
+        // Arm the direction's timer only if none is armed at or before
+        // this deadline (see `Slot::timer`): usually one already is.
+        if let Some(at) = deadline
+            && slot.timer.as_ref().is_none_or(|&(_, armed)| armed > at)
+        {
+            if let Some((old, _)) = slot.timer.take() {
+                old.cancel();
+            }
+            slot.timer = Some((self.arm_timeout(fd, event, at), at));
+        }
+        slot.state = SlotState::Waiting(wait);
+    }
+
+    /// A timer that calls `on_timeout(fd, event)` at `at`.
+    fn arm_timeout(&self, fd: RawFd, event: Event, at: Instant) -> Timer {
+        let reactor = self.weak_self.clone();
+        self.timers.add_at(at, move || {
+            if let Some(reactor) = reactor.upgrade() {
+                reactor.on_timeout(fd, event);
+            }
+        })
     }
     // ANCHOR_END: install
     // ANCHOR_END: reserve
 
     // ANCHOR: expire_wait
-    /// A wait's timeout: ends that wait (and only that one) with `TimedOut`.
-    fn expire(&self, fd: RawFd, event: Event, token: u64) {
+    /// A direction's timer fired: end the current wait if its own deadline
+    /// has passed (never a wait that came after the one the timer was armed
+    /// for), or re-arm for the current wait's deadline.
+    fn on_timeout(&self, fd: RawFd, event: Event) {
         let Some(ctx) = self.fds.get_existing(fd) else {
             return;
         };
         let mut state = ctx.lock();
         let slot = state.slot(event);
-        if !matches!(&slot.state, SlotState::Waiting(w) if w.token == token) {
-            return; // woken already; this timer is stale
+        slot.timer = None; // this very timer, firing
+        let deadline = match &slot.state {
+            SlotState::Waiting(wait) => wait.deadline,
+            _ => None,
+        };
+        let Some(deadline) = deadline else {
+            return; // nobody waits with a timeout now
+        };
+        if deadline > Instant::now() {
+            slot.timer = Some((self.arm_timeout(fd, event, deadline), deadline));
+            return;
         }
-        let mut wait = slot.take_wait().expect("matched Waiting");
+        let wait = slot.take_wait().expect("matched Waiting");
         drop(state);
-        wait.timer = None; // it is this very timer, firing
         let mut woken = Woken::default();
         woken.add(wait, WakeReason::TimedOut);
         woken.flush(&self.pending);
@@ -364,9 +385,6 @@ impl Reactor {
         }
         let wait = slot.take_wait()?;
         drop(state);
-        if let Some(timer) = &wait.timer {
-            timer.cancel();
-        }
         self.pending.fetch_sub(1, Ordering::AcqRel);
         Some(wait.waiter)
     }
@@ -387,6 +405,9 @@ impl Reactor {
             for event in [Event::Read, Event::Write] {
                 let slot = state.slot(event);
                 slot.ready = false;
+                if let Some((timer, _)) = slot.timer.take() {
+                    timer.cancel();
+                }
                 match std::mem::take(&mut slot.state) {
                     SlotState::Empty => {}
                     SlotState::Reserved(_) => any = true,
@@ -436,9 +457,12 @@ impl Reactor {
         self.fds.for_each(|_, ctx| {
             let mut state = ctx.lock();
             for event in [Event::Read, Event::Write] {
-                if let Some(wait) = state.slot(event).take_wait() {
+                let slot = state.slot(event);
+                if let Some(wait) = slot.take_wait() {
                     woken.add(wait, WakeReason::Cancelled);
                 }
+                // Its timer is among the callbacks dropped below.
+                slot.timer = None;
             }
         });
         let dropped = self.timers.cancel_callbacks();

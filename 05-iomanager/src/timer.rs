@@ -235,6 +235,13 @@ impl TimerManager {
         self.insert(delay, false, Action::Condition(weak, Box::new(f)))
     }
 
+    /// A one-shot timer running `f` once at `at` (or at once, if `at` has
+    /// passed). It has no interval: `refresh` fires it now, `reset` uses the
+    /// interval it is given.
+    pub fn add_at(self: &Arc<Self>, at: Instant, f: impl FnOnce() + Send + 'static) -> Timer {
+        self.insert_at(at, Duration::ZERO, false, Action::Once(Box::new(f)))
+    }
+
     /// A one-shot timer that schedules `fiber` on `handle` (a sleep).
     pub fn add_wake(self: &Arc<Self>, delay: Duration, fiber: Fiber, handle: Handle) -> Timer {
         self.insert(delay, false, Action::Wake(fiber, handle))
@@ -243,7 +250,18 @@ impl TimerManager {
     // ANCHOR: insert
     fn insert(self: &Arc<Self>, interval: Duration, recurring: bool, action: Action) -> Timer {
         let now = Instant::now();
-        let deadline = after(now, interval);
+        self.insert_at(after(now, interval), interval, recurring, action)
+    }
+
+    /// Adds a timer due at `deadline` (its period, if any, is `interval`).
+    fn insert_at(
+        self: &Arc<Self>,
+        deadline: Instant,
+        interval: Duration,
+        recurring: bool,
+        action: Action,
+    ) -> Timer {
+        let now = deadline.checked_sub(interval).unwrap_or(deadline);
         let (slot, id, announce) = {
             let mut timers = self.lock();
             timers.next_id += 1;

@@ -84,18 +84,16 @@ pub(crate) fn do_io(
         }
         // It would block. The timeout bounds the whole call, from the
         // first time it would have blocked.
-        if deadline.is_none()
-            && let Some(timeout) = ctx.timeout(kind)
-        {
-            deadline = Some(Instant::now() + timeout);
+        match deadline {
+            None => {
+                if let Some(timeout) = ctx.timeout(kind) {
+                    deadline = Instant::now().checked_add(timeout);
+                }
+            }
+            Some(d) if Instant::now() >= d => return fail(libc::EAGAIN),
+            Some(_) => {}
         }
-        if deadline.is_some_and(|d| Instant::now() >= d) {
-            return fail(libc::EAGAIN);
-        }
-        let Some(io) = IoHandle::current() else {
-            return fail(libc::EAGAIN);
-        };
-        match io.wait(fd, event, deadline) {
+        match IoHandle::wait_current(fd, event, deadline) {
             // Closed and reused while we slept: not our fd any more.
             Ok(WakeReason::Woken) if ctx.generation() != generation => return fail(libc::EBADF),
             Ok(WakeReason::Woken) => continue,

@@ -23,12 +23,27 @@ thread_local! {
     static CACHE: Cell<(u64, [u8; DATE_LEN])> = const { Cell::new((u64::MAX, [0; DATE_LEN])) };
 }
 
+/// The current Unix time in whole seconds, from the coarse real-time clock:
+/// it is read from memory the kernel updates each tick, without the cycle
+/// counter a precise read needs, and a one-second header needs no more.
+fn unix_seconds_coarse() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes one timespec into `ts`.
+    if unsafe { libc::clock_gettime(libc::CLOCK_REALTIME_COARSE, &mut ts) } == 0 {
+        return ts.tv_sec.max(0) as u64;
+    }
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 /// Now, as the bytes of an IMF-fixdate. Formats only when the second changed
 /// since this thread's last call; otherwise it copies 29 cached bytes.
 pub(crate) fn http_date_now() -> [u8; DATE_LEN] {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let now = unix_seconds_coarse();
     CACHE.with(|cache| {
         let (second, text) = cache.get();
         if second == now {

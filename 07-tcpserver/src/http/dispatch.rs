@@ -1,6 +1,6 @@
 //! [`ServletDispatch`]: which servlet answers which path.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -17,7 +17,7 @@ use super::servlet::{NotFoundServlet, Servlet};
 /// Routes are set up before serving (`&mut self`) and then shared read-only
 /// by every connection (`&self`), so dispatching takes no lock.
 pub struct ServletDispatch {
-    exact: HashMap<String, Arc<dyn Servlet>>,
+    exact: BTreeMap<String, Arc<dyn Servlet>>,
     globs: Vec<(String, Arc<dyn Servlet>)>,
     default: Arc<dyn Servlet>,
 }
@@ -27,7 +27,7 @@ impl ServletDispatch {
     /// No routes; everything gets the default 404 page.
     pub fn new() -> ServletDispatch {
         ServletDispatch {
-            exact: HashMap::new(),
+            exact: BTreeMap::new(),
             globs: Vec::new(),
             default: Arc::new(NotFoundServlet::new("sylar-rs")),
         }

@@ -97,6 +97,7 @@ impl Woken {
 }
 // ANCHOR_END: woken
 
+// ANCHOR: reactors
 /// Every live reactor, so that closing an fd anywhere can make each of them
 /// forget it (an fd may be watched by any I/O manager, and closed on any thread).
 static REACTORS: Mutex<Vec<Weak<Reactor>>> = Mutex::new(Vec::new());
@@ -108,6 +109,7 @@ static IN_FORKED_CHILD: AtomicBool = AtomicBool::new(false);
 extern "C" fn after_fork_in_child() {
     IN_FORKED_CHILD.store(true, Ordering::Relaxed);
 }
+// ANCHOR_END: reactors
 
 // ANCHOR: forget_everywhere
 /// Makes every I/O manager in the process forget `fd`: its waiters are woken

@@ -21,6 +21,7 @@ use sylar_iomanager::FdTable;
 
 use crate::original::real;
 
+// ANCHOR: flags
 const KNOWN: u8 = 1;
 const SOCKET: u8 = 2;
 const SYS_NONBLOCK: u8 = 4;
@@ -35,6 +36,7 @@ const STREAM: u8 = 32;
 /// A read returned less than asked since the last wait: the socket was
 /// empty then, so the next read can wait for readiness without trying.
 const DRAINED: u8 = 64;
+// ANCHOR_END: flags
 
 // ANCHOR: fd_ctx
 /// The hook's view of one fd. All fields are atomics: hooked calls on

@@ -12,12 +12,13 @@ use crate::do_io::do_io;
 use crate::fd_manager::TimeoutKind::{Recv, Send};
 use crate::original::real;
 
-// ANCHOR: dont_wait
+// ANCHOR: read_len
 /// The buffer size that lets a short read mark the socket drained; none for
 /// a peek, which leaves the data where it is.
 fn read_len(len: size_t, flags: c_int) -> Option<usize> {
     (flags & libc::MSG_PEEK == 0).then_some(len)
 }
+// ANCHOR_END: read_len
 
 // ANCHOR: write_whole
 /// A blocking write on a stream socket writes everything before it returns
@@ -42,6 +43,7 @@ fn write_whole(fd: c_int, len: size_t, mut write_from: impl FnMut(usize) -> ssiz
 }
 // ANCHOR_END: write_whole
 
+// ANCHOR: dont_wait
 /// A caller that passes MSG_DONTWAIT asks for this one call not to block:
 /// give it the real function, EAGAIN and all.
 fn dont_wait(flags: c_int) -> bool {
@@ -148,6 +150,7 @@ pub unsafe extern "C" fn writev(fd: c_int, iov: *const iovec, iovcnt: c_int) -> 
     do_io(fd, Event::Write, Send, None, call)
 }
 
+// ANCHOR: send
 /// Hooked `send(2)`: what std's `TcpStream::write` calls.
 ///
 /// # Safety
@@ -163,6 +166,7 @@ pub unsafe extern "C" fn send(fd: c_int, buf: *const c_void, len: size_t, flags:
     }
     write_whole(fd, len, call)
 }
+// ANCHOR_END: send
 
 /// Hooked `sendto(2)`: UDP sends.
 ///

@@ -130,3 +130,13 @@ fn wake_racing_with_park_never_resumes_twice() {
     assert_eq!(overlaps.load(Ordering::SeqCst), 0);
     assert_eq!(resumes.load(Ordering::SeqCst), FIBERS * PARKS);
 }
+
+#[test]
+fn a_panicking_hand_off_does_not_unwind_into_the_resumer() {
+    let fiber = Fiber::new(|| {
+        let _ = park(|_me| panic!("the hand-off fails"));
+    });
+    // The resumer (a scheduler worker, say) carries on; the fiber the
+    // hand-off held is dropped with it (leaked, and reported).
+    assert!(matches!(fiber.resume(), Outcome::Parked));
+}

@@ -109,6 +109,16 @@ static IN_FORKED_CHILD: AtomicBool = AtomicBool::new(false);
 extern "C" fn after_fork_in_child() {
     IN_FORKED_CHILD.store(true, Ordering::Relaxed);
 }
+
+/// Registers the fork handler, once per process, before `REACTORS` is first
+/// locked (a fork before any I/O manager exists still needs it).
+fn watch_for_fork() {
+    static ATFORK: std::sync::Once = std::sync::Once::new();
+    // SAFETY: registers a child handler that only stores to an atomic.
+    ATFORK.call_once(|| unsafe {
+        libc::pthread_atfork(None, None, Some(after_fork_in_child));
+    });
+}
 // ANCHOR_END: reactors
 
 // ANCHOR: forget_everywhere
@@ -117,6 +127,7 @@ extern "C" fn after_fork_in_child() {
 /// calls this before the real `close`, so that a new fd reusing the number
 /// starts clean wherever the old one was watched.
 pub fn forget_fd_everywhere(fd: RawFd) {
+    watch_for_fork();
     if IN_FORKED_CHILD.load(Ordering::Relaxed) {
         return;
     }
@@ -151,11 +162,7 @@ impl Reactor {
             next_token: AtomicU64::new(1),
             weak_self: weak_self.clone(),
         });
-        static ATFORK: std::sync::Once = std::sync::Once::new();
-        // SAFETY: registers a child handler that only stores to an atomic.
-        ATFORK.call_once(|| unsafe {
-            libc::pthread_atfork(None, None, Some(after_fork_in_child));
-        });
+        watch_for_fork();
         REACTORS
             .lock()
             .unwrap_or_else(|e| e.into_inner())

@@ -187,3 +187,58 @@ fn after_forget_fd_a_new_fd_with_the_same_number_starts_clean() {
         iom.stop();
     });
 }
+
+#[test]
+fn del_event_if_removes_only_the_wait_its_key_names() {
+    within(PATIENCE, || {
+        let iom = IoManager::new(1, false, "keyed").unwrap();
+        let (a, _b) = pair();
+        let fd = a.as_raw_fd();
+        let first = iom.add_event(fd, Event::Read, |_| {}).unwrap();
+        assert!(iom.del_event_if(fd, Event::Read, first).is_some());
+        let second = iom.add_event(fd, Event::Read, |_| {}).unwrap();
+        // The first key is stale: it must not remove the second wait.
+        assert!(iom.del_event_if(fd, Event::Read, first).is_none());
+        assert_eq!(iom.pending_events(), 1);
+        assert!(iom.del_event_if(fd, Event::Read, second).is_some());
+        assert_eq!(iom.pending_events(), 0);
+        iom.stop();
+    });
+}
+
+#[test]
+fn the_direction_timer_re_arms_for_a_later_waits_deadline() {
+    within(PATIENCE, || {
+        let iom = IoManager::new(1, false, "rearm").unwrap();
+        let (a, mut b) = pair();
+        let fd = a.as_raw_fd();
+        let (tx, rx) = mpsc::channel();
+        iom.schedule(move || {
+            let io = IoHandle::current().unwrap();
+            // Wait 1 arms the timer for +100 ms, and data ends it at once.
+            let first = io.wait(
+                fd,
+                Event::Read,
+                Some(Instant::now() + Duration::from_millis(100)),
+            );
+            let mut buf = [0u8; 1];
+            let _ = std::io::Read::read(&mut &a, &mut buf);
+            // Wait 2: deadline +400 ms. The armed timer fires at +100 ms,
+            // finds this later deadline, and must re-arm instead of ending it.
+            let start = Instant::now();
+            let second = io.wait(fd, Event::Read, Some(start + Duration::from_millis(400)));
+            tx.send((first.unwrap(), second.unwrap(), start.elapsed()))
+                .unwrap();
+        })
+        .unwrap();
+        b.write_all(b"1").unwrap();
+        let (first, second, waited) = rx.recv_timeout(PATIENCE).unwrap();
+        assert_eq!(first, WakeReason::Woken);
+        assert_eq!(second, WakeReason::TimedOut);
+        assert!(
+            waited >= Duration::from_millis(400),
+            "ended early: {waited:?}"
+        );
+        iom.stop();
+    });
+}

@@ -4,19 +4,26 @@
 //!  hooked recv(fd, ...)
 //!        │
 //!        ▼
-//!  hooking on, fd a socket, user wants blocking? ── no ──▶ real recv, as is
+//!  a socket of ours, user wants blocking? ── no ──────────▶ real recv, as is
 //!        │ yes
 //!        ▼
-//!  ┌──▶ real recv ──▶ data / error ───────────────────────▶ return it
-//!  │        │ EINTR ─▶ again        │ EAGAIN
+//!  not in a fiber, or hooking off? ── yes ─▶ real recv, blocking emulated with real poll
+//!        │ no
+//!        ▼
+//!  last read was short (drained)? ── yes ─▶ skip the call: treat it as EAGAIN ─┐
+//!        │ no                                                                   │
+//!        ▼                                                                      │
+//!  ┌──▶ real recv ──▶ data / error ─▶ return it (a short read marks drained)   │
+//!  │        │ EINTR ─▶ again        │ EAGAIN ◀───────────────────────────────────┘
 //!  │        │                       ▼
 //!  │        │        deadline (SO_RCVTIMEO) passed? ── yes ─▶ EAGAIN, like the kernel
 //!  │        │                       │ no
 //!  │        │                       ▼
-//!  │        │   park this fiber until readable or the deadline (IoHandle::wait)
+//!  │        │   park until readable or the deadline (IoHandle::wait_current)
 //!  │        │                       │
 //!  └── Woken ◀──────────────────────┤ TimedOut ─▶ EAGAIN
-//!                                   │ Cancelled ─▶ EBADF (fd closed) / ECANCELED
+//!   (EBADF if the fd was closed and │ Cancelled ─▶ EBADF (fd closed) / ECANCELED
+//!    reused while we slept)
 //! ```
 
 use std::time::Instant;

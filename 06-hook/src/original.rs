@@ -35,10 +35,11 @@ impl Original {
         }
     }
 
-    /// The function's address (looked up on first use). Never 0 for the
-    /// functions we hook: glibc defines them all. If one were missing the
-    /// process could not work at all, so we abort with a message rather
-    /// than call address 0.
+    /// The function's address (looked up on first use). A hook runs only
+    /// when something called it, so the real function exists in this glibc
+    /// (a program cannot call `close_range` on a glibc without it). If it
+    /// were missing all the same, we abort with a message rather than call
+    /// address 0.
     #[inline]
     pub fn get(&self) -> usize {
         match self.address.load(Ordering::Relaxed) {

@@ -153,6 +153,11 @@ pub unsafe extern "C" fn poll(fds: *mut pollfd, nfds: nfds_t, timeout: c_int) ->
                 .map(move |(_, event)| (p.fd, event))
         })
         .collect();
+    if interests.is_empty() && deadline.is_none() {
+        // Nothing to wait for and no end: the real poll blocks for ever, and
+        // so do we (a fiber with no waker could never be resumed).
+        return real(timeout);
+    }
     loop {
         let ready = real(0);
         if ready != 0 {

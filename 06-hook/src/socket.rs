@@ -155,6 +155,8 @@ pub unsafe fn connect_with_timeout(
     let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
     let generation = ctx.generation();
     match io.wait(fd, Event::Write, deadline) {
+        // Closed and reused while we slept: not our socket any more.
+        Ok(WakeReason::Woken) if ctx.generation() != generation => return fail(libc::EBADF),
         Ok(WakeReason::Woken) => {}
         Ok(WakeReason::TimedOut) => return fail(libc::ETIMEDOUT),
         Ok(WakeReason::Cancelled) => {

@@ -50,9 +50,10 @@ fn plain_std_code_serves_a_thousand_concurrent_clients_on_one_thread() {
             })
             .unwrap();
         let connected = Arc::new(AtomicUsize::new(0));
+        let echoed = Arc::new(AtomicUsize::new(0));
         let (tx, rx) = mpsc::channel();
         for i in 0..CLIENTS {
-            let (connected, tx) = (connected.clone(), tx.clone());
+            let (connected, echoed, tx) = (connected.clone(), echoed.clone(), tx.clone());
             clients
                 .schedule(move || {
                     let mut conn = TcpStream::connect(addr).unwrap();
@@ -64,8 +65,12 @@ fn plain_std_code_serves_a_thousand_concurrent_clients_on_one_thread() {
                     conn.write_all(&msg).unwrap();
                     let mut back = [0u8; 8];
                     conn.read_exact(&mut back).unwrap();
-                    // Hold the connection until the server saw everyone.
-                    std::thread::sleep(Duration::from_millis(50));
+                    // Hold the connection until every client has its echo:
+                    // then all server fibers have started before any ends.
+                    echoed.fetch_add(1, Ordering::SeqCst);
+                    while echoed.load(Ordering::SeqCst) < CLIENTS {
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
                     tx.send(back == msg).unwrap();
                 })
                 .unwrap();

@@ -302,6 +302,7 @@ impl Reactor {
             woken.flush(&self.pending);
             return;
         }
+        // ANCHOR: slot_timer
         // Arm the direction's timer only if none is armed at or before
         // this deadline (see `Slot::timer`): usually one already is.
         if let Some(at) = deadline
@@ -313,6 +314,7 @@ impl Reactor {
             slot.timer = Some((self.arm_timeout(fd, event, at), at));
         }
         slot.state = SlotState::Waiting(wait);
+        // ANCHOR_END: slot_timer
     }
 
     /// A timer that calls `on_timeout(fd, event)` at `at`.

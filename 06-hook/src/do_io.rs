@@ -65,6 +65,7 @@ pub(crate) fn do_io(
     }
     let generation = ctx.generation();
     let mut deadline: Option<Instant> = None;
+    // ANCHOR: drained_skip
     // A read that follows a short read: the socket was empty then, so wait
     // for readiness first instead of paying for a read that says EAGAIN.
     // (An edge that arrived since is remembered; `wait` returns at once.)
@@ -84,6 +85,7 @@ pub(crate) fn do_io(
             }
             return n;
         }
+        // ANCHOR_END: drained_skip
         match errno() {
             libc::EINTR => continue,
             libc::EAGAIN => {}

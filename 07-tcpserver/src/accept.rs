@@ -21,6 +21,7 @@ use crate::tcp_server::Inner;
 /// The longest pause between two accepts while out of fds.
 const MAX_BACKOFF: Duration = Duration::from_millis(200);
 
+// ANCHOR: out_of_fds
 fn out_of_fds(e: &io::Error) -> bool {
     matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
 }
@@ -32,6 +33,7 @@ fn listener_gone(e: &io::Error) -> bool {
         Some(libc::EBADF | libc::EINVAL | libc::ECANCELED | libc::ENOTSOCK)
     )
 }
+// ANCHOR_END: out_of_fds
 
 // ANCHOR: accept_loop
 /// Accepts until the server stops; runs in a fiber on the accept scheduler.

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::stream::Stream;
 
+// ANCHOR: registry_type
 /// The server's list of live connections, so that `stop` can wake them.
 ///
 /// # Invariant
@@ -20,6 +21,7 @@ use crate::stream::Stream;
 pub(crate) struct Registry {
     live: Mutex<(u64, HashMap<u64, RawFd>)>,
 }
+// ANCHOR_END: registry_type
 
 impl Registry {
     fn lock(&self) -> MutexGuard<'_, (u64, HashMap<u64, RawFd>)> {
@@ -43,6 +45,7 @@ impl Registry {
         self.lock().1.len()
     }
 
+    // ANCHOR: shutdown_all
     /// Shuts down one or both directions of every live connection, which
     /// wakes whatever fiber reads or writes it.
     pub fn shutdown_all(&self, how: Shutdown) {
@@ -58,6 +61,7 @@ impl Registry {
             unsafe { libc::shutdown(fd, how) };
         }
     }
+    // ANCHOR_END: shutdown_all
 }
 
 // ANCHOR: connection
@@ -83,12 +87,14 @@ impl Connection {
     }
 }
 
+// ANCHOR: connection_drop
 impl Drop for Connection {
     fn drop(&mut self) {
         // Before the stream field is dropped (closed): see Registry's invariant.
         self.registry.remove(self.id);
     }
 }
+// ANCHOR_END: connection_drop
 
 impl Deref for Connection {
     type Target = Stream;

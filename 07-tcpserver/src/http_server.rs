@@ -15,6 +15,7 @@ use crate::stream::Stream;
 const LINGER: std::time::Duration = std::time::Duration::from_secs(2);
 use crate::tcp_server::{ClientHandler, TcpServer};
 
+// ANCHOR: http_app
 /// What every connection of one HTTP server shares. Built once, read-only
 /// afterwards: serving a request takes no lock.
 struct HttpApp {
@@ -26,6 +27,7 @@ struct HttpApp {
 
 /// The handler: one HTTP session per connection.
 struct Sessions(Arc<HttpApp>);
+// ANCHOR_END: http_app
 
 // ANCHOR: handle_client
 impl ClientHandler for Sessions {

@@ -70,6 +70,7 @@ struct Settings {
     grace: Duration,
 }
 
+// ANCHOR: load_config
 /// Registers every configuration variable of the program and the chapters
 /// it uses, then loads `-c DIR`: with every variable known, a value of the
 /// wrong type makes the load fail (and nothing is applied) instead of being
@@ -115,7 +116,9 @@ fn load_config(options: &Options) -> Result<Settings, String> {
         grace: Duration::from_millis(grace.get()),
     })
 }
+// ANCHOR_END: load_config
 
+// ANCHOR: on_signal
 /// The write end of the signal socket, for the signal handler.
 static SIGNAL_FD: AtomicI32 = AtomicI32::new(-1);
 
@@ -126,6 +129,7 @@ extern "C" fn on_signal(_: libc::c_int) {
     // (chapter 6) runs inside the signal handler.
     unsafe { libc::syscall(libc::SYS_write, fd, &byte as *const u8, 1) };
 }
+// ANCHOR_END: on_signal
 
 // ANCHOR: shutdown_signal
 /// Routes SIGINT and SIGTERM to a socket: the returned end becomes readable

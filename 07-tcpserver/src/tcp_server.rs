@@ -55,6 +55,7 @@ impl Millis {
     }
 }
 
+// ANCHOR: config_timeouts
 /// The receive timeout of accepted connections (120 s, as in sylar).
 static READ_TIMEOUT: Millis = Millis::new(
     "tcp_server.read_timeout",
@@ -80,6 +81,7 @@ pub fn register_config() {
     READ_TIMEOUT.get();
     WRITE_TIMEOUT.get();
 }
+// ANCHOR_END: config_timeouts
 
 /// The state the server shares with its accept and connection fibers.
 pub(crate) struct Inner {
@@ -110,6 +112,7 @@ pub struct TcpServer {
 }
 // ANCHOR_END: server
 
+// ANCHOR: bind_error
 /// The addresses that could not be bound, each with its reason. The others
 /// stay bound.
 #[derive(Debug)]
@@ -117,6 +120,7 @@ pub struct BindError {
     /// Each failed address and why.
     pub failed: Vec<(Address, io::Error)>,
 }
+// ANCHOR_END: bind_error
 
 impl fmt::Display for BindError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -314,6 +318,7 @@ impl Inner {
     // ANCHOR_END: start_connection
 }
 
+// ANCHOR: wait_until
 /// Polls `done` every millisecond until it is true or `deadline` passes;
 /// returns whether it became true. In a fiber the sleep parks the fiber.
 fn wait_until(deadline: Instant, mut done: impl FnMut() -> bool) -> bool {
@@ -327,6 +332,7 @@ fn wait_until(deadline: Instant, mut done: impl FnMut() -> bool) -> bool {
         std::thread::sleep(Duration::from_millis(1));
     }
 }
+// ANCHOR_END: wait_until
 
 impl fmt::Debug for TcpServer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -166,6 +166,7 @@ impl HttpConnection {
         )
     }
 
+    // ANCHOR: exchange
     /// One request and its response; any failure finishes the connection.
     fn exchange<'h>(
         &mut self,
@@ -215,6 +216,7 @@ impl HttpConnection {
             Err(err) => Err(err),
         }
     }
+    // ANCHOR_END: exchange
 
     // ANCHOR: read_response
     /// Reads one final response (skipping `1xx` interim ones); also returns

@@ -9,7 +9,7 @@ use super::response::HttpResponse;
 use super::servlet::{NotFoundServlet, Servlet};
 
 // ANCHOR: dispatch
-/// Routes a request by its path: an exact path first (a hash lookup), then
+/// Routes a request by its path: an exact path first (a map lookup), then
 /// the glob patterns in the order they were added, then the default servlet
 /// (a 404 page unless replaced). Like sylar's `ServletDispatch`, itself a
 /// [`Servlet`].
@@ -33,6 +33,7 @@ impl ServletDispatch {
         }
     }
 
+    // ANCHOR: add_servlet
     /// Routes the exact path `path` (raw, as in [`HttpRequest::path`]) to
     /// `servlet`, replacing any servlet on that path.
     pub fn add_servlet(&mut self, path: &str, servlet: impl Servlet) {
@@ -51,6 +52,7 @@ impl ServletDispatch {
             None => self.globs.push((pattern.to_owned(), servlet)),
         }
     }
+    // ANCHOR_END: add_servlet
 
     /// Removes the exact route `path`; true if there was one.
     pub fn remove_servlet(&mut self, path: &str) -> bool {

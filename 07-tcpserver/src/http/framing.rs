@@ -8,6 +8,7 @@ use super::limits::HttpLimits;
 use super::method::Method;
 use super::version::Version;
 
+// ANCHOR: body_framing
 /// How the body of a request is delimited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum BodyFraming {
@@ -18,6 +19,7 @@ pub(crate) enum BodyFraming {
     /// `Transfer-Encoding: chunked`.
     Chunked,
 }
+// ANCHOR_END: body_framing
 
 /// The headers that decide framing and expectations, gathered in one pass
 /// (and without allocating: a list of codings is judged as it is read).

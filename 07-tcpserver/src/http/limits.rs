@@ -41,10 +41,11 @@ impl HttpLimits {
     pub const MAX_HEADERS_CAP: usize = 10_000;
 
     /// Reads the limits from the configuration variables
-    /// `http.request.max_header_size`, `http.request.max_headers` and
-    /// `http.request.max_body_size` of the global registry, registering them
-    /// (with the [`Default`] values) on first use. Called per connection, it
-    /// picks up a reloaded configuration for the next connection.
+    /// `http.request.max_header_size`, `http.request.max_headers`,
+    /// `http.request.max_body_size` and `http.request.head_timeout` of the
+    /// global registry, registering them (with the [`Default`] values) on
+    /// first use. Called per connection, it picks up a reloaded
+    /// configuration for the next connection.
     pub fn from_config() -> HttpLimits {
         match &*VARS {
             Some(vars) => HttpLimits {
@@ -76,7 +77,7 @@ impl Default for HttpLimits {
     }
 }
 
-/// The three configuration variables behind [`HttpLimits::from_config`].
+/// The four configuration variables behind [`HttpLimits::from_config`].
 struct LimitVars {
     max_header_bytes: Arc<ConfigVar<usize>>,
     max_headers: Arc<ConfigVar<usize>>,

@@ -87,6 +87,7 @@ pub fn serve_connection<S: Read + Write>(
 }
 // ANCHOR_END: serve_connection
 
+// ANCHOR: ends_quietly
 /// Errors that are just how connections end: the peer left, or went quiet
 /// past the timeout.
 fn ends_quietly(err: &io::Error) -> bool {
@@ -102,7 +103,9 @@ fn ends_quietly(err: &io::Error) -> bool {
             | NotConnected
     )
 }
+// ANCHOR_END: ends_quietly
 
+// ANCHOR: session
 /// One connection's state: the stream, its two buffers, and the request and
 /// response objects reused for every exchange.
 struct Session<'a, S> {
@@ -117,6 +120,7 @@ struct Session<'a, S> {
     req: HttpRequest,
     resp: HttpResponse,
 }
+// ANCHOR_END: session
 
 impl<S: Read + Write> Session<'_, S> {
     // ANCHOR: session_loop
@@ -278,6 +282,7 @@ impl<S: Read + Write> Session<'_, S> {
     }
     // ANCHOR_END: reject
 
+    // ANCHOR: flush
     /// Writes every pending response in one go.
     fn flush(&mut self) -> io::Result<()> {
         if self.wbuf.is_empty() {
@@ -291,6 +296,7 @@ impl<S: Read + Write> Session<'_, S> {
         result?;
         self.stream.flush()
     }
+    // ANCHOR_END: flush
 }
 
 /// Replaces whatever the servlet left with a plain 500 that closes the

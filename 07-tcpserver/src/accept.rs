@@ -1,13 +1,14 @@
 //! The accept loop: one fiber per listening socket.
 //!
 //! The C++ loop logs and retries every failed accept. When the process runs
-//! out of file descriptors (EMFILE, ENFILE), the pending connection stays in
-//! the backlog, epoll reports the listener readable again at once, and the
-//! loop spins at 100 % CPU writing a log line per turn. Ours keeps one spare
-//! fd in reserve: on EMFILE it frees the spare, accepts the pending
-//! connection and closes it straight away (the client sees a clean close
-//! rather than a hang), takes the spare back, and waits a little longer each
-//! time before the next try; the first successful accept resets the wait.
+//! out of file descriptors (EMFILE, ENFILE), `accept` fails at once — Linux
+//! needs a free fd before it even looks at the backlog — and the loop spins
+//! at 100 % CPU writing a log line per turn, while the clients in the backlog
+//! wait for nothing. Ours keeps one spare fd in reserve: on EMFILE, if a
+//! client is waiting, it frees the spare, accepts that client and closes it
+//! straight away (the client sees a clean close rather than a hang), takes
+//! the spare back, and waits a little longer each time before the next try;
+//! the first successful accept resets the wait.
 
 use std::fs::File;
 use std::io;
@@ -49,13 +50,17 @@ pub(crate) fn accept_loop(server: Arc<Inner>, listener: Arc<Listener>) {
             }
             Err(_) if server.stopping.load(Ordering::Acquire) => break,
             Err(e) if out_of_fds(&e) => {
-                // Shed the connection that cannot be served, with the spare fd.
-                drop(reserve.take());
-                if let Ok(doomed) = listener.accept() {
-                    drop(doomed);
-                    server.shed.fetch_add(1, Ordering::Relaxed);
+                // Shed a client that is waiting and cannot be served, with
+                // the spare fd; none waiting, nothing to shed (an accept now
+                // would park with the spare given away).
+                if listener.has_pending() {
+                    drop(reserve.take());
+                    if let Ok(doomed) = listener.accept() {
+                        drop(doomed);
+                        server.shed.fetch_add(1, Ordering::Relaxed);
+                    }
+                    reserve = File::open("/dev/null").ok();
                 }
-                reserve = File::open("/dev/null").ok();
                 backoff = (backoff * 2).clamp(Duration::from_millis(1), MAX_BACKOFF);
                 if last_report.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)) {
                     last_report = Some(Instant::now());

@@ -20,7 +20,6 @@ use crate::tcp_server::{ClientHandler, TcpServer};
 /// afterwards: serving a request takes no lock.
 struct HttpApp {
     dispatch: ServletDispatch,
-    limits: HttpLimits,
     server_name: String,
     stats: Arc<SessionStats>,
 }
@@ -36,7 +35,9 @@ impl ClientHandler for Sessions {
         if let Err(e) = serve_connection(
             &mut connection,
             &app.dispatch,
-            &app.limits,
+            // Read per connection, so that a reloaded configuration
+            // applies to the next connection.
+            &HttpLimits::from_config(),
             &app.server_name,
             &app.stats,
         ) {
@@ -74,7 +75,6 @@ impl HttpServer {
     ) -> HttpServer {
         let app = Arc::new(HttpApp {
             dispatch,
-            limits: HttpLimits::from_config(),
             server_name: server_name.to_string(),
             stats: Arc::new(SessionStats::default()),
         });
@@ -87,9 +87,10 @@ impl HttpServer {
         &self.app.stats
     }
 
-    /// The limits in force.
-    pub fn limits(&self) -> &HttpLimits {
-        &self.app.limits
+    /// The limits in force (from the configuration, read afresh for each
+    /// connection).
+    pub fn limits(&self) -> HttpLimits {
+        HttpLimits::from_config()
     }
 }
 

@@ -103,6 +103,15 @@ pub(crate) enum Listener {
     Unix(UnixListener, std::path::PathBuf),
 }
 
+impl Drop for Listener {
+    /// A Unix socket leaves its file behind when closed: remove it.
+    fn drop(&mut self) {
+        if let Listener::Unix(_, path) = self {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
 impl Listener {
     /// Binds and listens (std uses a backlog of 128).
     pub fn bind(address: &Address) -> io::Result<Listener> {
@@ -142,6 +151,18 @@ impl Listener {
             }),
             Listener::Unix(l, _) => l.accept().map(|(s, _)| Stream::Unix(s)),
         }
+    }
+
+    /// Whether a client waits in the backlog (a zero-timeout poll, which
+    /// never parks).
+    pub fn has_pending(&self) -> bool {
+        let mut pfd = libc::pollfd {
+            fd: self.raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd; a zero timeout returns at once.
+        unsafe { libc::poll(&mut pfd, 1, 0) > 0 && pfd.revents & libc::POLLIN != 0 }
     }
 
     pub fn raw_fd(&self) -> RawFd {

@@ -67,7 +67,7 @@ fn ipv4_ipv6_and_unix_listeners_serve_side_by_side() {
         assert_eq!(server.local_addresses().len(), if has_ipv6 { 3 } else { 2 });
         server.stop(PATIENCE);
         iom.stop();
-        let _ = std::fs::remove_file(path);
+        assert!(!path.exists(), "the Unix socket file is removed at stop");
     });
 }
 

@@ -73,12 +73,14 @@ pub(crate) struct FdState {
 // ANCHOR_END: wait
 
 impl FdState {
+    // ANCHOR: take_readiness
     /// Whether a wait for `event` must return at once: readiness arrived
     /// while nobody waited (consumed here), or reading hung up.
     pub fn take_readiness(&mut self, event: Event) -> bool {
         let hung_up = event == Event::Read && self.read_hung_up;
         std::mem::take(&mut self.slot(event).ready) || hung_up
     }
+    // ANCHOR_END: take_readiness
 
     pub fn slot(&mut self, event: Event) -> &mut Slot {
         match event {

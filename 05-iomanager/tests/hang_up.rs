@@ -15,6 +15,7 @@ use std::time::Duration;
 use common::{PATIENCE, pair, within};
 use sylar_iomanager::{Event, IoHandle, IoManager, WakeReason};
 
+// ANCHOR: hang_up_test
 #[test]
 fn a_read_wait_after_the_peer_hung_up_returns_at_once() {
     within(PATIENCE, || {
@@ -59,3 +60,4 @@ fn a_read_wait_after_the_peer_hung_up_returns_at_once() {
         iom.stop();
     });
 }
+// ANCHOR_END: hang_up_test

@@ -30,6 +30,7 @@ fn serve(dispatch: &ServletDispatch, input: &[u8]) -> String {
     String::from_utf8(conn.1).unwrap()
 }
 
+// ANCHOR: chunks_regression
 /// Found by `http_request`: a servlet that appended chunks and then shortened
 /// the body through `body_mut` made the encoder slice past the body's end, a
 /// panic outside the servlet's `catch_unwind` that killed the connection's
@@ -50,3 +51,4 @@ fn a_body_shortened_after_its_chunks_is_sent_as_it_now_is() {
         "{out:?}"
     );
 }
+// ANCHOR_END: chunks_regression

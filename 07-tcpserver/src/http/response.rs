@@ -131,6 +131,7 @@ impl HttpResponse {
         self.chunk_ends.push(self.body.len());
     }
 
+    // ANCHOR: chunks
     /// The body's chunks, non-empty, in order: every byte of the body once.
     ///
     /// The recorded chunk ends are only a hint: a servlet may have shortened
@@ -155,6 +156,7 @@ impl HttpResponse {
                 Some(chunk)
             })
     }
+    // ANCHOR_END: chunks
 
     /// Whether the connection stays open after this response (the request's
     /// wish, unless a servlet turned it off).

@@ -20,7 +20,8 @@
 #   EMFILE_NOFILE=64      emfile: `ulimit -n` of the server under test
 #   EMFILE_CONNS=100      emfile: clients that connect at once
 #   GRACE_MS=5000         shutdown: server.shutdown_grace
-#   SHUTDOWN_CONNS=1000   shutdown: wrk connections when SIGINT arrives
+#   SHUTDOWN_CONNS=1000   shutdown: wrk connections when SIGINT arrives (and 200 more
+#                         from a client that tells a clean close from a reset)
 #   PORT_BASE=18180       the server listens on 127.0.0.1:PORT_BASE
 #   SYLAR_BIN=...         run this binary instead of building target/release/sylar
 #   OUT=...               raw outputs (default: reliability/target/run/<time>)
@@ -342,6 +343,11 @@ scenario_shutdown() {
         "http://127.0.0.1:$PORT/hello" >"$OUT/shutdown-wrk.txt" 2>&1 </dev/null &
     local wrk_pid=$!
     STARTED_PIDS+=("$wrk_pid")
+    # Beside wrk, clients that tell a clean close (FIN) from a reset.
+    "$CLIENTS/requests" --addr "127.0.0.1:$PORT" --conns 200 --secs 10 \
+        >"$OUT/shutdown-requests.txt" 2>&1 </dev/null &
+    local requests_pid=$!
+    STARTED_PIDS+=("$requests_pid")
     sleep 4 # under full load
     local t0 t1 status=0
     t0=$(date +%s%N)
@@ -355,13 +361,20 @@ scenario_shutdown() {
     kill -INT "$wrk_pid" 2>/dev/null || true
     wait "$wrk_pid" || true
     stop_pid "$wrk_pid"
+    wait "$requests_pid" || true
+    stop_pid "$requests_pid"
     run_wrk_parse "$OUT/shutdown-wrk.txt"
+    local line
+    line=$(grep '^requests: conns=' "$OUT/shutdown-requests.txt" || echo "")
     record shutdown "SIGINT under load ends within the grace period" \
         "exited with status $status after $stop_ms ms (grace $GRACE_MS ms); $(grep -c '^stopped' "$OUT/shutdown-sylar.log") 'stopped' line" \
         "$([ "$status" = 0 ] && [ "$stop_ms" -le "$GRACE_MS" ] && grep -q '^stopped' "$OUT/shutdown-sylar.log" && echo 1)"
     record shutdown "every accepted request answered or cleanly closed" \
         "$WRK_REQUESTS responses, $WRK_GOOD right, $WRK_BAD wrong, non-2xx $WRK_NON2XX; socket errors: connect $WRK_CONNECT, read $WRK_READ, write $WRK_WRITE, timeout $WRK_TIMEOUT" \
         "$([ "$WRK_NON2XX" = 0 ] && [ "$WRK_BAD" = 0 ] && [ "$WRK_TIMEOUT" = 0 ] && echo 1)"
+    record shutdown "every connection it ended was closed cleanly (FIN), none reset or cut" \
+        "200 keep-alive clients: $(kv "$line" served) responses; endings: $(kv "$line" closed) closed, $(kv "$line" reset) reset, $(kv "$line" wrong) cut, $(kv "$line" timeout) timed out, $(kv "$line" still_open) never ended" \
+        "$([ -n "$line" ] && [ "$(kv "$line" closed)" = 200 ] && echo 1)"
 }
 # ANCHOR_END: scenario_shutdown
 

@@ -50,6 +50,7 @@ impl Registry {
     // ANCHOR_END: dump_yaml
 }
 
+// ANCHOR: insert
 /// Places `value` at the dotted `name` under `section`, stopping at the first level
 /// that is a variable's value and using the rest of the name as one dotted key there.
 fn insert(section: &mut BTreeMap<String, Node>, name: &str, value: Value) {
@@ -81,6 +82,7 @@ fn insert(section: &mut BTreeMap<String, Node>, name: &str, value: Value) {
         }
     }
 }
+// ANCHOR_END: insert
 
 /// Converts the built tree into a YAML mapping.
 fn to_value(section: BTreeMap<String, Node>) -> Value {

@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 
 use serde_yaml::{Mapping, Value};
 
+use crate::flatten::nested_node;
 use crate::registry::Registry;
 
 /// A node of the tree being built: a section holding names, or a variable's value.
@@ -49,6 +50,7 @@ impl Registry {
     // ANCHOR_END: dump_yaml
 }
 
+// ANCHOR: insert
 /// Places `value` at the dotted `name` under `section`, stopping at the first level
 /// that is a variable's value and using the rest of the name as one dotted key there.
 fn insert(section: &mut BTreeMap<String, Node>, name: &str, value: Value) {
@@ -63,9 +65,16 @@ fn insert(section: &mut BTreeMap<String, Node>, name: &str, value: Value) {
             insert(&mut children, rest, value);
             section.insert(head.to_owned(), Node::Section(children));
         }
-        // `head` is a variable: keep the whole remaining name as one key beside it.
-        (Some(Node::Leaf(_)), Some(_)) => {
-            section.insert(name.to_owned(), Node::Leaf(value));
+        // `head` is a variable: keep the whole remaining name as one key
+        // beside it, unless loading `head`'s value sets this name already,
+        // to this value (writing it twice would make the load refuse the
+        // name as ambiguous). If it would set another value, the two were
+        // set apart and no document can say both: the dotted key is written,
+        // and loading the dump reports the conflict.
+        (Some(Node::Leaf(outer)), Some(_)) => {
+            if nested_node(outer, head, name).as_ref() != Some(&value) {
+                section.insert(name.to_owned(), Node::Leaf(value));
+            }
         }
         // The last part: a new leaf (sorted names never reach an existing section).
         (_, None) => {
@@ -73,6 +82,7 @@ fn insert(section: &mut BTreeMap<String, Node>, name: &str, value: Value) {
         }
     }
 }
+// ANCHOR_END: insert
 
 /// Converts the built tree into a YAML mapping.
 fn to_value(section: BTreeMap<String, Node>) -> Value {

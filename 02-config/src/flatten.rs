@@ -88,6 +88,25 @@ pub(crate) fn parse_document(text: &str, file: Option<&Path>) -> Result<Document
 }
 // ANCHOR_END: parse_document
 
+/// The node that loading `value` as the value of `name` also gives the deeper
+/// name `inner`, as the loader's walk finds it; `None` if it gives it none (or
+/// gives it ambiguously).
+pub(crate) fn nested_node(value: &Value, name: &str, inner: &str) -> Option<Value> {
+    let Value::Mapping(mapping) = value else {
+        return None;
+    };
+    let mut doc = Document {
+        file: None,
+        entries: BTreeMap::new(),
+        invalid_keys: Vec::new(),
+    };
+    walk(mapping, Some(name), Some(name), &mut doc);
+    match doc.entries.remove(inner) {
+        Some(Entry::Value { node, .. }) => Some(node),
+        _ => None,
+    }
+}
+
 // ANCHOR: walk
 /// Records every key of `mapping` under `parent`, then walks the nested mappings.
 fn walk(mapping: &Mapping, parent: Option<&str>, spelled: Option<&str>, doc: &mut Document) {

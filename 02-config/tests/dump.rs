@@ -60,3 +60,28 @@ fn a_dump_loads_back_into_the_same_values() {
     assert_eq!(t_tls.get(), Some(true));
     assert_eq!(target.dump_yaml(), source.dump_yaml());
 }
+
+/// Found by the `config_load` fuzz target: `limits: {extra: 5}` sets both the
+/// map `limits` and, walked into, the variable `limits.extra`. The dump wrote
+/// `limits.extra: 5` again beside the map, and loading it back refused
+/// `limits.extra` as set by two keys.
+#[test]
+fn a_variable_that_its_enclosing_value_already_sets_is_written_once() {
+    let source = Registry::new();
+    let limits: BTreeMap<String, u64> = [("body".into(), 1)].into();
+    source.lookup("limits", limits, "").unwrap();
+    source.lookup("limits.extra", -1_i64, "").unwrap();
+    source.load_yaml_str("limits:\n  extra: 5\n").unwrap();
+    let dump = source.dump_yaml();
+    assert_eq!(dump, "limits:\n  extra: 5\n");
+
+    let target = Registry::new();
+    let t_limits = target
+        .lookup("limits", BTreeMap::<String, u64>::new(), "")
+        .unwrap();
+    let t_extra = target.lookup("limits.extra", 0_i64, "").unwrap();
+    target.load_yaml_str(&dump).unwrap();
+    assert_eq!(t_limits.get(), [("extra".to_owned(), 5)].into());
+    assert_eq!(t_extra.get(), 5);
+    assert_eq!(target.dump_yaml(), dump);
+}

@@ -59,10 +59,29 @@ pub(crate) struct FdState {
     pub registered: bool,
     pub read: Slot,
     pub write: Slot,
+    /// The latest notification for this fd reported that the peer will send
+    /// nothing more (`EPOLLRDHUP` or `EPOLLHUP`): a read can no longer
+    /// block, and no further edge will say so, so a read wait returns at
+    /// once. Without it, a fiber woken by the one notification that carried
+    /// both its last bytes and the hang-up, which read the bytes (a short
+    /// read, so chapter 6 waits before reading again) and waited, slept
+    /// until its timeout. Every notification sets it afresh from its bits
+    /// (they are the fd's state at that moment), and forgetting the fd
+    /// clears it.
+    pub read_hung_up: bool,
 }
 // ANCHOR_END: wait
 
 impl FdState {
+    // ANCHOR: take_readiness
+    /// Whether a wait for `event` must return at once: readiness arrived
+    /// while nobody waited (consumed here), or reading hung up.
+    pub fn take_readiness(&mut self, event: Event) -> bool {
+        let hung_up = event == Event::Read && self.read_hung_up;
+        std::mem::take(&mut self.slot(event).ready) || hung_up
+    }
+    // ANCHOR_END: take_readiness
+
     pub fn slot(&mut self, event: Event) -> &mut Slot {
         match event {
             Event::Read => &mut self.read,

@@ -211,8 +211,7 @@ impl Reactor {
         let ctx = self.context(fd)?;
         let mut state = ctx.lock();
         self.ensure_registered(fd, &mut state)?;
-        let slot = state.slot(event);
-        if !matches!(slot.state, SlotState::Empty) {
+        if !matches!(state.slot(event).state, SlotState::Empty) {
             return Err(EventError::AlreadyWaiting(fd, event));
         }
         let token = self.next_token.fetch_add(1, Ordering::Relaxed);
@@ -222,7 +221,7 @@ impl Reactor {
             token,
             deadline: None,
         };
-        if std::mem::take(&mut slot.ready) {
+        if state.take_readiness(event) {
             // Already ready: run it now rather than wait for an edge that
             // has come and gone.
             drop(state);
@@ -232,7 +231,7 @@ impl Reactor {
             woken.flush(&self.pending);
             return Ok(token);
         }
-        slot.state = SlotState::Waiting(wait);
+        state.slot(event).state = SlotState::Waiting(wait);
         self.pending.fetch_add(1, Ordering::AcqRel);
         Ok(token)
     }
@@ -247,15 +246,14 @@ impl Reactor {
         let ctx = self.context(fd)?;
         let mut state = ctx.lock();
         self.ensure_registered(fd, &mut state)?;
-        let slot = state.slot(event);
-        if !matches!(slot.state, SlotState::Empty) {
+        if !matches!(state.slot(event).state, SlotState::Empty) {
             return Err(EventError::AlreadyWaiting(fd, event));
         }
-        if std::mem::take(&mut slot.ready) {
+        if state.take_readiness(event) {
             return Ok(None);
         }
         let token = self.next_token.fetch_add(1, Ordering::Relaxed);
-        slot.state = SlotState::Reserved(token);
+        state.slot(event).state = SlotState::Reserved(token);
         Ok(Some(token))
     }
     // ANCHOR_END: reserve_slot
@@ -275,11 +273,10 @@ impl Reactor {
     ) {
         let Ok(ctx) = self.context(fd) else { return };
         let mut state = ctx.lock();
-        let slot = state.slot(event);
-        let reason = match slot.state {
+        let reason = match state.slot(event).state {
             SlotState::Reserved(t) if t == token => {
-                if std::mem::take(&mut slot.ready) {
-                    slot.state = SlotState::Empty;
+                if state.take_readiness(event) {
+                    state.slot(event).state = SlotState::Empty;
                     Some(WakeReason::Woken)
                 } else {
                     None
@@ -305,6 +302,7 @@ impl Reactor {
         // ANCHOR: slot_timer
         // Arm the direction's timer only if none is armed at or before
         // this deadline (see `Slot::timer`): usually one already is.
+        let slot = state.slot(event);
         if let Some(at) = deadline
             && slot.timer.as_ref().is_none_or(|&(_, armed)| armed > at)
         {
@@ -412,6 +410,7 @@ impl Reactor {
         let mut woken = Woken::default();
         let had_waiters = {
             let mut state = ctx.lock();
+            state.read_hung_up = false;
             let mut any = false;
             for event in [Event::Read, Event::Write] {
                 let slot = state.slot(event);
@@ -441,19 +440,20 @@ impl Reactor {
     // ANCHOR_END: cancel
 
     // ANCHOR: trigger
-    /// Epoll says `event` happened on `fd`: wake its waiter, or remember it.
-    fn trigger(&self, fd: RawFd, event: Event, woken: &mut Woken) {
+    /// Epoll says the `events` happened on `fd`, and whether reading has
+    /// hung up: wake their waiters, or remember them.
+    fn trigger(&self, fd: RawFd, events: &[Event], read_hung_up: bool, woken: &mut Woken) {
         let Some(ctx) = self.fds.get_existing(fd) else {
             return;
         };
         let mut state = ctx.lock();
-        let slot = state.slot(event);
-        match slot.take_wait() {
-            Some(wait) => {
-                drop(state);
-                woken.add(wait, WakeReason::Woken);
+        state.read_hung_up = read_hung_up;
+        for &event in events {
+            let slot = state.slot(event);
+            match slot.take_wait() {
+                Some(wait) => woken.add(wait, WakeReason::Woken),
+                None => slot.ready = true,
             }
-            None => slot.ready = true,
         }
     }
     // ANCHOR_END: trigger
@@ -530,13 +530,17 @@ impl Reactor {
                 // An error or hang-up wakes whoever waits, in both
                 // directions: their next read or write reports it.
                 let broken = bits & (libc::EPOLLERR | libc::EPOLLHUP) as u32 != 0;
-                if broken || bits & (libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLPRI) as u32 != 0
-                {
-                    self.trigger(fd, Event::Read, &mut woken);
-                }
-                if broken || bits & libc::EPOLLOUT as u32 != 0 {
-                    self.trigger(fd, Event::Write, &mut woken);
-                }
+                let read = broken
+                    || bits & (libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLPRI) as u32 != 0;
+                let write = broken || bits & libc::EPOLLOUT as u32 != 0;
+                let events = match (read, write) {
+                    (true, true) => &[Event::Read, Event::Write][..],
+                    (true, false) => &[Event::Read][..],
+                    (false, true) => &[Event::Write][..],
+                    (false, false) => &[][..],
+                };
+                let read_hung_up = bits & (libc::EPOLLRDHUP | libc::EPOLLHUP) as u32 != 0;
+                self.trigger(fd, events, read_hung_up, &mut woken);
             }
             for expired in self.timers.collect_expired(Instant::now()) {
                 if let Some((task, on)) = expired.into_task() {

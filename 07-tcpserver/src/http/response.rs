@@ -131,17 +131,32 @@ impl HttpResponse {
         self.chunk_ends.push(self.body.len());
     }
 
-    /// The body's chunks, non-empty, in order.
+    // ANCHOR: chunks
+    /// The body's chunks, non-empty, in order: every byte of the body once.
+    ///
+    /// The recorded chunk ends are only a hint: a servlet may have shortened
+    /// or replaced the body through [`body_mut`](Self::body_mut) after
+    /// appending chunks, so an end past the body, or before the previous one,
+    /// is clamped rather than trusted (trusting it panicked while encoding,
+    /// outside the servlet's `catch_unwind`).
     pub(crate) fn chunks(&self) -> impl Iterator<Item = &[u8]> + '_ {
-        let last = self.chunk_ends.last().copied().unwrap_or(0);
-        let tail = (last < self.body.len()).then_some(self.body.len());
+        let len = self.body.len();
         let mut start = 0;
-        self.chunk_ends.iter().copied().chain(tail).map(move |end| {
-            let chunk = &self.body[start..end];
-            start = end;
-            chunk
-        })
+        self.chunk_ends
+            .iter()
+            .copied()
+            .chain(std::iter::once(len))
+            .filter_map(move |end| {
+                let end = end.min(len);
+                if end <= start {
+                    return None;
+                }
+                let chunk = &self.body[start..end];
+                start = end;
+                Some(chunk)
+            })
     }
+    // ANCHOR_END: chunks
 
     /// Whether the connection stays open after this response (the request's
     /// wish, unless a servlet turned it off).
@@ -204,6 +219,19 @@ mod tests {
         assert_eq!(chunks(&resp), [&b"ab"[..], b"cde"]);
         resp.append_body(b"fg");
         assert_eq!(chunks(&resp), [&b"ab"[..], b"cde", b"fg"]);
+    }
+
+    #[test]
+    fn chunks_survive_a_body_changed_behind_their_back() {
+        let mut resp = HttpResponse::new(200);
+        resp.append_chunk(b"abcd");
+        resp.append_chunk(b"efgh");
+        resp.body_mut().truncate(6);
+        assert_eq!(chunks(&resp), [&b"abcd"[..], b"ef"]);
+        resp.body_mut().clear();
+        assert!(chunks(&resp).is_empty());
+        resp.append_chunk(b"xyz"); // an end (3) below the stale ones (4, 8)
+        assert_eq!(chunks(&resp), [&b"xyz"[..]]);
     }
 
     #[test]

@@ -53,8 +53,12 @@ for entry in "${TARGETS[@]}"; do
     # -a: debug assertions on, so that integer overflow is a crash too.
     log=$scratch/$target.log
     status=0
+    inputs=()
+    for d in "fuzz/corpus/$target" "fuzz/seeds/$target"; do
+        [ -d "$dir/$d" ] && inputs+=("$d")
+    done
     (cd "$dir" && cargo +nightly fuzz run -s "$SANITIZER" -a "$target" \
-        "$scratch/$target" "fuzz/corpus/$target" "fuzz/seeds/$target" -- \
+        "$scratch/$target" "${inputs[@]}" -- \
         "${limit[@]}" "${dict[@]}" -print_final_stats=1) >"$log" 2>&1 || status=$?
     grep -E '^#[0-9]+[[:space:]]+(INITED|DONE)|^stat::(number_of_executed_units|average_exec_per_sec)' "$log" || true
     if [ "$status" != 0 ]; then

@@ -1,6 +1,6 @@
 //! The log pattern language: any text given to `PatternFormatter::new` and
-//! `lenient`, then an event rendered with it at any time from 1970 minus 2^40 s to
-//! plus 2^40 s. Nothing may panic; when the strict parser accepts a pattern,
+//! `lenient`, then an event rendered with it at any time from 1970 minus 2^40 ms
+//! to plus 2^40 ms (about 35 years either way). Nothing may panic; when the strict parser accepts a pattern,
 //! the lenient one renders the same bytes; when it refuses one, the error
 //! points at a `%` of the pattern and the lenient rendering shows that error.
 #![no_main]
@@ -16,7 +16,7 @@ fuzz_target!(|input: &[u8]| {
         return;
     };
     let pattern = String::from_utf8_lossy(pattern);
-    let offset = i64::from_le_bytes(*control) >> 23; // about ±2^40 s
+    let offset = i64::from_le_bytes(*control) >> 23; // ±2^40 ms
     let magnitude = Duration::from_millis(offset.unsigned_abs());
     let time = match offset < 0 {
         true => UNIX_EPOCH.checked_sub(magnitude),

@@ -1,8 +1,9 @@
 //! The log pattern language: any text given to `PatternFormatter::new` and
 //! `lenient`, then an event rendered with it at any time from 1970 minus 2^40 ms
 //! to plus 2^40 ms (about 35 years either way). Nothing may panic; when the
-//! strict parser accepts a pattern, the lenient one renders the same bytes; when it refuses one, the error
-//! points at a `%` of the pattern and the lenient rendering shows that error.
+//! strict parser accepts a pattern, the lenient one renders the same bytes;
+//! when it refuses one, the error points at a `%` of the pattern and the
+//! lenient rendering shows that error.
 #![no_main]
 
 use std::time::{Duration, UNIX_EPOCH};

@@ -274,7 +274,7 @@ fn main() {
     );
     println!(
         "  {:<40}{warm_add:>10.1}{warm_expire:>16.1}   {:.2}x / {:.2}x the heap",
-        "  the same into a warm manager",
+        "TimerManager, counting, warm manager",
         warm_add / bare_add,
         warm_expire / bare_expire
     );

@@ -66,24 +66,38 @@ fn del_event_removes_without_running_and_hands_the_waiter_back() {
 fn cancel_all_and_forget_fd_wake_both_directions() {
     within(PATIENCE, || {
         let iom = IoManager::new(1, false, "all").unwrap();
-        let (a, _b) = pair();
+        let (mut a, _b) = pair();
         let fd = a.as_raw_fd();
+        // Fill `a`'s send buffer, so that a write waiter waits too.
+        let chunk = [0_u8; 4096];
+        while a.write(&chunk).is_ok() {}
         let (tx, rx) = mpsc::channel();
-        let tx2 = tx.clone();
-        iom.add_event(fd, Event::Read, move |r| tx.send(r).unwrap())
-            .unwrap();
-        // Writable right away on a fresh socket: wait for that first.
-        iom.add_event(fd, Event::Write, move |r| tx2.send(r).unwrap())
-            .unwrap();
-        assert_eq!(rx.recv_timeout(PATIENCE).unwrap(), WakeReason::Woken);
+        let add_both = |tag: &'static str| {
+            for event in [Event::Read, Event::Write] {
+                let tx = tx.clone();
+                iom.add_event(fd, event, move |r| tx.send((tag, event, r)).unwrap())
+                    .unwrap();
+            }
+        };
+        let both_cancelled = |tag: &'static str| {
+            let mut got: Vec<_> = (0..2).map(|_| rx.recv_timeout(PATIENCE).unwrap()).collect();
+            got.sort_by_key(|(_, event, _)| *event == Event::Write);
+            assert_eq!(
+                got,
+                [
+                    (tag, Event::Read, WakeReason::Cancelled),
+                    (tag, Event::Write, WakeReason::Cancelled)
+                ]
+            );
+        };
+        add_both("cancel_all");
+        assert_eq!(iom.pending_events(), 2, "both directions wait");
         assert!(iom.cancel_all(fd));
-        assert_eq!(rx.recv_timeout(PATIENCE).unwrap(), WakeReason::Cancelled);
+        both_cancelled("cancel_all");
         assert!(!iom.cancel_all(fd));
-        let (tx3, rx3) = mpsc::channel();
-        iom.add_event(fd, Event::Read, move |r| tx3.send(r).unwrap())
-            .unwrap();
+        add_both("forget_fd");
         assert!(iom.forget_fd(fd));
-        assert_eq!(rx3.recv_timeout(PATIENCE).unwrap(), WakeReason::Cancelled);
+        both_cancelled("forget_fd");
         iom.stop();
     });
 }

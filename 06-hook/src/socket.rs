@@ -134,13 +134,16 @@ pub unsafe fn connect_with_timeout(
     let Some(ctx) = fd_manager::lookup(fd) else {
         return connect();
     };
-    if !is_hook_enabled()
-        || !in_fiber()
-        || !ctx.is_socket()
-        || !ctx.is_ours()
-        || ctx.user_nonblock()
-    {
+    if !ctx.is_socket() || !ctx.is_ours() || ctx.user_nonblock() {
         return connect();
+    }
+    if !is_hook_enabled() || !in_fiber() {
+        if !ctx.sys_nonblock() {
+            return connect(); // a truly blocking socket: the kernel waits
+        }
+        // Ours, non-blocking underneath, connected where nothing can park
+        // (a plain thread): the caller expects a blocking connect.
+        return connect_without_fiber(fd, connect, timeout);
     }
     if !ctx.sys_nonblock() {
         fd_manager::make_sys_nonblocking(fd, ctx);
@@ -166,6 +169,55 @@ pub unsafe fn connect_with_timeout(
         // The C++ original reports success here; the wait never happened.
         Err(e) => return fail(std::io::Error::from(e).raw_os_error().unwrap_or(libc::EIO)),
     }
+    socket_error(fd)
+}
+// ANCHOR_END: connect_with_timeout
+
+// ANCHOR: connect_without_fiber
+/// `connect` on a socket we made non-blocking, called where no fiber can
+/// park: wait for the outcome with the real `poll`, as `do_io` does for reads
+/// and writes, so that the caller sees the blocking connect it asked for.
+fn connect_without_fiber(
+    fd: c_int,
+    connect: impl FnOnce() -> c_int,
+    timeout: Option<Duration>,
+) -> c_int {
+    let rc = connect();
+    if rc == 0 || errno() != libc::EINPROGRESS {
+        return rc;
+    }
+    let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+    loop {
+        let wait_ms = match deadline {
+            None => -1,
+            Some(d) => {
+                let left = d.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return fail(libc::ETIMEDOUT);
+                }
+                left.as_millis().clamp(1, i32::MAX as u128) as i32
+            }
+        };
+        let mut pfd = libc::pollfd {
+            fd,
+            events: libc::POLLOUT,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd; the real poll, not our hook.
+        let n = unsafe { (real::poll())(&mut pfd, 1, wait_ms) };
+        if n > 0 {
+            return socket_error(fd);
+        }
+        if n < 0 && errno() != libc::EINTR {
+            return -1;
+        }
+    }
+}
+// ANCHOR_END: connect_without_fiber
+
+/// The outcome of a finished non-blocking connect: 0, or -1 with errno set
+/// to the socket's `SO_ERROR`.
+fn socket_error(fd: c_int) -> c_int {
     let mut error: c_int = 0;
     let mut size = std::mem::size_of::<c_int>() as socklen_t;
     // SAFETY: SO_ERROR writes one int into `error`.
@@ -186,7 +238,6 @@ pub unsafe fn connect_with_timeout(
     }
     0
 }
-// ANCHOR_END: connect_with_timeout
 
 // ANCHOR: connect
 /// Hooked `connect(2)`: [`connect_with_timeout`] with `tcp.connect.timeout`.

@@ -2,7 +2,7 @@
 
 mod common;
 
-use std::io::ErrorKind;
+use std::io::{ErrorKind, Read, Write};
 use std::mem::size_of;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
@@ -28,18 +28,22 @@ fn unresponsive_listener() -> (TcpListener, Vec<TcpStream>, SocketAddr) {
     (listener, fillers, addr)
 }
 
-fn raw_connect(addr: SocketAddr, timeout: Option<Duration>) -> (i32, Option<i32>, Duration) {
+fn sockaddr_in(addr: SocketAddr) -> libc::sockaddr_in {
     let SocketAddr::V4(v4) = addr else {
         panic!("IPv4 expected")
     };
-    let sin = libc::sockaddr_in {
+    libc::sockaddr_in {
         sin_family: libc::AF_INET as libc::sa_family_t,
         sin_port: v4.port().to_be(),
         sin_addr: libc::in_addr {
             s_addr: u32::from(*v4.ip()).to_be(),
         },
         sin_zero: [0; 8],
-    };
+    }
+}
+
+fn raw_connect(addr: SocketAddr, timeout: Option<Duration>) -> (i32, Option<i32>, Duration) {
+    let sin = sockaddr_in(addr);
     // SAFETY: a fresh TCP socket, connected with a valid sockaddr_in, closed after.
     unsafe {
         let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
@@ -107,4 +111,33 @@ fn std_connect_timeout_parks_in_poll() {
     });
     assert_eq!(kind, ErrorKind::TimedOut);
     assert!(took >= Duration::from_millis(100));
+}
+
+#[test]
+fn a_socket_made_in_a_fiber_still_connects_blocking_on_a_plain_thread() {
+    // The hook makes a socket created in a fiber non-blocking underneath. A
+    // plain thread that connects it cannot park, and must still get the
+    // blocking connect it asked for, not EINPROGRESS.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let sin = sockaddr_in(listener.local_addr().unwrap());
+    // SAFETY: a fresh TCP socket, made by the hooked `socket` in a fiber.
+    let fd = in_fiber(|| unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0) });
+    assert!(fd >= 0);
+    // SAFETY: a valid sockaddr_in for our own socket, on this plain thread.
+    let rc = unsafe {
+        libc::connect(
+            fd,
+            (&raw const sin).cast(),
+            size_of::<libc::sockaddr_in>() as libc::socklen_t,
+        )
+    };
+    let error = std::io::Error::last_os_error();
+    assert_eq!(rc, 0, "connect failed: {error}");
+    // SAFETY: we own `fd` from here on; the stream closes it.
+    let mut stream = unsafe { <TcpStream as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+    let (mut accepted, _) = listener.accept().unwrap();
+    stream.write_all(b"ping").unwrap();
+    let mut buf = [0; 4];
+    accepted.read_exact(&mut buf).unwrap();
+    assert_eq!(&buf, b"ping");
 }

@@ -119,10 +119,17 @@ impl Listener {
             Address::Inet(addr) => TcpListener::bind(addr).map(Listener::Tcp),
             Address::Unix(path) => {
                 // A socket file left by a previous run would make bind fail;
-                // remove it, but only if it is a socket.
+                // remove it, but only if it is a socket and nobody listens
+                // on it: a live server's socket is refused, not stolen.
                 if let Ok(meta) = std::fs::symlink_metadata(path) {
                     use std::os::unix::fs::FileTypeExt;
                     if meta.file_type().is_socket() {
+                        if std::os::unix::net::UnixStream::connect(path).is_ok() {
+                            return Err(io::Error::new(
+                                io::ErrorKind::AddrInUse,
+                                format!("a server is listening on {}", path.display()),
+                            ));
+                        }
                         let _ = std::fs::remove_file(path);
                     }
                 }

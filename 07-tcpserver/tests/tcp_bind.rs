@@ -72,6 +72,31 @@ fn ipv4_ipv6_and_unix_listeners_serve_side_by_side() {
 }
 
 #[test]
+fn a_unix_path_in_use_is_refused_and_a_stale_one_reused() {
+    within(PATIENCE, || {
+        let iom = IoManager::new(1, false, "unix-reuse").unwrap();
+        let path = std::env::temp_dir().join(format!("sylar-reuse-{}.sock", std::process::id()));
+        // A stale socket file, as a crashed server leaves it: bound, never removed.
+        drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
+        assert!(path.exists());
+        let first = TcpServer::new("first", Echo, &iom, &iom, &iom);
+        first.bind(&[Address::Unix(path.clone())]).unwrap();
+        first.start().unwrap();
+
+        // A second server on the same path while the first listens: refused.
+        let second = TcpServer::new("second", Echo, &iom, &iom, &iom);
+        let err = second.bind(&[Address::Unix(path.clone())]).unwrap_err();
+        assert_eq!(err.failed[0].1.kind(), std::io::ErrorKind::AddrInUse);
+        let mut client = UnixStream::connect(&path).unwrap();
+        assert_eq!(echo_round_trip(&mut client, b"first"), b"first");
+
+        first.stop(PATIENCE);
+        iom.stop();
+        assert!(!path.exists());
+    });
+}
+
+#[test]
 fn addresses_that_do_not_parse_are_errors() {
     assert!("not an address".parse::<Address>().is_err());
     assert!("unix:".parse::<Address>().is_err());

@@ -11,7 +11,7 @@ use crate::level::Level;
 /// A destination for formatted lines.
 ///
 /// sylar's `LogAppender` is a base class whose `log()` formats and writes. Here the
-/// logger does the formatting (once per distinct formatter, into a reused buffer) and an
+/// logger does the formatting (once per run of appenders sharing a formatter, into a reused buffer) and an
 /// appender only says which level and formatter it wants and stores finished lines. That
 /// keeps every appender small and lets the logger share one rendering between appenders.
 pub trait Appender: Send + Sync + fmt::Debug {

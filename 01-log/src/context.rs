@@ -29,7 +29,8 @@ extern "C" fn capture_start() {
 #[used]
 // SAFETY: `.init_array` entries are called once by the loader before `main`, with no
 // arguments; `capture_start` takes none, returns nothing, cannot unwind (it only reads
-// a monotonic clock and fills a `OnceLock`) and needs nothing that is set up in `main`.
+// the wall clock, `SystemTime`, and fills a `OnceLock`) and needs nothing that is set
+// up in `main`.
 #[unsafe(link_section = ".init_array")]
 static CAPTURE_START: extern "C" fn() = capture_start;
 // ANCHOR_END: capture_start

@@ -164,8 +164,8 @@ impl Logger {
 }
 
 // ANCHOR: write_to_appenders
-/// Formats `event` once per distinct formatter and hands the line to each appender that
-/// wants it.
+/// Formats `event` once per run of neighbouring appenders that share a formatter, and
+/// hands the line to each appender that wants it.
 fn write_to_appenders(event: &LogEvent<'_>, outputs: &Outputs, buffer: &mut Vec<u8>) {
     let mut rendered_with: Option<*const PatternFormatter> = None;
     for appender in &outputs.appenders {

@@ -77,7 +77,11 @@ fn install() {
 fn ensure_altstack() {
     const SIZE: usize = 64 * 1024;
     // SAFETY: sigaltstack with a null new stack only reads the current
-    // setting into `current`.
+    // setting into `current` (a zeroed stack_t is a valid value to
+    // overwrite). mmap asks for a fresh anonymous region, aliasing nothing;
+    // it is checked for MAP_FAILED, installed as this thread's alternate
+    // signal stack with its exact size, and never unmapped, so it outlives
+    // every signal the thread can take.
     unsafe {
         let mut current: libc::stack_t = MaybeUninit::zeroed().assume_init();
         if libc::sigaltstack(ptr::null(), &mut current) != 0

@@ -3,7 +3,7 @@
 //! A fresh stack is an `mmap` of the requested size plus a guard page made
 //! inaccessible with `mprotect`; creating one, touching its first pages and
 //! unmapping it again costs 6–17 µs on our machines. A fiber that reuses a
-//! stack from the pool starts in well under 100 ns. So stacks of finished
+//! stack from the pool starts in about 100 ns. So stacks of finished
 //! fibers go back to a bounded pool instead of being unmapped.
 //!
 //! ```text

@@ -168,11 +168,14 @@ impl Handle {
     }
 
     /// Queues many tasks under one lock, with at most one wake-up.
+    ///
+    /// The tasks are borrowed as an iterator so that none is lost when the
+    /// scheduler has stopped: the error carries the first, and the others
+    /// are still in the iterator, for the caller to hand elsewhere.
     pub fn schedule_batch(
         &self,
-        tasks: impl IntoIterator<Item = Task>,
+        tasks: &mut impl Iterator<Item = Task>,
     ) -> Result<(), ScheduleError> {
-        let mut tasks = tasks.into_iter().peekable();
         let wake = {
             let mut queue = self.shared.lock();
             if self.shared.stopped.load(Ordering::Acquire) {

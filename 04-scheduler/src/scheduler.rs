@@ -105,12 +105,18 @@ impl Scheduler {
     /// Stops the scheduler: returns once every task queued before (and any
     /// they queue in turn) has run to its end or parked, and the worker
     /// threads have exited. With `use_caller`, the calling thread works as
-    /// worker 0 until then.
+    /// worker 0 until then. A scheduler that was never started is started
+    /// first, so that what was queued still runs.
     ///
     /// Called from inside one of this scheduler's tasks it cannot wait for
     /// itself: it only requests the stop and returns.
     pub fn stop(&self) {
         let shared = &self.handle.shared;
+        if !shared.stopped.load(Ordering::Acquire)
+            && let Err(e) = self.start()
+        {
+            log::error!(target: "system", "scheduler {}: cannot start its workers to stop them: {e}", shared.name);
+        }
         shared.stop_requested.store(true, Ordering::Release);
         shared.tickle_all();
         if Handle::current().is_some_and(|h| h.same_as(&self.handle)) {

@@ -250,6 +250,11 @@ impl Worker {
             drop(queue);
             shared.tickle(true);
             queue = shared.lock();
+            // While the lock was free, work for us may have come, and its
+            // pusher saw us awake and did not tickle: look again.
+            if queue.has_work_for(self.index) {
+                return;
+            }
         }
         queue.idle += 1;
         queue.sleeping[self.index] = true;

@@ -37,13 +37,13 @@ fn a_batch_runs_every_task_once() {
     let count = Arc::new(AtomicUsize::new(0));
     let scheduler = Scheduler::new(2, false, "batch");
     scheduler.start().unwrap();
-    let tasks = (0..1000).map(|_| {
+    let mut tasks = (0..1000).map(|_| {
         let count = count.clone();
         Task::call(move || {
             count.fetch_add(1, Ordering::Relaxed);
         })
     });
-    scheduler.schedule_batch(tasks).unwrap();
+    scheduler.schedule_batch(&mut tasks).unwrap();
     scheduler.stop();
     assert_eq!(count.load(Ordering::Relaxed), 1000);
 }

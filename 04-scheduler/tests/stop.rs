@@ -43,6 +43,37 @@ fn stop_runs_pending_work_to_the_end() {
 }
 
 #[test]
+fn stop_without_start_runs_what_was_queued() {
+    within(Duration::from_secs(60), || {
+        for use_caller in [false, true] {
+            let scheduler = Scheduler::new(2, use_caller, "never-started");
+            let ran = Arc::new(AtomicUsize::new(0));
+            for pin in [None, Some(0), Some(1)] {
+                let ran = ran.clone();
+                let task = sylar_scheduler::Task::call(move || {
+                    ran.fetch_add(1, Ordering::SeqCst);
+                });
+                scheduler.schedule_task(task, pin).unwrap();
+            }
+            scheduler.stop();
+            assert_eq!(ran.load(Ordering::SeqCst), 3, "use_caller {use_caller}");
+        }
+    });
+}
+
+#[test]
+fn a_refused_batch_loses_nothing() {
+    let scheduler = Scheduler::new(1, false, "refused-batch");
+    scheduler.start().unwrap();
+    scheduler.stop();
+    let mut tasks = (0..3).map(|_| sylar_scheduler::Task::call(|| {}));
+    let err = scheduler.schedule_batch(&mut tasks).unwrap_err();
+    assert_eq!(err.reason, Rejection::Stopped);
+    // The first comes back in the error, the other two stay in the iterator.
+    assert_eq!(tasks.count(), 2);
+}
+
+#[test]
 fn stop_without_start_and_twice_returns() {
     within(Duration::from_secs(60), || {
         let scheduler = Scheduler::new(2, false, "idle");

@@ -8,7 +8,7 @@
 use libc::{c_int, c_void, iovec, msghdr, size_t, sockaddr, socklen_t, ssize_t};
 use sylar_iomanager::Event;
 
-use crate::do_io::do_io;
+use crate::do_io::{do_io, emulates_blocking_stream};
 use crate::fd_manager::TimeoutKind::{Recv, Send};
 use crate::original::real;
 
@@ -87,9 +87,49 @@ pub unsafe extern "C" fn recv(fd: c_int, buf: *mut c_void, len: size_t, flags: c
     if dont_wait(flags) {
         return call();
     }
+    if wait_all(fd, flags) {
+        return recv_whole(fd, len, flags, |done, rest| {
+            // SAFETY: `done + rest == len`: the rest of the caller's buffer.
+            unsafe { (real::recv())(fd, buf.cast::<u8>().add(done).cast(), rest, flags) }
+        });
+    }
     do_io(fd, Event::Read, Recv, read_len(len, flags), call)
 }
 // ANCHOR_END: recv
+
+// ANCHOR: recv_whole
+/// Whether `MSG_WAITALL` asks for the whole length on a socket whose
+/// blocking we emulate: the non-blocking call underneath ignores the flag
+/// and returns what is there, so we go on ourselves.
+fn wait_all(fd: c_int, flags: c_int) -> bool {
+    flags & libc::MSG_WAITALL != 0 && flags & libc::MSG_PEEK == 0 && emulates_blocking_stream(fd)
+}
+
+/// Reads until `len` bytes, the end of the stream, or an error, as a
+/// blocking `MSG_WAITALL` receive does: an error or a timeout after some
+/// bytes returns those bytes. `call(done, rest)` reads into the buffer at
+/// offset `done`, at most `rest` bytes.
+fn recv_whole(
+    fd: c_int,
+    len: size_t,
+    flags: c_int,
+    mut call: impl FnMut(usize, usize) -> ssize_t,
+) -> ssize_t {
+    let mut done = 0;
+    while done < len {
+        let rest = len - done;
+        let n = do_io(fd, Event::Read, Recv, read_len(rest, flags), || {
+            call(done, rest)
+        });
+        match n {
+            0 => break,
+            n if n < 0 => return if done > 0 { done as ssize_t } else { -1 },
+            n => done += n as usize,
+        }
+    }
+    done as ssize_t
+}
+// ANCHOR_END: recv_whole
 
 /// Hooked `recvfrom(2)`: UDP receives.
 ///
@@ -108,6 +148,16 @@ pub unsafe extern "C" fn recvfrom(
     let call = || unsafe { (real::recvfrom())(fd, buf, len, flags, addr, addrlen) };
     if dont_wait(flags) {
         return call();
+    }
+    if wait_all(fd, flags) {
+        return recv_whole(fd, len, flags, |done, rest| {
+            // SAFETY: `done + rest == len`: the rest of the caller's buffer;
+            // `addr` and `addrlen` as the caller gave them.
+            unsafe {
+                let at = buf.cast::<u8>().add(done).cast();
+                (real::recvfrom())(fd, at, rest, flags, addr, addrlen)
+            }
+        });
     }
     do_io(fd, Event::Read, Recv, read_len(len, flags), call)
 }

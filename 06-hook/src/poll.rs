@@ -15,6 +15,7 @@ use sylar_iomanager::{Event, EventKey, IoHandle, Timer};
 use sylar_scheduler::Handle;
 
 use crate::enable::{fail, is_hook_enabled};
+use crate::fd_manager;
 use crate::original::real;
 
 // ANCHOR: wake
@@ -166,7 +167,18 @@ pub unsafe extern "C" fn poll(fds: *mut pollfd, nfds: nfds_t, timeout: c_int) ->
         if deadline.is_some_and(|d| Instant::now() >= d) {
             return 0;
         }
-        if wait_any(&io, &interests, deadline) == WakeReason::Cancelled {
+        let reason = wait_any(&io, &interests, deadline);
+        // The read edges that woke us are spent: a later read must try the
+        // socket instead of trusting an earlier short read (chapter 6's
+        // drained skip) and waiting for an edge that already came.
+        for &(fd, event) in &interests {
+            if event == Event::Read
+                && let Some(ctx) = fd_manager::lookup(fd)
+            {
+                ctx.set_drained(false);
+            }
+        }
+        if reason == WakeReason::Cancelled {
             return fail(libc::EINTR);
         }
     }

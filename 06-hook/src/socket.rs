@@ -293,14 +293,22 @@ pub unsafe extern "C" fn dup(fd: c_int) -> c_int {
     new
 }
 
+/// Whether `fd` is open: a `dup2`/`dup3` from a closed fd fails and leaves
+/// its target alone, so the target must not be forgotten before it.
+fn is_open(fd: c_int) -> bool {
+    // SAFETY: F_GETFD takes no argument and only reads the fd's flags.
+    unsafe { (real::fcntl())(fd, libc::F_GETFD) >= 0 }
+}
+
 // ANCHOR: dup2
-/// Hooked `dup2(2)`: `new` is closed first if open; forget it.
+/// Hooked `dup2(2)`: `new` is closed first if open; forget it (only when the
+/// call can succeed: a failed `dup2` leaves `new` as it was).
 ///
 /// # Safety
 /// The same contract as libc's `dup2`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dup2(old: c_int, new: c_int) -> c_int {
-    if old != new {
+    if old != new && is_open(old) {
         forget(new);
     }
     // SAFETY: forwarded unchanged to the real function.
@@ -318,7 +326,7 @@ pub unsafe extern "C" fn dup2(old: c_int, new: c_int) -> c_int {
 /// The same contract as libc's `dup3`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dup3(old: c_int, new: c_int, flags: c_int) -> c_int {
-    if old != new {
+    if old != new && flags & !libc::O_CLOEXEC == 0 && is_open(old) {
         forget(new);
     }
     // SAFETY: forwarded unchanged to the real function.
@@ -375,16 +383,23 @@ pub unsafe extern "C" fn setsockopt(
     {
         // SAFETY: the kernel accepted it, so `value` points at a timeval.
         let tv = unsafe { *value.cast::<libc::timeval>() };
-        let timeout = Duration::new(
-            tv.tv_sec.max(0) as u64,
-            (tv.tv_usec.clamp(0, 999_999) * 1000) as u32,
-        );
+        // As the kernel reads it: zero is no timeout, and a negative time
+        // is a timeout that has already run out (fail at once).
+        let timeout = if tv.tv_sec < 0 {
+            Some(Duration::ZERO)
+        } else {
+            let t = Duration::new(
+                tv.tv_sec as u64,
+                (tv.tv_usec.clamp(0, 999_999) * 1000) as u32,
+            );
+            (!t.is_zero()).then_some(t)
+        };
         let kind = if name == libc::SO_RCVTIMEO {
             TimeoutKind::Recv
         } else {
             TimeoutKind::Send
         };
-        ctx.set_timeout(kind, (!timeout.is_zero()).then_some(timeout));
+        ctx.set_timeout(kind, timeout);
     }
     rc
 }

@@ -1,0 +1,160 @@
+//! Corners a review found where the hook differed from the kernel: a read
+//! after `poll` reported data, `MSG_WAITALL`, a `dup2` that fails, and a
+//! negative receive timeout.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{beside, in_fiber};
+
+fn errno() -> i32 {
+    std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
+}
+
+/// A connected Unix stream pair, made by the hooked `socketpair`.
+fn pair() -> (i32, i32) {
+    let mut sv = [0; 2];
+    // SAFETY: `sv` has room for the two fds.
+    let rc = unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM, 0, sv.as_mut_ptr()) };
+    assert_eq!(rc, 0);
+    (sv[0], sv[1])
+}
+
+fn set_rcvtimeo(fd: i32, sec: libc::time_t, usec: libc::suseconds_t) {
+    let tv = libc::timeval {
+        tv_sec: sec,
+        tv_usec: usec,
+    };
+    // SAFETY: a valid timeval of the size we pass.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_RCVTIMEO,
+            (&raw const tv).cast(),
+            size_of::<libc::timeval>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(rc, 0);
+}
+
+fn write_all(fd: i32, data: &[u8]) {
+    // SAFETY: `data` is valid for its length.
+    let n = unsafe { libc::write(fd, data.as_ptr().cast(), data.len()) };
+    assert_eq!(n, data.len() as isize);
+}
+
+fn write_later(fd: i32, delay: Duration, data: &'static [u8]) {
+    beside(move || {
+        std::thread::sleep(delay);
+        write_all(fd, data);
+    });
+}
+
+fn recv(fd: i32, buf: &mut [u8], flags: i32) -> isize {
+    // SAFETY: `buf` is valid for its length.
+    unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), flags) }
+}
+
+#[test]
+fn a_read_after_poll_said_readable_returns_the_data() {
+    // A short read marks the socket drained; `poll` then spends the edge of
+    // the next bytes. The read after it must not wait for another edge.
+    let (n, err, took) = in_fiber(|| {
+        let (a, b) = pair();
+        set_rcvtimeo(a, 2, 0);
+        let mut buf = [0u8; 100];
+        write_all(b, b"hello");
+        assert_eq!(recv(a, &mut buf, 0), 5);
+        write_later(b, Duration::from_millis(100), b"world");
+        let mut pfd = libc::pollfd {
+            fd: a,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        assert_eq!(unsafe { libc::poll(&mut pfd, 1, 5000) }, 1);
+        assert_ne!(pfd.revents & libc::POLLIN, 0);
+        let start = Instant::now();
+        let n = recv(a, &mut buf, 0);
+        (n, errno(), start.elapsed())
+    });
+    assert_eq!(
+        n, 5,
+        "the read after POLLIN failed: errno {err} after {took:?}"
+    );
+}
+
+#[test]
+fn recv_with_waitall_returns_the_whole_length() {
+    let (n, buf) = in_fiber(|| {
+        let (a, b) = pair();
+        write_all(b, b"hello");
+        write_later(b, Duration::from_millis(100), b"world");
+        let mut buf = [0u8; 10];
+        (recv(a, &mut buf, libc::MSG_WAITALL), buf)
+    });
+    assert_eq!(n, 10, "a blocking recv(MSG_WAITALL) returned short");
+    assert_eq!(&buf, b"helloworld");
+}
+
+#[test]
+fn a_failed_dup2_leaves_its_target_alone() {
+    let (rc, dup_errno, nonblock, n) = in_fiber(|| {
+        let (a, b) = pair();
+        // SAFETY: dup2 from an fd that is not open: it fails with EBADF.
+        let rc = unsafe { libc::dup2(-1, a) };
+        let dup_errno = errno();
+        // SAFETY: F_GETFL only reads the flags (the user's view of them).
+        let nonblock = unsafe { libc::fcntl(a, libc::F_GETFL) } & libc::O_NONBLOCK;
+        write_later(b, Duration::from_millis(100), b"hello");
+        let mut buf = [0u8; 5];
+        (rc, dup_errno, nonblock, recv(a, &mut buf, 0))
+    });
+    assert_eq!((rc, dup_errno), (-1, libc::EBADF));
+    assert_eq!(
+        nonblock, 0,
+        "F_GETFL shows an O_NONBLOCK the user never set"
+    );
+    assert_eq!(
+        n, 5,
+        "the blocking recv still blocks (parks) and gets the data"
+    );
+}
+
+#[test]
+fn a_failed_dup2_does_not_cancel_a_reader() {
+    let (n, err) = in_fiber(|| {
+        let (a, b) = pair();
+        beside(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            // SAFETY: dup2 from an fd that is not open: it fails.
+            unsafe { libc::dup2(-1, a) };
+            std::thread::sleep(Duration::from_millis(50));
+            write_all(b, b"hello");
+        });
+        let mut buf = [0u8; 5];
+        let n = recv(a, &mut buf, 0);
+        (n, errno())
+    });
+    assert_eq!(n, 5, "the parked reader failed with errno {err}");
+}
+
+#[test]
+fn a_negative_receive_timeout_fails_at_once_as_in_the_kernel() {
+    let read_with_negative_timeout = || {
+        let (a, b) = pair();
+        set_rcvtimeo(a, -1, 0);
+        write_later(b, Duration::from_millis(500), b"hello");
+        let mut buf = [0u8; 5];
+        let start = Instant::now();
+        let n = recv(a, &mut buf, 0);
+        (n, errno(), start.elapsed() < Duration::from_millis(400))
+    };
+    let plain = std::thread::spawn(read_with_negative_timeout)
+        .join()
+        .unwrap();
+    assert_eq!(plain, (-1, libc::EAGAIN, true), "the kernel's behaviour");
+    assert_eq!(in_fiber(read_with_negative_timeout), plain);
+}

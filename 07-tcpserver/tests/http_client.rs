@@ -201,3 +201,29 @@ fn connecting_to_nothing_fails() {
     assert!(HttpConnection::connect(addr, PATIENCE).is_err());
     assert!(TcpStream::connect(addr).is_err());
 }
+
+#[test]
+fn a_header_value_with_bytes_above_ascii_is_accepted() {
+    // obs-text (RFC 9110 §5.5): allowed in a value, shown as U+FFFD.
+    let (addr, server) = raw_server(Some(
+        b"HTTP/1.1 200 OK\r\nContent-Disposition: attachment; filename=\"caf\xe9.txt\"\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi",
+    ));
+    let mut client = HttpConnection::connect(addr, PATIENCE).unwrap();
+    let response = client.get("/").unwrap();
+    assert_eq!(response.body, b"hi");
+    let value = response.headers.get("content-disposition").unwrap();
+    assert_eq!(value, "attachment; filename=\"caf\u{fffd}.txt\"");
+    server.join().unwrap();
+}
+
+#[test]
+fn an_http_1_0_response_with_transfer_encoding_closes_the_connection() {
+    // Faulty framing in HTTP/1.0: read the message, then close (RFC 9112 §6.1).
+    let (addr, server) = raw_server(Some(
+        b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n",
+    ));
+    let mut client = HttpConnection::connect(addr, PATIENCE).unwrap();
+    assert_eq!(client.get("/").unwrap().body, b"hi");
+    assert!(!client.is_open());
+    server.join().unwrap();
+}

@@ -4,7 +4,10 @@
 #[path = "common/http.rs"]
 mod common;
 
+use std::io::Write;
+
 use common::{TestServer, assert_refused, echo_everything};
+use sylar_tcpserver::http::{HttpLimits, SessionStats, serve_connection};
 
 #[test]
 fn malformed_request_lines_are_400() {
@@ -91,4 +94,69 @@ fn a_connection_that_only_sends_blank_lines_is_closed_without_an_answer() {
     assert!(common::read_until_closed(&mut stream).is_empty());
     assert_eq!(server.next_outcome(), Ok(()));
     assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 0);
+}
+
+/// An in-memory connection that hands the server one byte per read.
+struct ByteByByte {
+    input: Vec<u8>,
+    at: usize,
+    output: Vec<u8>,
+}
+
+impl std::io::Read for ByteByByte {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = usize::from(self.at < self.input.len() && !buf.is_empty());
+        buf[..n].copy_from_slice(&self.input[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+impl Write for ByteByByte {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.output.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn the_version_status_does_not_depend_on_how_the_line_arrives() {
+    // httparse stops at the first bad byte of a version; whether the answer
+    // is 505 (a version we do not speak) or 400 (no version at all) must be
+    // decided on the whole line, however TCP splits it.
+    let (dispatch, _) = echo_everything();
+    for (request, status) in [
+        (&b"GET / HTTP/2.0\r\nHost: x\r\n\r\n"[..], "505"),
+        (b"GET / HTTP/1.80\r\nHost: x\r\n\r\n", "400"),
+    ] {
+        let mut conn = ByteByByte {
+            input: request.to_vec(),
+            at: 0,
+            output: Vec::new(),
+        };
+        let stats = SessionStats::new();
+        serve_connection(&mut conn, &dispatch, &HttpLimits::default(), "t", &stats).unwrap();
+        let answer = String::from_utf8_lossy(&conn.output);
+        assert!(
+            answer.starts_with(&format!("HTTP/1.1 {status} ")),
+            "{:?} byte by byte: {answer:?}",
+            String::from_utf8_lossy(request)
+        );
+    }
+}
+
+#[test]
+fn a_refused_head_request_gets_no_body() {
+    let (dispatch, _) = echo_everything();
+    let server = TestServer::start(dispatch);
+    let answer = server.exchange(b"HEAD / HTTP/1.1\r\nHost: x\r\nExpect: teapot\r\n\r\n");
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 417 "), "{text:?}");
+    assert!(
+        text.ends_with("\r\n\r\n"),
+        "a body after the head: {text:?}"
+    );
 }

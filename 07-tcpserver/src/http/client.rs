@@ -236,9 +236,12 @@ impl HttpConnection {
                 .is_some_and(|last| last.trim().eq_ignore_ascii_case("chunked"));
             let mut keep_alive = match response.version {
                 Version::Http11 => !headers.has_token("connection", "close"),
+                // Transfer-Encoding in an HTTP/1.0 message is faulty framing:
+                // read it, then close (RFC 9112 §6.1).
                 Version::Http10 => {
                     headers.has_token("connection", "keep-alive")
                         && !headers.has_token("connection", "close")
+                        && headers.get_all("transfer-encoding").next().is_none()
                 }
             };
             let body = &mut response.body;
@@ -288,10 +291,9 @@ impl HttpConnection {
                 Ok(httparse::Status::Complete(len)) => {
                     let mut headers = Headers::new();
                     for header in parsed.headers.iter() {
-                        let value = std::str::from_utf8(header.value).map_err(|_| {
-                            io::Error::new(io::ErrorKind::InvalidData, "non-UTF-8 header value")
-                        })?;
-                        headers.append(header.name, value);
+                        // Bytes above 0x7F (obs-text) are allowed in a value;
+                        // they become U+FFFD rather than fail the response.
+                        headers.append(header.name, &String::from_utf8_lossy(header.value));
                     }
                     let response = ClientResponse {
                         status: parsed.code.unwrap_or(0),

@@ -71,6 +71,16 @@ fn parse_into<'b>(
             ));
         }
         Ok(httparse::Status::Partial) => return Ok(None),
+        // A bad version is 505 or 400 depending on the whole version token:
+        // decide once the request line has ended, not on how TCP split it.
+        Err(httparse::Error::Version) if !request_line_ended(buf) => {
+            if buf.len() >= limits.max_header_bytes {
+                return Err(RequestError::head_too_large(
+                    "request head larger than the limit",
+                ));
+            }
+            return Ok(None);
+        }
         Err(err) => return Err(syntax_error(err, buf)),
     };
     if len > limits.max_header_bytes {
@@ -129,6 +139,15 @@ fn syntax_error(err: httparse::Error, buf: &[u8]) -> RequestError {
             RequestError::bad("malformed line ending")
         }
     }
+}
+
+/// Whether the request line (after any empty lines before it) has ended.
+fn request_line_ended(buf: &[u8]) -> bool {
+    let start = buf
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(buf.len());
+    buf[start..].contains(&b'\n')
 }
 
 /// True if the request line is `method SP target SP HTTP/x.y` with a

@@ -199,6 +199,9 @@ impl HttpRequest {
     /// Empties the request for the next one on the connection, keeping memory
     /// up to `keep` bytes a buffer.
     pub(crate) fn recycle(&mut self, keep: usize) {
+        // A refusal of the next request reads the method to know whether
+        // it was a HEAD: a method left from this one must not answer for it.
+        self.method = Method::Get;
         self.headers.clear();
         self.headers.shrink_to(keep);
         self.body.clear();

@@ -272,7 +272,8 @@ impl<S: Read + Write> Session<'_, S> {
         body.extend_from_slice(err.reason.as_bytes());
         body.push(b'\n');
         let framing = Framing {
-            head_request: false,
+            // Refused after its request line, a HEAD still gets no body.
+            head_request: *self.req.method() == Method::Head,
             client_version: Version::Http11,
             keep_alive: false,
             server_name: self.server_name,

@@ -131,14 +131,25 @@ pub fn forget_fd_everywhere(fd: RawFd) {
     if IN_FORKED_CHILD.load(Ordering::Relaxed) {
         return;
     }
-    let mut reactors = REACTORS.lock().unwrap_or_else(|e| e.into_inner());
-    reactors.retain(|weak| match weak.upgrade() {
-        Some(reactor) => {
-            reactor.forget(fd, WakeReason::Cancelled);
-            true
-        }
-        None => false,
-    });
+    let live: Vec<Arc<Reactor>> = {
+        let mut reactors = REACTORS.lock().unwrap_or_else(|e| e.into_inner());
+        let mut live = Vec::with_capacity(reactors.len());
+        reactors.retain(|weak| match weak.upgrade() {
+            Some(reactor) => {
+                live.push(reactor);
+                true
+            }
+            None => false,
+        });
+        live
+    };
+    // Outside the lock: if another thread drops its I/O manager meanwhile,
+    // the last reference to that reactor is ours, and dropping it closes its
+    // epoll and eventfd through the hooked `close`, which comes back here for
+    // the lock. Under the lock, that was a thread deadlocked on itself.
+    for reactor in &live {
+        reactor.forget(fd, WakeReason::Cancelled);
+    }
 }
 // ANCHOR_END: forget_everywhere
 

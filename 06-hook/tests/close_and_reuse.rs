@@ -127,3 +127,23 @@ fn a_timed_out_read_leaves_no_timer_that_could_end_a_later_wait() {
     assert_eq!(first, ErrorKind::WouldBlock);
     assert_eq!(second, Ok(*b"late"));
 }
+
+#[test]
+fn closing_while_another_thread_drops_its_io_manager_never_deadlocks() {
+    // `close` makes every I/O manager forget the fd. If the last reference
+    // to one of them is the one `close` holds, dropping it closes its epoll
+    // through the hooked `close` again: that must not happen under the
+    // list's lock. Many rounds of a drop racing closes.
+    within(PATIENCE, || {
+        for _ in 0..300 {
+            let iom = sylar_iomanager::IoManager::new(1, false, "dropped").unwrap();
+            let closer = std::thread::spawn(|| {
+                for _ in 0..20 {
+                    drop(std::os::unix::net::UnixStream::pair().unwrap());
+                }
+            });
+            drop(iom);
+            closer.join().unwrap();
+        }
+    });
+}

@@ -152,26 +152,39 @@ fn block_without_fiber(
             }
             return n;
         }
-        let wait_ms = match deadline {
-            None => -1,
-            Some(d) => {
-                let left = d.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    return fail(libc::EAGAIN);
-                }
-                left.as_millis().clamp(1, i32::MAX as u128) as i32
-            }
-        };
-        let mut pfd = libc::pollfd {
-            fd,
-            events: match event {
-                Event::Read => libc::POLLIN,
-                Event::Write => libc::POLLOUT,
-            },
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd; the real poll, not our hook.
-        unsafe { (real::poll())(&mut pfd, 1, wait_ms) };
+        if real_poll_until(fd, event, deadline).is_none() {
+            return fail(libc::EAGAIN);
+        }
     }
+}
+
+/// Blocks the thread in the real `poll` until `fd` is ready for `event` or
+/// `deadline` passes. `None` when the deadline had already passed (nothing
+/// was polled); otherwise what `poll` returned.
+pub(crate) fn real_poll_until(
+    fd: libc::c_int,
+    event: Event,
+    deadline: Option<Instant>,
+) -> Option<libc::c_int> {
+    let wait_ms = match deadline {
+        None => -1,
+        Some(d) => {
+            let left = d.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            left.as_millis().clamp(1, i32::MAX as u128) as i32
+        }
+    };
+    let mut pfd = libc::pollfd {
+        fd,
+        events: match event {
+            Event::Read => libc::POLLIN,
+            Event::Write => libc::POLLOUT,
+        },
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd; the real poll, not our hook.
+    Some(unsafe { (real::poll())(&mut pfd, 1, wait_ms) })
 }
 // ANCHOR_END: block_without_fiber

@@ -26,12 +26,32 @@ fn read_len(len: size_t, flags: c_int) -> Option<usize> {
 /// wrote). A non-blocking one writes what fits. When we park, we keep
 /// writing the rest so that the caller sees the blocking behaviour.
 fn write_whole(fd: c_int, len: size_t, mut write_from: impl FnMut(usize) -> ssize_t) -> ssize_t {
-    if !crate::do_io::emulates_blocking_stream(fd) {
+    if !emulates_blocking_stream(fd) {
         return do_io(fd, Event::Write, Send, None, || write_from(0));
     }
+    transfer_whole(fd, Event::Write, len, |_| None, |done, _| write_from(done))
+}
+
+/// Repeats a transfer until `len` bytes have moved, one moves 0 (end of
+/// stream, or nothing more to write), or one fails: then what moved before
+/// is the result, or -1 if nothing did. `call(done, rest)` transfers at most
+/// `rest` bytes at offset `done`; `read_len(rest)` is what `do_io` is told
+/// about a read's buffer.
+fn transfer_whole(
+    fd: c_int,
+    event: Event,
+    len: size_t,
+    read_len: impl Fn(usize) -> Option<usize>,
+    mut call: impl FnMut(usize, usize) -> ssize_t,
+) -> ssize_t {
+    let kind = match event {
+        Event::Read => Recv,
+        Event::Write => Send,
+    };
     let mut done = 0usize;
     loop {
-        let n = do_io(fd, Event::Write, Send, None, || write_from(done));
+        let rest = len.saturating_sub(done);
+        let n = do_io(fd, event, kind, read_len(rest), || call(done, rest));
         if n < 0 {
             return if done > 0 { done as ssize_t } else { -1 };
         }
@@ -113,21 +133,9 @@ fn recv_whole(
     fd: c_int,
     len: size_t,
     flags: c_int,
-    mut call: impl FnMut(usize, usize) -> ssize_t,
+    call: impl FnMut(usize, usize) -> ssize_t,
 ) -> ssize_t {
-    let mut done = 0;
-    while done < len {
-        let rest = len - done;
-        let n = do_io(fd, Event::Read, Recv, read_len(rest, flags), || {
-            call(done, rest)
-        });
-        match n {
-            0 => break,
-            n if n < 0 => return if done > 0 { done as ssize_t } else { -1 },
-            n => done += n as usize,
-        }
-    }
-    done as ssize_t
+    transfer_whole(fd, Event::Read, len, |rest| read_len(rest, flags), call)
 }
 // ANCHOR_END: recv_whole
 

@@ -8,7 +8,7 @@ use libc::{c_int, c_uint, c_void, sockaddr, socklen_t};
 use sylar_fiber::in_fiber;
 use sylar_iomanager::{Event, IoHandle, WakeReason, forget_fd_everywhere};
 
-use crate::do_io::do_io;
+use crate::do_io::{do_io, real_poll_until};
 use crate::enable::{errno, fail, is_hook_enabled};
 use crate::fd_manager::{self, TimeoutKind};
 use crate::original::real;
@@ -188,28 +188,11 @@ fn connect_without_fiber(
     }
     let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
     loop {
-        let wait_ms = match deadline {
-            None => -1,
-            Some(d) => {
-                let left = d.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    return fail(libc::ETIMEDOUT);
-                }
-                left.as_millis().clamp(1, i32::MAX as u128) as i32
-            }
-        };
-        let mut pfd = libc::pollfd {
-            fd,
-            events: libc::POLLOUT,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd; the real poll, not our hook.
-        let n = unsafe { (real::poll())(&mut pfd, 1, wait_ms) };
-        if n > 0 {
-            return socket_error(fd);
-        }
-        if n < 0 && errno() != libc::EINTR {
-            return -1;
+        match real_poll_until(fd, Event::Write, deadline) {
+            None => return fail(libc::ETIMEDOUT),
+            Some(n) if n > 0 => return socket_error(fd),
+            Some(n) if n < 0 && errno() != libc::EINTR => return -1,
+            Some(_) => {} // interrupted, or woken without readiness: again
         }
     }
 }

@@ -316,7 +316,7 @@ impl TimerManager {
         let mut timers = self.lock();
         let now_tick = timers.wheel.tick_at(now);
         loop {
-            let wheel = timers.wheel();
+            let wheel = &mut timers.wheel;
             // Due by the wheel's clock; fire those due by `now` too (a
             // caller may have passed a `now` ahead of the real clock before).
             if wheel.due.iter().any(|e| e.when <= now_tick) {
@@ -342,14 +342,14 @@ impl TimerManager {
             wheel.occupied[level] &= !(1 << slot);
             let entries = std::mem::take(&mut wheel.slots[level * SLOTS + slot]);
             for entry in entries {
-                let wheel = timers.wheel();
+                let wheel = &mut timers.wheel;
                 let pos = wheel.place(entry);
                 if let Some(slot) = timers.slab[entry.slab as usize].as_mut() {
                     slot.pos = pos;
                 }
             }
         }
-        let wheel = timers.wheel();
+        let wheel = &mut timers.wheel;
         wheel.elapsed = wheel.elapsed.max(now_tick);
         expired
     }
@@ -542,10 +542,6 @@ impl Timers {
         }
     }
 
-    fn wheel(&mut self) -> &mut Wheel {
-        &mut self.wheel
-    }
-
     /// Puts slab entry `index` into the wheel at its slot's deadline.
     fn schedule(&mut self, index: u32) {
         let deadline = self.slab[index as usize]
@@ -560,7 +556,7 @@ impl Timers {
     /// Takes slab entry `index` out of the wheel.
     fn unschedule(&mut self, index: u32) {
         let pos = self.slab[index as usize].as_ref().expect("live slot").pos;
-        if let Some(moved) = self.wheel().unplace(pos)
+        if let Some(moved) = self.wheel.unplace(pos)
             && let Some(slot) = self.slab[moved as usize].as_mut()
         {
             slot.pos.index = pos.index;
@@ -569,7 +565,7 @@ impl Timers {
 
     /// Puts a due entry back in the due list (it is not due by `now` yet).
     fn keep_due(&mut self, entry: Entry) {
-        let wheel = self.wheel();
+        let wheel = &mut self.wheel;
         wheel.due.push(entry);
         let index = (wheel.due.len() - 1) as u32;
         if let Some(slot) = self.slab[entry.slab as usize].as_mut() {

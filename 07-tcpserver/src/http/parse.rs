@@ -73,7 +73,7 @@ fn parse_into<'b>(
         Ok(httparse::Status::Partial) => return Ok(None),
         // A bad version is 505 or 400 depending on the whole version token:
         // decide once the request line has ended, not on how TCP split it.
-        Err(httparse::Error::Version) if !request_line_ended(buf) => {
+        Err(httparse::Error::Version) if !request_line(buf).1 => {
             if buf.len() >= limits.max_header_bytes {
                 return Err(RequestError::head_too_large(
                     "request head larger than the limit",
@@ -141,26 +141,28 @@ fn syntax_error(err: httparse::Error, buf: &[u8]) -> RequestError {
     }
 }
 
-/// Whether the request line (after any empty lines before it) has ended.
-fn request_line_ended(buf: &[u8]) -> bool {
+/// The request line (after any empty lines before it) without its line
+/// end, and whether that end has arrived.
+fn request_line(buf: &[u8]) -> (&[u8], bool) {
     let start = buf
         .iter()
         .position(|&b| b != b'\r' && b != b'\n')
         .unwrap_or(buf.len());
-    buf[start..].contains(&b'\n')
+    let line = &buf[start..];
+    match line.iter().position(|&b| b == b'\n') {
+        Some(end) => (
+            line[..end].strip_suffix(b"\r").unwrap_or(&line[..end]),
+            true,
+        ),
+        None => (line, false),
+    }
 }
 
 /// True if the request line is `method SP target SP HTTP/x.y` with a
 /// well-formed version that is simply not 1.0 or 1.1 (then the answer is 505,
 /// not 400).
 fn is_other_version(buf: &[u8]) -> bool {
-    let start = buf
-        .iter()
-        .position(|&b| b != b'\r' && b != b'\n')
-        .unwrap_or(0);
-    let line = &buf[start..];
-    let line = &line[..line.iter().position(|&b| b == b'\n').unwrap_or(line.len())];
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let (line, _) = request_line(buf);
     let mut parts = line.split(|&b| b == b' ');
     let (Some(_method), Some(_target), Some(version), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())

@@ -35,41 +35,52 @@ fn delays(n: usize) -> Vec<Duration> {
 /// expire+run. `counting` closures capture an `Arc` and count (an allocation
 /// and two atomics each, as real callbacks have); otherwise they are empty,
 /// and the figures are the manager's own cost.
-fn timer_manager(counting: bool) -> (f64, f64) {
-    add_and_fire(&TimerManager::new(|| {}), counting)
+fn timer_manager(counting: bool) -> Figures {
+    add_and_fire(&TimerManager::new(|| {}), counting, false)
+}
+
+/// The same with counting closures, each add also making (and dropping) a
+/// [`sylar_iomanager::Timer`] handle, as `IoManager::add_timer` does.
+fn timer_manager_with_handles() -> Figures {
+    add_and_fire(&TimerManager::new(|| {}), true, true)
 }
 
 /// The same into a manager that has already held a million timers, as a
 /// running server's has: its slab, free list and wheel slots are allocated.
 /// They were cancelled, not fired, as most timeouts are (firing would move
 /// the wheel's clock 11 s ahead, and the next million would all be due).
-fn warm_timer_manager(counting: bool) -> (f64, f64) {
+fn warm_timer_manager(counting: bool) -> Figures {
     let manager = TimerManager::new(|| {});
     let timers: Vec<_> = delays(TIMERS)
         .into_iter()
         .map(|d| manager.add(d, || {}))
         .collect();
     for timer in timers {
-        assert!(timer.cancel());
+        assert!(manager.cancel(timer));
     }
-    add_and_fire(&manager, counting)
+    add_and_fire(&manager, counting, false)
 }
 
-fn add_and_fire(manager: &Arc<TimerManager>, counting: bool) -> (f64, f64) {
+fn add_and_fire(manager: &Arc<TimerManager>, counting: bool, handles: bool) -> Figures {
     let fired = Arc::new(AtomicUsize::new(0));
     let delays = delays(TIMERS);
+    let faults = minor_faults();
     let start = Instant::now();
     for &d in &delays {
         if counting {
             let fired = fired.clone();
-            manager.add(d, move || {
+            let id = manager.add(d, move || {
                 fired.fetch_add(1, Ordering::Relaxed);
             });
+            if handles {
+                black_box(manager.handle(id));
+            }
         } else {
             manager.add(d, || {});
         }
     }
     let add = start.elapsed();
+    let faults = minor_faults() - faults;
     let start = Instant::now();
     let expired = manager.collect_expired(Instant::now() + Duration::from_secs(11));
     let n = expired.len();
@@ -81,15 +92,16 @@ fn add_and_fire(manager: &Arc<TimerManager>, counting: bool) -> (f64, f64) {
     if counting {
         assert_eq!(fired.load(Ordering::Relaxed), TIMERS);
     }
-    (per(add, TIMERS), per(expire, TIMERS))
+    Figures::new(add, expire, faults)
 }
 
 /// The floor: the same work on a bare binary heap of boxed closures.
-fn bare_heap() -> (f64, f64) {
+fn bare_heap() -> Figures {
     let fired = Arc::new(AtomicUsize::new(0));
     let delays = delays(TIMERS);
     let mut heap: BinaryHeap<Reverse<(Instant, u64)>> = BinaryHeap::new();
     let mut callbacks: Vec<Option<Box<dyn FnOnce()>>> = Vec::with_capacity(TIMERS);
+    let faults = minor_faults();
     let start = Instant::now();
     for (i, &d) in delays.iter().enumerate() {
         let fired = fired.clone();
@@ -99,6 +111,7 @@ fn bare_heap() -> (f64, f64) {
         heap.push(Reverse((Instant::now() + d, i as u64)));
     }
     let add = start.elapsed();
+    let faults = minor_faults() - faults;
     let start = Instant::now();
     let now = Instant::now() + Duration::from_secs(11);
     while let Some(Reverse((at, i))) = heap.peek().copied() {
@@ -110,15 +123,50 @@ fn bare_heap() -> (f64, f64) {
     }
     let expire = start.elapsed();
     assert_eq!(fired.load(Ordering::Relaxed), TIMERS);
-    (per(add, TIMERS), per(expire, TIMERS))
+    Figures::new(add, expire, faults)
 }
 
-/// Runs `f` five times; the median of each of the two figures it returns.
-fn median_pair(mut f: impl FnMut() -> (f64, f64)) -> (f64, f64) {
-    let (mut a, mut b): (Vec<f64>, Vec<f64>) = (0..5).map(|_| f()).unzip();
-    a.sort_by(f64::total_cmp);
-    b.sort_by(f64::total_cmp);
-    (a[2], b[2])
+/// One run's figures: ns per add, ns per expire+run, and page faults per
+/// thousand adds (first touches of memory the kernel had to hand over).
+#[derive(Clone, Copy)]
+struct Figures {
+    add: f64,
+    expire: f64,
+    faults: f64,
+}
+
+impl Figures {
+    fn new(add: Duration, expire: Duration, faults: u64) -> Figures {
+        Figures {
+            add: per(add, TIMERS),
+            expire: per(expire, TIMERS),
+            faults: faults as f64 * 1000.0 / TIMERS as f64,
+        }
+    }
+}
+
+/// The process's minor page faults so far (field 10 of `/proc/self/stat`).
+fn minor_faults() -> u64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    // The command name, in parentheses, may hold spaces: count after it.
+    let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+    after_name.split(' ').nth(7).unwrap().parse().unwrap()
+}
+
+/// Runs `f` once to warm up, then five times; the median of each figure.
+fn median(mut f: impl FnMut() -> Figures) -> Figures {
+    black_box(f());
+    let runs: Vec<Figures> = (0..5).map(|_| f()).collect();
+    let mid = |pick: fn(&Figures) -> f64| {
+        let mut v: Vec<f64> = runs.iter().map(pick).collect();
+        v.sort_by(f64::total_cmp);
+        v[2]
+    };
+    Figures {
+        add: mid(|r| r.add),
+        expire: mid(|r| r.expire),
+        faults: mid(|r| r.faults),
+    }
 }
 
 fn per(d: Duration, n: usize) -> f64 {
@@ -250,34 +298,46 @@ fn thread_ping_pong(rounds: usize) -> f64 {
 }
 
 fn main() {
-    let (empty_add, empty_expire) = median_pair(|| timer_manager(false));
-    let (add, expire) = median_pair(|| timer_manager(true));
-    let (bare_add, bare_expire) = median_pair(bare_heap);
-    let (warm_add, warm_expire) = median_pair(|| warm_timer_manager(true));
+    let lines = [
+        ("bare BinaryHeap, counting closures", median(bare_heap)),
+        (
+            "TimerManager, counting closures",
+            median(|| timer_manager(true)),
+        ),
+        (
+            "TimerManager, empty closures",
+            median(|| timer_manager(false)),
+        ),
+        (
+            "TimerManager, counting, warm manager",
+            median(|| warm_timer_manager(true)),
+        ),
+        (
+            "TimerManager, counting + Timer handle",
+            median(timer_manager_with_handles),
+        ),
+    ];
     println!("{TIMERS} timers (delays spread over 10 s), medians of 5 runs");
-    println!("  {:<40}{:>10}{:>16}", "", "add ns", "expire+run ns");
     println!(
-        "  {:<40}{bare_add:>10.1}{bare_expire:>16.1}",
-        "bare BinaryHeap, counting closures"
+        "  {:<40}{:>8}{:>15}{:>9}",
+        "", "add ns", "expire+run ns", "faults"
     );
-    println!(
-        "  {:<40}{add:>10.1}{expire:>16.1}   {:.2}x / {:.2}x the heap",
-        "TimerManager, counting closures",
-        add / bare_add,
-        expire / bare_expire
-    );
-    println!(
-        "  {:<40}{empty_add:>10.1}{empty_expire:>16.1}   {:.2}x / {:.2}x the heap",
-        "TimerManager, empty closures",
-        empty_add / bare_add,
-        empty_expire / bare_expire
-    );
-    println!(
-        "  {:<40}{warm_add:>10.1}{warm_expire:>16.1}   {:.2}x / {:.2}x the heap",
-        "TimerManager, counting, warm manager",
-        warm_add / bare_add,
-        warm_expire / bare_expire
-    );
+    let heap = lines[0].1;
+    for (i, (name, f)) in lines.iter().enumerate() {
+        let ratio = if i == 0 {
+            String::new()
+        } else {
+            format!(
+                "   {:.2}x / {:.2}x the heap",
+                f.add / heap.add,
+                f.expire / heap.expire
+            )
+        };
+        println!(
+            "  {name:<40}{:>8.1}{:>15.1}{:>9.1}{ratio}",
+            f.add, f.expire, f.faults
+        );
+    }
     if std::env::var_os("TIMERS_ONLY").is_some() {
         return;
     }

@@ -9,7 +9,7 @@ use sylar_scheduler::Handle;
 use crate::event::{Event, Waiter};
 use std::time::Instant;
 
-use crate::timer::Timer;
+use crate::timer::TimerId;
 
 // ANCHOR: wait
 /// A registered waiter and what goes with it.
@@ -49,7 +49,7 @@ pub(crate) struct Slot {
     /// connection that answers a request every few milliseconds under a
     /// 120 s read timeout touches the timer wheel once in 120 s, not twice
     /// per request.
-    pub timer: Option<(Timer, Instant)>,
+    pub timer: Option<(TimerId, Instant)>,
 }
 
 /// Everything about one fd, behind one lock.

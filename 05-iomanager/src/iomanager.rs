@@ -260,7 +260,8 @@ impl IoHandle {
     // ANCHOR: timers
     /// Runs `f` as a task once, after `delay`.
     pub fn add_timer(&self, delay: Duration, f: impl FnOnce() + Send + 'static) -> Timer {
-        self.reactor.timers.add(delay, f)
+        let timers = &self.reactor.timers;
+        timers.handle(timers.add(delay, f))
     }
 
     /// Runs `f` as a task every `interval`, until cancelled or stopped.
@@ -269,7 +270,8 @@ impl IoHandle {
         interval: Duration,
         f: impl Fn() + Send + Sync + 'static,
     ) -> Timer {
-        self.reactor.timers.add_recurring(interval, f)
+        let timers = &self.reactor.timers;
+        timers.handle(timers.add_recurring(interval, f))
     }
 
     /// Runs `f` after `delay` only if `owner` is still alive then.
@@ -279,7 +281,8 @@ impl IoHandle {
         owner: &Arc<T>,
         f: impl FnOnce() + Send + 'static,
     ) -> Timer {
-        self.reactor.timers.add_conditional(delay, owner, f)
+        let timers = &self.reactor.timers;
+        timers.handle(timers.add_conditional(delay, owner, f))
     }
 
     // ANCHOR: sleep

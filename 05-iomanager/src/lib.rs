@@ -55,4 +55,4 @@ pub use fd_table::FdTable;
 pub use iomanager::{EventKey, IoHandle, IoManager};
 pub use reactor::forget_fd_everywhere;
 pub use sylar_fiber::WakeReason;
-pub use timer::{Expired, Timer, TimerManager};
+pub use timer::{Expired, Timer, TimerId, TimerManager};

@@ -15,7 +15,7 @@ use crate::event::{Event, EventError, Waiter};
 use crate::fd_context::{FdContext, FdState, SlotState, Wait};
 use crate::fd_table::FdTable;
 use crate::sys::{Epoll, EventFd};
-use crate::timer::{Timer, TimerManager, leak_refused};
+use crate::timer::{TimerId, TimerManager, leak_refused};
 
 // ANCHOR: constants
 /// The epoll `data` of the wake-up eventfd; real fds are never this large.
@@ -318,7 +318,7 @@ impl Reactor {
             && slot.timer.as_ref().is_none_or(|&(_, armed)| armed > at)
         {
             if let Some((old, _)) = slot.timer.take() {
-                old.cancel();
+                self.timers.cancel(old);
             }
             slot.timer = Some((self.arm_timeout(fd, event, at), at));
         }
@@ -327,7 +327,7 @@ impl Reactor {
     }
 
     /// A timer that calls `on_timeout(fd, event)` at `at`.
-    fn arm_timeout(&self, fd: RawFd, event: Event, at: Instant) -> Timer {
+    fn arm_timeout(&self, fd: RawFd, event: Event, at: Instant) -> TimerId {
         let reactor = self.weak_self.clone();
         self.timers.add_at(at, move || {
             if let Some(reactor) = reactor.upgrade() {
@@ -427,7 +427,7 @@ impl Reactor {
                 let slot = state.slot(event);
                 slot.ready = false;
                 if let Some((timer, _)) = slot.timer.take() {
-                    timer.cancel();
+                    self.timers.cancel(timer);
                 }
                 match std::mem::take(&mut slot.state) {
                     SlotState::Empty => {}

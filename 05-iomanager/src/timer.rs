@@ -24,11 +24,19 @@
 
 use std::any::Any;
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use sylar_fiber::{Fiber, WakeReason};
 use sylar_scheduler::{Handle, Task};
+
+mod handle;
+mod slab;
+mod wheel;
+
+pub use handle::{Timer, TimerId};
+use slab::{Slot, Timers};
+use wheel::{DUE, Entry, Nanos, Wheel};
 
 // ANCHOR: action
 /// What a timer does when it fires.
@@ -42,102 +50,20 @@ enum Action {
 }
 // ANCHOR_END: action
 
-// ANCHOR: slab
-/// One live timer's data, in the manager's slab: 64 bytes, one cache line.
-/// Times are nanoseconds since the wheel's origin ([`Nanos`]), 8 bytes where
-/// an `Instant` or a `Duration` takes 16; a recurring timer is one whose
-/// action is [`Action::Every`].
-struct Slot {
-    action: Option<Action>,
-    interval: Nanos,
-    /// When the current period started (for `reset(.., from_now = false)`).
-    start: Nanos,
-    deadline: Nanos,
-    /// Where its entry sits in the wheel.
-    pos: Pos,
-    /// Which timer owns the slot (slots are reused): handles compare it.
-    id: u64,
-}
-
-/// A time as nanoseconds since the wheel's origin, or a length of time in
-/// nanoseconds; 64 bits hold 584 years, and delays are capped at a hundred.
-type Nanos = u64;
-
-/// An entry's place in the wheel: level (or [`DUE`]), slot, index in it.
-#[derive(Clone, Copy)]
-struct Pos {
-    level: u8,
-    slot: u8,
-    index: u32,
-}
-
-/// The level number of the list of timers that are already due.
-const DUE: u8 = LEVELS as u8;
-const LEVELS: usize = 6;
-const SLOTS: usize = 64;
-/// The wheel's horizon in ticks (milliseconds): 64^6, about 2.2 years.
-const HORIZON: u64 = 1 << (6 * LEVELS);
-
-/// What a wheel slot holds: the deadline tick (to cascade without touching
-/// the slab) and the slab index.
-#[derive(Clone, Copy)]
-struct Entry {
-    when: u64,
-    slab: u32,
-}
-// ANCHOR_END: slab
-
-// ANCHOR: wheel
-/// Six levels of 64 slots, and a list of timers already due.
-struct Wheel {
-    /// Tick 0; one tick is one millisecond.
-    origin: Instant,
-    /// Every timer due at or before this tick has been handed out.
-    elapsed: u64,
-    /// Per level: one bit per non-empty slot, and the slots.
-    occupied: [u64; LEVELS],
-    slots: Vec<Vec<Entry>>,
-    due: Vec<Entry>,
-}
-// ANCHOR_END: wheel
-
-// ANCHOR: timers
-struct Timers {
-    wheel: Wheel,
-    slab: Vec<Option<Slot>>,
-    free: Vec<u32>,
-    next_id: u64,
-    live: usize,
-    /// Whether someone was told about a new earliest deadline and has not
-    /// asked for the next deadline since (see `TimerManager::add`).
-    front_announced: bool,
-}
-// ANCHOR_END: timers
-
 // ANCHOR: manager
 /// The timers of one I/O manager (or of anyone: it is usable on its own).
 ///
 /// Every operation takes one lock, so a `cancel` that races with a `refresh`
 /// or `reset` of the same timer is ordered before or after it, never lost.
 pub struct TimerManager {
+    /// Time zero of the wheel: every time is kept as nanoseconds since.
+    origin: Instant,
     timers: Mutex<Timers>,
     /// Called (outside the lock) when a timer becomes the earliest one, so a
     /// thread sleeping until the old earliest deadline can wake up earlier.
     on_new_front: Box<dyn Fn() + Send + Sync>,
 }
 // ANCHOR_END: manager
-
-// ANCHOR: timer_handle
-/// A handle to one timer: cancel it, refresh it, reset it. Cloning the handle
-/// does not clone the timer. A handle whose timer has fired (one-shot), or
-/// been cancelled, is inert: its methods return `false`.
-#[derive(Clone)]
-pub struct Timer {
-    manager: Weak<TimerManager>,
-    slot: u32,
-    id: u64,
-}
-// ANCHOR_END: timer_handle
 
 // ANCHOR: expired
 /// A fired timer's work, taken out of the manager so it runs without the lock.
@@ -177,53 +103,57 @@ pub(crate) fn leak_refused(task: Task) {
     std::mem::forget(task);
 }
 
-/// How far "never" is: deadlines are capped this far ahead, so that adding
-/// `Duration::MAX` cannot overflow `Instant`.
+/// How far "never" is: delays are capped this far ahead, so that adding
+/// `Duration::MAX` cannot overflow a deadline.
 const FAR_FUTURE: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
-
-/// `start + delay`, capped at [`FAR_FUTURE`] instead of overflowing.
-fn after(start: Instant, delay: Duration) -> Instant {
-    start.checked_add(delay.min(FAR_FUTURE)).unwrap_or(start)
-}
 
 /// A delay in nanoseconds, capped at [`FAR_FUTURE`] (which fits in 64 bits).
 fn capped_nanos(delay: Duration) -> Nanos {
-    delay.min(FAR_FUTURE).as_nanos() as Nanos
+    duration_nanos(delay.min(FAR_FUTURE))
+}
+
+/// A length of time in nanoseconds, saturating at 584 years.
+fn duration_nanos(d: Duration) -> Nanos {
+    d.as_secs()
+        .saturating_mul(1_000_000_000)
+        .saturating_add(u64::from(d.subsec_nanos()))
 }
 // ANCHOR_END: expired
 
 impl TimerManager {
     /// A manager that calls `on_new_front` when a new timer becomes the first to expire.
     pub fn new(on_new_front: impl Fn() + Send + Sync + 'static) -> Arc<TimerManager> {
+        let origin = Instant::now();
         Arc::new(TimerManager {
-            timers: Mutex::new(Timers::new()),
+            origin,
+            timers: Mutex::new(Timers::new(origin)),
             on_new_front: Box::new(on_new_front),
         })
     }
 
     // ANCHOR: add
     /// A one-shot timer running `f` once, `delay` from now.
-    pub fn add(self: &Arc<Self>, delay: Duration, f: impl FnOnce() + Send + 'static) -> Timer {
+    pub fn add(&self, delay: Duration, f: impl FnOnce() + Send + 'static) -> TimerId {
         self.insert(delay, Action::Once(Box::new(f)))
     }
 
     /// A recurring timer running `f` every `interval`, first `interval` from now.
     pub fn add_recurring(
-        self: &Arc<Self>,
+        &self,
         interval: Duration,
         f: impl Fn() + Send + Sync + 'static,
-    ) -> Timer {
+    ) -> TimerId {
         self.insert(interval, Action::Every(Arc::new(f)))
     }
 
     /// A one-shot timer whose `f` only runs if `owner` is still alive when it
     /// fires (sylar's condition timer, which holds a `weak_ptr`).
     pub fn add_conditional<T: Any + Send + Sync>(
-        self: &Arc<Self>,
+        &self,
         delay: Duration,
         owner: &Arc<T>,
         f: impl FnOnce() + Send + 'static,
-    ) -> Timer {
+    ) -> TimerId {
         let owner: Arc<dyn Any + Send + Sync> = owner.clone();
         let owner = Arc::downgrade(&owner);
         // The owner is checked when the callback runs, as sylar does, not
@@ -240,64 +170,71 @@ impl TimerManager {
     /// A one-shot timer running `f` once at `at` (or at once, if `at` has
     /// passed). It has no interval: `refresh` fires it now, `reset` uses the
     /// interval it is given.
-    pub fn add_at(self: &Arc<Self>, at: Instant, f: impl FnOnce() + Send + 'static) -> Timer {
-        self.insert_at(at, Duration::ZERO, Action::Once(Box::new(f)))
+    pub fn add_at(&self, at: Instant, f: impl FnOnce() + Send + 'static) -> TimerId {
+        self.insert_at(self.nanos_of(at), 0, Action::Once(Box::new(f)))
     }
 
     /// A one-shot timer that schedules `fiber` on `handle` (a sleep).
-    pub fn add_wake(self: &Arc<Self>, delay: Duration, fiber: Fiber, handle: Handle) -> Timer {
+    pub fn add_wake(&self, delay: Duration, fiber: Fiber, handle: Handle) -> TimerId {
         self.insert(delay, Action::Wake(fiber, handle))
     }
 
+    /// A handle for `id` that can be kept apart from the manager (see [`Timer`]).
+    pub fn handle(self: &Arc<Self>, id: TimerId) -> Timer {
+        Timer {
+            manager: Arc::downgrade(self),
+            id,
+        }
+    }
+
     // ANCHOR: insert
-    fn insert(self: &Arc<Self>, interval: Duration, action: Action) -> Timer {
-        let now = Instant::now();
-        self.insert_at(after(now, interval), interval, action)
+    fn insert(&self, interval: Duration, action: Action) -> TimerId {
+        let now = self.nanos_of(Instant::now());
+        let interval = capped_nanos(interval);
+        self.insert_at(now.saturating_add(interval), interval, action)
     }
 
     /// Adds a timer due at `deadline` (its period, if any, is `interval`).
-    fn insert_at(self: &Arc<Self>, deadline: Instant, interval: Duration, action: Action) -> Timer {
-        let (slot, id, announce) = {
+    fn insert_at(&self, deadline: Nanos, interval: Nanos, action: Action) -> TimerId {
+        let (key, announce) = {
             let mut timers = self.lock();
-            let deadline = timers.wheel.nanos_of(deadline);
-            let interval = capped_nanos(interval);
-            let start = deadline.saturating_sub(interval);
             timers.next_id += 1;
             let id = timers.next_id;
             let announce =
                 !timers.front_announced && timers.front().is_none_or(|front| deadline < front);
-            let index = timers.free.pop().unwrap_or_else(|| {
-                timers.slab.push(None);
-                (timers.slab.len() - 1) as u32
+            let slot = timers
+                .free
+                .pop()
+                .unwrap_or_else(|| timers.slab.push_empty());
+            let pos = timers.wheel.place(Entry {
+                when: Wheel::tick_of(deadline),
+                slab: slot,
             });
-            timers.slab[index as usize] = Some(Slot {
+            timers.slab[slot] = Some(Slot {
                 action: Some(action),
                 interval,
-                start,
+                start: deadline.saturating_sub(interval),
                 deadline,
-                pos: Pos {
-                    level: DUE,
-                    slot: 0,
-                    index: 0,
-                },
+                pos,
                 id,
             });
-            timers.schedule(index);
             timers.live += 1;
             timers.front_announced |= announce;
-            (index, id, announce)
+            (TimerId { slot, id }, announce)
         };
         if announce {
             (self.on_new_front)();
         }
-        Timer {
-            manager: Arc::downgrade(self),
-            slot,
-            id,
-        }
+        key
     }
     // ANCHOR_END: insert
     // ANCHOR_END: add
+
+    /// `at` in nanoseconds since the wheel's origin (an earlier `at` counts
+    /// as the origin: it is due at once either way).
+    fn nanos_of(&self, at: Instant) -> Nanos {
+        duration_nanos(at.saturating_duration_since(self.origin))
+    }
 
     // ANCHOR: expire
     /// When the earliest live timer expires, if there is one. Also re-arms
@@ -313,6 +250,7 @@ impl TimerManager {
     /// one interval from `now`.
     pub fn collect_expired(&self, now: Instant) -> Vec<Expired> {
         let mut expired = Vec::new();
+        let now_nanos = self.nanos_of(now);
         let mut timers = self.lock();
         let now_tick = timers.wheel.tick_at(now);
         loop {
@@ -320,14 +258,15 @@ impl TimerManager {
             // Due by the wheel's clock; fire those due by `now` too (a
             // caller may have passed a `now` ahead of the real clock before).
             if wheel.due.iter().any(|e| e.when <= now_tick) {
-                let due = std::mem::take(&mut wheel.due);
-                for entry in due {
+                let mut due = wheel.take_list(DUE, 0);
+                for entry in due.drain(..) {
                     if entry.when <= now_tick {
-                        timers.fire(entry.slab, now, &mut expired);
+                        timers.fire(entry.slab, now_nanos, &mut expired);
                     } else {
                         timers.keep_due(entry);
                     }
                 }
+                timers.wheel.recycle(due);
                 continue;
             }
             let Some((level, slot, tick)) = wheel.next_expiration() else {
@@ -340,14 +279,14 @@ impl TimerManager {
             // others cascade to finer levels (or fire, if due already).
             wheel.elapsed = tick;
             wheel.occupied[level] &= !(1 << slot);
-            let entries = std::mem::take(&mut wheel.slots[level * SLOTS + slot]);
-            for entry in entries {
-                let wheel = &mut timers.wheel;
-                let pos = wheel.place(entry);
-                if let Some(slot) = timers.slab[entry.slab as usize].as_mut() {
+            let mut entries = wheel.take_list(level as u8, slot as u8);
+            for entry in entries.drain(..) {
+                let pos = timers.wheel.place(entry);
+                if let Some(slot) = timers.slab[entry.slab].as_mut() {
                     slot.pos = pos;
                 }
             }
+            timers.wheel.recycle(entries);
         }
         let wheel = &mut timers.wheel;
         wheel.elapsed = wheel.elapsed.max(now_tick);
@@ -408,252 +347,18 @@ impl TimerManager {
     }
 }
 
-// ANCHOR: level_for
-/// The level whose window, seen from `elapsed`, contains `when`: the highest
-/// 6-bit digit in which the two ticks differ (tokio's rule).
-fn level_for(elapsed: u64, when: u64) -> usize {
-    let masked = ((elapsed ^ when) | (SLOTS as u64 - 1)).min(HORIZON - 1);
-    let significant = 63 - masked.leading_zeros() as usize;
-    significant / 6
-}
-// ANCHOR_END: level_for
-
-/// A slot's width in ticks at `level`: 64^level.
-fn slot_width(level: usize) -> u64 {
-    1 << (6 * level)
-}
-
-impl Wheel {
-    fn new() -> Wheel {
-        Wheel {
-            origin: Instant::now(),
-            elapsed: 0,
-            occupied: [0; LEVELS],
-            slots: (0..LEVELS * SLOTS).map(|_| Vec::new()).collect(),
-            due: Vec::new(),
-        }
-    }
-
-    // ANCHOR: ticks
-    /// `at` in nanoseconds since the origin (an earlier `at` counts as the
-    /// origin: it is due at once either way).
-    fn nanos_of(&self, at: Instant) -> Nanos {
-        let nanos = at.saturating_duration_since(self.origin).as_nanos();
-        Nanos::try_from(nanos).unwrap_or(Nanos::MAX)
-    }
-
-    /// The tick at or after `at` (rounded up: a timer never fires early).
-    fn tick_of(at: Nanos) -> u64 {
-        at.div_ceil(1_000_000)
-    }
-
-    /// The last tick that has fully passed at `now`.
-    fn tick_at(&self, now: Instant) -> u64 {
-        let d = now.saturating_duration_since(self.origin);
-        d.as_secs()
-            .saturating_mul(1000)
-            .saturating_add(u64::from(d.subsec_millis()))
-    }
-    // ANCHOR_END: ticks
-
-    fn instant_of(&self, tick: u64) -> Instant {
-        self.origin + Duration::from_millis(tick)
-    }
-
-    /// The `Instant` of a time in nanoseconds since the origin.
-    fn instant_of_nanos(&self, at: Nanos) -> Instant {
-        self.origin + Duration::from_nanos(at)
-    }
-
-    fn list(&mut self, level: u8, slot: u8) -> &mut Vec<Entry> {
-        match level {
-            DUE => &mut self.due,
-            _ => &mut self.slots[level as usize * SLOTS + slot as usize],
-        }
-    }
-
-    // ANCHOR: place
-    /// Places an entry; returns where.
-    fn place(&mut self, entry: Entry) -> Pos {
-        let (level, slot) = if entry.when <= self.elapsed {
-            (DUE, 0)
-        } else {
-            let level = level_for(self.elapsed, entry.when);
-            let slot = ((entry.when >> (6 * level)) % SLOTS as u64) as u8;
-            self.occupied[level] |= 1 << slot;
-            (level as u8, slot)
-        };
-        let list = self.list(level, slot);
-        list.push(entry);
-        Pos {
-            level,
-            slot,
-            index: (list.len() - 1) as u32,
-        }
-    }
-
-    /// Removes the entry at `pos`; returns the slab index of the entry that
-    /// moved into its place, if one did (its position changed).
-    fn unplace(&mut self, pos: Pos) -> Option<u32> {
-        let list = self.list(pos.level, pos.slot);
-        list.swap_remove(pos.index as usize);
-        let moved = list.get(pos.index as usize).map(|e| e.slab);
-        if list.is_empty() && pos.level != DUE {
-            self.occupied[pos.level as usize] &= !(1 << pos.slot);
-        }
-        moved
-    }
-    // ANCHOR_END: place
-
-    // ANCHOR: next_expiration
-    /// The next (level, slot, tick) to process: the first occupied slot of
-    /// the lowest level that has one. Lower levels always hold earlier ticks.
-    fn next_expiration(&self) -> Option<(usize, usize, u64)> {
-        (0..LEVELS).find_map(|level| {
-            let occupied = self.occupied[level];
-            if occupied == 0 {
-                return None;
-            }
-            let width = slot_width(level);
-            let now_slot = (self.elapsed / width) % SLOTS as u64;
-            let slot = (occupied.rotate_right(now_slot as u32).trailing_zeros() as u64 + now_slot)
-                % SLOTS as u64;
-            let level_range = width * SLOTS as u64;
-            let level_start = self.elapsed & !(level_range - 1);
-            let mut tick = level_start + slot * width;
-            if tick <= self.elapsed && level > 0 {
-                tick += level_range;
-            }
-            Some((level, slot as usize, tick.max(self.elapsed)))
-        })
-    }
-    // ANCHOR_END: next_expiration
-}
-
-impl Timers {
-    fn new() -> Timers {
-        Timers {
-            wheel: Wheel::new(),
-            slab: Vec::new(),
-            free: Vec::new(),
-            next_id: 0,
-            live: 0,
-            front_announced: false,
-        }
-    }
-
-    /// Puts slab entry `index` into the wheel at its slot's deadline.
-    fn schedule(&mut self, index: u32) {
-        let deadline = self.slab[index as usize]
-            .as_ref()
-            .expect("live slot")
-            .deadline;
-        let when = Wheel::tick_of(deadline);
-        let pos = self.wheel.place(Entry { when, slab: index });
-        self.slab[index as usize].as_mut().expect("live slot").pos = pos;
-    }
-
-    /// Takes slab entry `index` out of the wheel.
-    fn unschedule(&mut self, index: u32) {
-        let pos = self.slab[index as usize].as_ref().expect("live slot").pos;
-        if let Some(moved) = self.wheel.unplace(pos)
-            && let Some(slot) = self.slab[moved as usize].as_mut()
-        {
-            slot.pos.index = pos.index;
-        }
-    }
-
-    /// Puts a due entry back in the due list (it is not due by `now` yet).
-    fn keep_due(&mut self, entry: Entry) {
-        let wheel = &mut self.wheel;
-        wheel.due.push(entry);
-        let index = (wheel.due.len() - 1) as u32;
-        if let Some(slot) = self.slab[entry.slab as usize].as_mut() {
-            slot.pos = Pos {
-                level: DUE,
-                slot: 0,
-                index,
-            };
-        }
-    }
-
-    /// The earliest tick something is due, as an `Instant`.
-    fn front_instant(&self) -> Option<Instant> {
-        self.front_tick().map(|tick| self.wheel.instant_of(tick))
-    }
-
-    /// The earliest tick something is due, in nanoseconds since the origin.
-    fn front(&self) -> Option<Nanos> {
-        self.front_tick().map(|tick| tick.saturating_mul(1_000_000))
-    }
-
-    fn front_tick(&self) -> Option<u64> {
-        let wheel = &self.wheel;
-        if let Some(when) = wheel.due.iter().map(|e| e.when).min() {
-            return Some(when);
-        }
-        wheel.next_expiration().map(|(_, _, tick)| tick)
-    }
-
-    fn owned_slot(&mut self, slot: u32, id: u64) -> Option<&mut Slot> {
-        self.slab
-            .get_mut(slot as usize)?
-            .as_mut()
-            .filter(|s| s.id == id)
-    }
-
-    /// Removes a timer from the wheel and the slab; returns its action.
-    fn remove(&mut self, index: u32) -> Option<Action> {
-        self.slab.get(index as usize)?.as_ref()?;
-        self.unschedule(index);
-        let taken = self.slab[index as usize].take()?;
-        self.free.push(index);
-        self.live -= 1;
-        taken.action
-    }
-
-    // ANCHOR: fire
-    /// A due timer: a one-shot leaves, a recurring one is re-armed.
-    fn fire(&mut self, index: u32, now: Instant, out: &mut Vec<Expired>) {
-        let Some(slot) = self.slab[index as usize].as_mut() else {
-            return;
-        };
-        if let Some(Action::Every(f)) = &slot.action {
-            out.push(Expired(Action::Every(f.clone())));
-            // At least one tick ahead, or a zero interval would fire again
-            // within this very collection, forever.
-            let now = self.wheel.nanos_of(now);
-            let slot = self.slab[index as usize].as_mut().expect("checked");
-            slot.start = now;
-            slot.deadline = now.saturating_add(slot.interval.max(1_000_000));
-            self.schedule(index);
-        } else {
-            let taken = self.slab[index as usize].take().expect("checked");
-            self.free.push(index);
-            self.live -= 1;
-            if let Some(action) = taken.action {
-                out.push(Expired(action));
-            }
-        }
-    }
-    // ANCHOR_END: fire
-}
-
-impl Timer {
+impl TimerManager {
     // ANCHOR: timer_ops
     /// Cancels the timer; its callback is dropped without running. Returns
     /// whether it was still live. A sleeping fiber's timer is woken instead
     /// (with [`WakeReason::Cancelled`]): a parked fiber is never dropped.
-    pub fn cancel(&self) -> bool {
-        let Some(manager) = self.manager.upgrade() else {
-            return false;
-        };
+    pub fn cancel(&self, timer: TimerId) -> bool {
         let action = {
-            let mut timers = manager.lock();
-            if timers.owned_slot(self.slot, self.id).is_none() {
+            let mut timers = self.lock();
+            if timers.owned_slot(timer).is_none() {
                 return false;
             }
-            timers.remove(self.slot)
+            timers.remove(timer.slot)
         };
         if let Some(Action::Wake(mut fiber, handle)) = action {
             fiber.set_wake_reason(WakeReason::Cancelled);
@@ -665,36 +370,32 @@ impl Timer {
     }
 
     /// Restarts the timer's current interval from now (sylar's `refresh`).
-    pub fn refresh(&self) -> bool {
-        self.reschedule(|slot, now| (now, slot.interval))
+    pub fn refresh(&self, timer: TimerId) -> bool {
+        self.reschedule(timer, |slot, now| (now, slot.interval))
     }
 
     /// Gives the timer a new interval, counted from now or from the start of
     /// its current period (sylar's `reset(ms, from_now)`).
-    pub fn reset(&self, interval: Duration, from_now: bool) -> bool {
+    pub fn reset(&self, timer: TimerId, interval: Duration, from_now: bool) -> bool {
         let interval = capped_nanos(interval);
-        self.reschedule(|slot, now| (if from_now { now } else { slot.start }, interval))
+        self.reschedule(timer, |slot, now| {
+            (if from_now { now } else { slot.start }, interval)
+        })
     }
     // ANCHOR_END: timer_ops
 
     /// When the timer will fire next, if it is live.
-    pub fn deadline(&self) -> Option<Instant> {
-        let manager = self.manager.upgrade()?;
-        let mut timers = manager.lock();
-        let deadline = timers.owned_slot(self.slot, self.id)?.deadline;
-        Some(timers.wheel.instant_of_nanos(deadline))
+    pub fn deadline(&self, timer: TimerId) -> Option<Instant> {
+        let deadline = self.lock().owned_slot(timer)?.deadline;
+        Some(self.origin + Duration::from_nanos(deadline))
     }
 
     // ANCHOR: reschedule
-    fn reschedule(&self, new: impl FnOnce(&Slot, Nanos) -> (Nanos, Nanos)) -> bool {
-        let Some(manager) = self.manager.upgrade() else {
-            return false;
-        };
-        let now = Instant::now();
+    fn reschedule(&self, timer: TimerId, new: impl FnOnce(&Slot, Nanos) -> (Nanos, Nanos)) -> bool {
+        let now = self.nanos_of(Instant::now());
         let announce = {
-            let mut timers = manager.lock();
-            let now = timers.wheel.nanos_of(now);
-            let Some(slot) = timers.owned_slot(self.slot, self.id) else {
+            let mut timers = self.lock();
+            let Some(slot) = timers.owned_slot(timer) else {
                 return false;
             };
             let (start, interval) = new(slot, now);
@@ -702,15 +403,15 @@ impl Timer {
             slot.interval = interval;
             slot.deadline = start.saturating_add(interval);
             let deadline = slot.deadline;
-            timers.unschedule(self.slot);
+            timers.unschedule(timer.slot);
             let announce =
                 !timers.front_announced && timers.front().is_none_or(|front| deadline < front);
-            timers.schedule(self.slot);
+            timers.schedule(timer.slot);
             timers.front_announced |= announce;
             announce
         };
         if announce {
-            (manager.on_new_front)();
+            (self.on_new_front)();
         }
         true
     }
@@ -722,14 +423,6 @@ impl fmt::Debug for TimerManager {
         f.debug_struct("TimerManager")
             .field("live", &self.len())
             .finish()
-    }
-}
-
-impl fmt::Debug for Timer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Timer")
-            .field("slot", &self.slot)
-            .finish_non_exhaustive()
     }
 }
 
@@ -761,15 +454,17 @@ mod tests {
 
     #[test]
     fn times_round_trip_through_nanoseconds() {
-        let wheel = Wheel::new();
-        let at = wheel.origin + Duration::from_micros(1_500);
-        assert_eq!(wheel.nanos_of(at), 1_500_000);
-        assert_eq!(wheel.instant_of_nanos(1_500_000), at);
+        let manager = TimerManager::new(|| {});
+        let at = manager.origin + Duration::from_micros(1_500);
+        assert_eq!(manager.nanos_of(at), 1_500_000);
         // Rounded up to whole milliseconds: never early.
         assert_eq!(Wheel::tick_of(1_500_000), 2);
         assert_eq!(Wheel::tick_of(2_000_000), 2);
-        // Before the origin counts as the origin; beyond 584 years saturates.
-        assert_eq!(wheel.nanos_of(wheel.origin - Duration::from_secs(1)), 0);
+        // Before the origin counts as the origin; the cap fits in 64 bits.
+        assert_eq!(manager.nanos_of(manager.origin - Duration::from_secs(1)), 0);
         assert_eq!(capped_nanos(Duration::MAX), FAR_FUTURE.as_nanos() as u64);
+        assert_eq!(duration_nanos(Duration::MAX), u64::MAX);
+        let timer = manager.add_at(at, || {});
+        assert_eq!(manager.deadline(timer), Some(at));
     }
 }

@@ -50,14 +50,17 @@ fn a_timer_never_fires_early() {
     let timer = manager.add(ms(100), move || {
         f.fetch_add(1, Ordering::SeqCst);
     });
-    let deadline = timer.deadline().expect("live");
+    let deadline = manager.deadline(timer).expect("live");
     assert_eq!(
         run_all(manager.collect_expired(deadline - Duration::from_micros(1))),
         0
     );
     assert_eq!(run_all(manager.collect_expired(deadline + ms(1))), 1);
     assert_eq!(fired.load(Ordering::SeqCst), 1);
-    assert!(timer.deadline().is_none(), "a fired one-shot timer is gone");
+    assert!(
+        manager.deadline(timer).is_none(),
+        "a fired one-shot timer is gone"
+    );
 }
 
 #[test]
@@ -67,15 +70,15 @@ fn next_deadline_is_the_earliest_live_timer() {
     let late = manager.add(ms(10_000), || {});
     let early = manager.add(ms(50), || {});
     let next = manager.next_deadline().unwrap();
-    let early_at = early.deadline().unwrap();
+    let early_at = manager.deadline(early).unwrap();
     // To the millisecond, and never after the deadline.
     assert!(
         next <= early_at + ms(1) && next + ms(64) >= early_at,
         "{next:?} vs {early_at:?}"
     );
-    assert!(early.cancel());
+    assert!(manager.cancel(early));
     let next = manager.next_deadline().unwrap();
-    assert!(next <= late.deadline().unwrap() + ms(1));
+    assert!(next <= manager.deadline(late).unwrap() + ms(1));
     assert!(next > early_at, "the cancelled timer no longer counts");
 }
 
@@ -93,10 +96,10 @@ fn recurring_timers_fire_every_interval_until_cancelled() {
         run_all(manager.collect_expired(now));
     }
     assert_eq!(fired.load(Ordering::SeqCst), 5);
-    assert!(timer.cancel());
+    assert!(manager.cancel(timer));
     run_all(manager.collect_expired(now + ms(1_000)));
     assert_eq!(fired.load(Ordering::SeqCst), 5);
-    assert!(!timer.cancel(), "already cancelled");
+    assert!(!manager.cancel(timer), "already cancelled");
 }
 
 #[test]
@@ -138,15 +141,15 @@ fn a_condition_timer_whose_owner_was_dropped_never_fires() {
 fn refresh_restarts_and_reset_changes_the_interval() {
     let manager = TimerManager::new(|| {});
     let timer = manager.add(ms(100), || {});
-    let first = timer.deadline().unwrap();
+    let first = manager.deadline(timer).unwrap();
     std::thread::sleep(ms(5)); // let the clock move, so "from now" differs
-    assert!(timer.refresh());
-    let refreshed = timer.deadline().unwrap();
+    assert!(manager.refresh(timer));
+    let refreshed = manager.deadline(timer).unwrap();
     assert!(refreshed > first, "refresh counts the same 100 ms from now");
-    assert!(timer.reset(ms(1_000), false));
-    let from_start = timer.deadline().unwrap();
-    assert!(timer.reset(ms(1_000), true));
-    let from_now = timer.deadline().unwrap();
+    assert!(manager.reset(timer, ms(1_000), false));
+    let from_start = manager.deadline(timer).unwrap();
+    assert!(manager.reset(timer, ms(1_000), true));
+    let from_now = manager.deadline(timer).unwrap();
     assert!(from_now >= from_start);
     assert_eq!(
         from_start,
@@ -157,7 +160,7 @@ fn refresh_restarts_and_reset_changes_the_interval() {
     assert_eq!(run_all(manager.collect_expired(first + ms(1))), 0);
     assert_eq!(run_all(manager.collect_expired(from_now + ms(1))), 1);
     assert!(
-        !timer.refresh() && !timer.reset(ms(1), true),
+        !manager.refresh(timer) && !manager.reset(timer, ms(1), true),
         "a fired timer is inert"
     );
 }
@@ -170,16 +173,16 @@ fn cancelled_timers_do_not_fire_and_their_slots_are_reused_safely() {
     let old = manager.add(ms(10), move || {
         f.fetch_add(1, Ordering::SeqCst);
     });
-    assert!(old.cancel());
+    assert!(manager.cancel(old));
     // A new timer may reuse the slot; the old handle must not touch it.
     let f = fired.clone();
     let new = manager.add(ms(10), move || {
         f.fetch_add(100, Ordering::SeqCst);
     });
-    assert!(!old.cancel() && !old.refresh());
+    assert!(!manager.cancel(old) && !manager.refresh(old));
     run_all(manager.collect_expired(Instant::now() + ms(20)));
     assert_eq!(fired.load(Ordering::SeqCst), 100);
-    assert!(new.deadline().is_none());
+    assert!(manager.deadline(new).is_none());
 }
 
 #[test]
@@ -200,6 +203,21 @@ fn adding_an_earlier_timer_announces_a_new_front_once() {
 }
 
 #[test]
+fn a_handle_works_like_its_key_and_goes_inert_with_its_manager() {
+    let manager = TimerManager::new(|| {});
+    let id = manager.add(ms(100), || {});
+    let handle = manager.handle(id);
+    assert_eq!(handle.id(), id);
+    assert_eq!(handle.deadline(), manager.deadline(id));
+    assert!(handle.reset(ms(200), true));
+    assert_eq!(handle.deadline(), manager.deadline(id));
+    let other = manager.handle(manager.add(ms(100), || {}));
+    drop(manager);
+    assert!(other.deadline().is_none(), "the manager is gone");
+    assert!(!other.cancel() && !other.refresh() && !other.reset(ms(1), true));
+}
+
+#[test]
 fn cancel_racing_with_refresh_and_reset_is_never_lost() {
     for _ in 0..200 {
         let manager = TimerManager::new(|| {});
@@ -208,7 +226,8 @@ fn cancel_racing_with_refresh_and_reset_is_never_lost() {
         let timer = manager.add(ms(50), move || {
             f.fetch_add(1, Ordering::SeqCst);
         });
-        let (t1, t2) = (timer.clone(), timer.clone());
+        // Handles, so that each thread holds the timer apart from the manager.
+        let (t1, t2) = (manager.handle(timer), manager.handle(timer));
         let refresher = std::thread::spawn(move || {
             for i in 0..50 {
                 t1.refresh();
@@ -237,7 +256,7 @@ fn timers_far_in_the_future_wait_their_turn() {
     assert_eq!(run_all(manager.collect_expired(start + year / 2)), 0);
     assert_eq!(run_all(manager.collect_expired(start + year - ms(10))), 0);
     assert_eq!(
-        run_all(manager.collect_expired(timer.deadline().unwrap() + ms(1))),
+        run_all(manager.collect_expired(manager.deadline(timer).unwrap() + ms(1))),
         1
     );
     assert_eq!(fired.load(Ordering::SeqCst), 1);
@@ -273,9 +292,12 @@ fn many_timers_all_fire_exactly_once() {
 fn huge_delays_are_capped_instead_of_overflowing() {
     let manager = TimerManager::new(|| {});
     let timer = manager.add(Duration::MAX, || {});
-    assert!(timer.deadline().unwrap() > Instant::now() + Duration::from_secs(50 * 365 * 24 * 3600));
-    assert!(timer.reset(Duration::MAX, true));
-    assert!(timer.cancel());
+    assert!(
+        manager.deadline(timer).unwrap()
+            > Instant::now() + Duration::from_secs(50 * 365 * 24 * 3600)
+    );
+    assert!(manager.reset(timer, Duration::MAX, true));
+    assert!(manager.cancel(timer));
 }
 
 #[test]
@@ -290,9 +312,9 @@ fn collecting_with_a_future_now_does_not_make_later_timers_fire_early() {
     // ...but a timer added afterwards, due in 1 s, is not due at the real now.
     let timer = manager.add(ms(1_000), || {});
     assert_eq!(run_all(manager.collect_expired(Instant::now())), 0);
-    assert!(timer.deadline().is_some(), "still waiting");
+    assert!(manager.deadline(timer).is_some(), "still waiting");
     assert_eq!(
-        run_all(manager.collect_expired(timer.deadline().unwrap() + ms(1))),
+        run_all(manager.collect_expired(manager.deadline(timer).unwrap() + ms(1))),
         1
     );
 }

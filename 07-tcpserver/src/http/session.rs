@@ -155,11 +155,13 @@ impl<S: Read + Write> Session<'_, S> {
         // Set once part of a head is here: the whole head must follow in time.
         let mut deadline: Option<Instant> = None;
         loop {
-            if let Some(head) = parse_head(self.rbuf.data(), self.limits, &mut self.req)? {
-                self.rbuf.consume(head.len);
-                return Ok(Some(head));
-            }
+            // Between keep-alive requests the buffer is usually empty: no
+            // head to parse, so go straight to the read.
             if !self.rbuf.is_empty() {
+                if let Some(head) = parse_head(self.rbuf.data(), self.limits, &mut self.req)? {
+                    self.rbuf.consume(head.len);
+                    return Ok(Some(head));
+                }
                 let now = Instant::now();
                 let deadline = *deadline.get_or_insert(now + self.limits.head_timeout);
                 if now >= deadline {

@@ -53,7 +53,8 @@ pub(crate) struct Framing<'a> {
     pub client_version: Version,
     /// Whether the connection stays open after this response.
     pub keep_alive: bool,
-    /// The `Server` header's value (none when empty).
+    /// The `Server` header's value (none when empty), already checked with
+    /// [`is_sendable_field`]: the session checks it once, not per response.
     pub server_name: &'a str,
 }
 
@@ -99,10 +100,8 @@ pub(crate) fn encode_response(out: &mut Vec<u8>, resp: &HttpResponse, framing: &
         has_server |= name.eq_ignore_ascii_case("server");
         push_field(out, name.as_bytes(), value.as_bytes());
     }
-    if !has_server
-        && !framing.server_name.is_empty()
-        && is_sendable_field("Server", framing.server_name)
-    {
+    if !has_server && !framing.server_name.is_empty() {
+        debug_assert!(is_sendable_field("Server", framing.server_name));
         push_field(out, b"Server", framing.server_name.as_bytes());
     }
     if !has_date {

@@ -78,9 +78,9 @@ pub(crate) fn encode_response(out: &mut Vec<u8>, resp: &HttpResponse, framing: &
         (100..=999).contains(&status),
         "the session checks the status"
     );
+    let digit = |n: u16| b'0' + (n % 10) as u8;
     out.extend_from_slice(b"HTTP/1.1 ");
-    push_decimal(out, u64::from(status));
-    out.push(b' ');
+    out.extend_from_slice(&[digit(status / 100), digit(status / 10), digit(status), b' ']);
     out.extend_from_slice(resp.reason().as_bytes());
     out.extend_from_slice(b"\r\n");
 

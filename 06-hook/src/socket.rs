@@ -60,7 +60,7 @@ pub unsafe extern "C" fn socketpair(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn accept(fd: c_int, addr: *mut sockaddr, len: *mut socklen_t) -> c_int {
     // SAFETY: forwarded unchanged to the real function.
-    let new = do_io(fd, Event::Read, TimeoutKind::Recv, None, || unsafe {
+    let new = do_io(fd, Event::Read, TimeoutKind::Recv, None, |_| unsafe {
         (real::accept())(fd, addr, len) as libc::ssize_t
     }) as c_int;
     if new >= 0 {
@@ -81,7 +81,7 @@ pub unsafe extern "C" fn accept4(
     flags: c_int,
 ) -> c_int {
     // SAFETY: forwarded unchanged to the real function.
-    let new = do_io(fd, Event::Read, TimeoutKind::Recv, None, || unsafe {
+    let new = do_io(fd, Event::Read, TimeoutKind::Recv, None, |_| unsafe {
         (real::accept4())(fd, addr, len, flags) as libc::ssize_t
     }) as c_int;
     if new >= 0 {

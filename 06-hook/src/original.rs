@@ -114,7 +114,6 @@ originals! {
     socket: unsafe extern "C" fn(c_int, c_int, c_int) -> c_int;
     socketpair: unsafe extern "C" fn(c_int, c_int, c_int, *mut c_int) -> c_int;
     connect: unsafe extern "C" fn(c_int, *const sockaddr, socklen_t) -> c_int;
-    accept: unsafe extern "C" fn(c_int, *mut sockaddr, *mut socklen_t) -> c_int;
     accept4: unsafe extern "C" fn(c_int, *mut sockaddr, *mut socklen_t, c_int) -> c_int;
     read: unsafe extern "C" fn(c_int, *mut c_void, size_t) -> ssize_t;
     readv: unsafe extern "C" fn(c_int, *const iovec, c_int) -> ssize_t;
@@ -152,7 +151,6 @@ pub(crate) fn resolve_all() {
         &socket,
         &socketpair,
         &connect,
-        &accept,
         &accept4,
         &read,
         &readv,

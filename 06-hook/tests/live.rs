@@ -58,3 +58,64 @@ fn sockets_made_in_a_fiber_are_nonblocking_underneath_but_not_to_the_user() {
     assert!(sys, "we made it non-blocking");
     assert!(!user_view, "F_GETFL hides our O_NONBLOCK");
 }
+
+/// The user's and the system's view of `fd`'s O_NONBLOCK: what the hooked
+/// `fcntl(F_GETFL)` says, and what the kernel says (raw system call).
+fn nonblock_views(fd: i32) -> (bool, bool) {
+    // SAFETY: F_GETFL on an open fd, through the hook and then around it.
+    let (user, kernel) = unsafe {
+        (
+            libc::fcntl(fd, libc::F_GETFL),
+            libc::syscall(libc::SYS_fcntl, fd, libc::F_GETFL) as i32,
+        )
+    };
+    (user & libc::O_NONBLOCK != 0, kernel & libc::O_NONBLOCK != 0)
+}
+
+#[test]
+fn connections_accepted_in_a_fiber_are_nonblocking_underneath_but_not_to_the_user() {
+    let (plain, asked) = in_fiber(|| {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let _a = TcpStream::connect(addr).unwrap();
+        let _b = TcpStream::connect(addr).unwrap();
+        // std's accept: accept4(SOCK_CLOEXEC); the user wants it blocking.
+        let (plain, _) = listener.accept().unwrap();
+        // A C caller that asks for a non-blocking connection.
+        // SAFETY: accept4 on a listening socket, no address wanted.
+        let fd = unsafe {
+            libc::accept4(
+                listener.as_raw_fd(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+            )
+        };
+        assert!(fd >= 0);
+        let views = (nonblock_views(plain.as_raw_fd()), nonblock_views(fd));
+        // SAFETY: `fd` was accepted above and is closed once.
+        unsafe { libc::close(fd) };
+        views
+    });
+    assert_eq!(
+        plain,
+        (false, true),
+        "ours underneath, hidden from the user"
+    );
+    assert_eq!(asked, (true, true), "the user's own SOCK_NONBLOCK shows");
+}
+
+#[test]
+fn sockets_made_on_a_plain_thread_stay_blocking() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let stream = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let (accepted, _) = listener.accept().unwrap();
+    for fd in [
+        listener.as_raw_fd(),
+        stream.as_raw_fd(),
+        accepted.as_raw_fd(),
+    ] {
+        assert_eq!(nonblock_views(fd), (false, false));
+        assert!(!fd_context(fd).unwrap().sys_nonblock());
+    }
+}

@@ -61,11 +61,14 @@ pub(crate) struct Framing<'a> {
 /// True if `name: value` may be sent: the name a token, the value free of
 /// CR, LF, NUL and the other control characters (tab excepted).
 pub(crate) fn is_sendable_field(name: &str, value: &str) -> bool {
-    !name.is_empty()
-        && name.bytes().all(is_tchar)
-        && value
-            .bytes()
-            .all(|b| b == b'\t' || (b >= b' ' && b != 0x7f))
+    // `fold` and `&`, not `all`: no early exit, so no branch per byte, and
+    // the compiler can vectorise the value's loop. A field is valid almost
+    // always, and every response checks its fields.
+    let name_ok = name.bytes().fold(true, |ok, b| ok & is_tchar(b));
+    let value_ok = value
+        .bytes()
+        .fold(true, |ok, b| ok & (b == b'\t' || (b >= b' ' && b != 0x7f)));
+    !name.is_empty() && name_ok && value_ok
 }
 
 // ANCHOR: encode_response
@@ -93,7 +96,7 @@ pub(crate) fn encode_response(out: &mut Vec<u8>, resp: &HttpResponse, framing: &
             continue; // the framing is ours to write
         }
         if !is_sendable_field(name, value) {
-            log::warn!(target: "system", "http: dropped response header {name:?}: not a valid field");
+            log_dropped(name);
             continue;
         }
         has_date |= name.eq_ignore_ascii_case("date");
@@ -146,6 +149,13 @@ pub(crate) fn encode_response(out: &mut Vec<u8>, resp: &HttpResponse, framing: &
     body_after
 }
 // ANCHOR_END: encode_response
+
+/// Logs a field the servlet set that cannot be sent. Out of line: the
+/// formatting machinery would otherwise crowd the common path.
+#[cold]
+fn log_dropped(name: &str) {
+    log::warn!(target: "system", "http: dropped response header {name:?}: not a valid field");
+}
 
 /// Appends `name: value\r\n`.
 fn push_field(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {

@@ -88,6 +88,7 @@ impl Method {
     }
 }
 
+// ANCHOR: tchar
 /// `tchar` of RFC 9110 §5.6.2: letters, digits and ``!#$%&'*+-.^_`|~``.
 pub(crate) fn is_tchar(b: u8) -> bool {
     TCHAR[usize::from(b)]
@@ -123,6 +124,7 @@ const TCHAR: [bool; 256] = {
     }
     table
 };
+// ANCHOR_END: tchar
 
 impl FromStr for Method {
     type Err = InvalidMethod;

@@ -232,8 +232,31 @@ pub(crate) fn creation_flags(flags: libc::c_int, hooking: bool) -> libc::c_int {
 /// [`creation_flags`]`(flags, hooking)`. `SOCK_NONBLOCK` in `flags` is the
 /// user's wish; one that only we added is ours.
 pub(crate) fn on_socket_created(fd: libc::c_int, flags: libc::c_int, hooking: bool) {
+    register_socket(fd, flags, hooking, is_stream_socket(fd));
+}
+
+/// [`on_socket_created`] for a connection accepted on `listener`. It is the
+/// same kind of socket as its listener, so when the listener is ours (we
+/// asked its kind when it was made) the connection needs no `getsockopt`.
+/// (`listener` is still the socket `accept` used: a program that closes a
+/// listening socket while another thread accepts on it has a race of its own.)
+pub(crate) fn on_accepted(
+    fd: libc::c_int,
+    listener: libc::c_int,
+    flags: libc::c_int,
+    hooking: bool,
+) {
+    let stream = match existing(listener) {
+        Some(ctx) if ctx.is_ours() => ctx.is_stream(),
+        _ => is_stream_socket(fd),
+    };
+    register_socket(fd, flags, hooking, stream);
+}
+
+/// Starts `fd`'s context afresh as a socket of ours (see [`on_socket_created`]).
+fn register_socket(fd: libc::c_int, flags: libc::c_int, hooking: bool, stream: bool) {
     let Some(ctx) = FDS.get(fd) else { return };
-    let stream = if is_stream_socket(fd) { STREAM } else { 0 };
+    let stream = if stream { STREAM } else { 0 };
     let nonblock = match (flags & libc::SOCK_NONBLOCK != 0, hooking) {
         (true, _) => USER_NONBLOCK,
         (false, true) => SYS_NONBLOCK,

@@ -89,7 +89,7 @@ pub unsafe extern "C" fn accept4(
         (real::accept4())(fd, addr, len, kernel_flags) as libc::ssize_t
     }) as c_int;
     if new >= 0 {
-        fd_manager::on_socket_created(new, flags, hooking);
+        fd_manager::on_accepted(new, fd, flags, hooking);
     }
     new
 }

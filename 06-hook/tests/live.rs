@@ -119,3 +119,44 @@ fn sockets_made_on_a_plain_thread_stay_blocking() {
         assert!(!fd_context(fd).unwrap().sys_nonblock());
     }
 }
+
+#[test]
+fn connections_are_the_kind_of_socket_their_listener_is() {
+    let kinds = in_fiber(|| {
+        let tcp = TcpListener::bind("127.0.0.1:0").unwrap();
+        let _client = TcpStream::connect(tcp.local_addr().unwrap()).unwrap();
+        let (conn, _) = tcp.accept().unwrap();
+        let tcp_kind = fd_context(conn.as_raw_fd()).unwrap().is_stream();
+        // A SOCK_SEQPACKET listener accepts connections that keep message
+        // boundaries: not a stream (a short read does not mean drained).
+        let path = std::env::temp_dir().join(format!("sylar-seqpacket-{}", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let c_path = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+        // SAFETY: sockaddr_un is plain data; all zeroes is a valid value.
+        let mut addr: libc::sockaddr_un = unsafe { std::mem::zeroed() };
+        addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
+        for (dst, &src) in addr.sun_path.iter_mut().zip(c_path.as_bytes()) {
+            *dst = src as libc::c_char;
+        }
+        let len = std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
+        // SAFETY: socket/bind/listen/connect/accept with a valid sockaddr_un;
+        // every fd made here is closed before returning.
+        let seq_kind = unsafe {
+            let listener = libc::socket(libc::AF_UNIX, libc::SOCK_SEQPACKET, 0);
+            assert_eq!(libc::bind(listener, (&raw const addr).cast(), len), 0);
+            assert_eq!(libc::listen(listener, 1), 0);
+            let client = libc::socket(libc::AF_UNIX, libc::SOCK_SEQPACKET, 0);
+            assert_eq!(libc::connect(client, (&raw const addr).cast(), len), 0);
+            let conn = libc::accept(listener, std::ptr::null_mut(), std::ptr::null_mut());
+            assert!(conn >= 0);
+            let kind = fd_context(conn).unwrap().is_stream();
+            for fd in [conn, client, listener] {
+                libc::close(fd);
+            }
+            kind
+        };
+        let _ = std::fs::remove_file(&path);
+        (tcp_kind, seq_kind)
+    });
+    assert_eq!(kinds, (true, false));
+}

@@ -63,6 +63,15 @@ struct Woken {
 }
 
 impl Woken {
+    /// Room for `n` wake-ups, so that a round of the idle loop fills its
+    /// list without growing it step by step.
+    fn with_capacity(n: usize) -> Woken {
+        Woken {
+            tasks: Vec::with_capacity(n),
+            waiters: 0,
+        }
+    }
+
     fn add(&mut self, wait: Wait, reason: WakeReason) {
         let task = match wait.waiter {
             Waiter::Fiber(mut fiber) => {
@@ -79,13 +88,14 @@ impl Woken {
     /// *then* lowers the pending count: a stopping worker that sees the count
     /// at zero must also see the tasks in the queue.
     fn flush(mut self, pending: &AtomicUsize) {
-        while !self.tasks.is_empty() {
-            let handle = self.tasks[0].0.clone();
-            let (same, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.tasks)
-                .into_iter()
-                .partition(|(h, _)| h.same_as(&handle));
-            self.tasks = rest;
-            let mut tasks = same.into_iter().map(|(_, t)| t).peekable();
+        while let Some((first, _)) = self.tasks.first() {
+            let handle = first.clone();
+            // Take that scheduler's tasks out in place (usually all of
+            // them), in order, without building new vectors.
+            let mut tasks = self
+                .tasks
+                .extract_if(.., |(h, _)| h.same_as(&handle))
+                .map(|(_, task)| task);
             if let Err(e) = handle.schedule_batch(&mut tasks) {
                 log::error!(target: "system", "cannot wake waiters on {}: {e}", handle.name());
                 leak_refused(e.task);
@@ -530,7 +540,7 @@ impl Reactor {
                     return;
                 }
             };
-            let mut woken = Woken::default();
+            let mut woken = Woken::with_capacity(ready.len());
             for event in ready {
                 let (bits, data) = (event.events, event.u64);
                 if data == WAKE_TOKEN {

@@ -199,3 +199,40 @@ fn callbacks_get_the_reason_they_were_called() {
         iom.stop();
     });
 }
+
+#[test]
+fn fibers_woken_in_one_round_resume_each_on_its_own_scheduler() {
+    within(PATIENCE * 2, || {
+        let a = IoManager::new(1, false, "round_a").unwrap();
+        let b = IoManager::new(1, false, "round_b").unwrap();
+        // Two fds for one socket: a single write makes both readable, and
+        // epoll reports them together, so one round of `a`'s idle loop
+        // wakes a fiber of `b` and a fiber of `a`.
+        let (x, mut y) = pair();
+        let x2 = x.try_clone().unwrap();
+        let (tx, rx) = mpsc::channel();
+        for (on, fd) in [(b.handle(), x.as_raw_fd()), (a.handle(), x2.as_raw_fd())] {
+            let (reactor, tx) = (a.handle(), tx.clone());
+            on.schedule(move || {
+                let reason = reactor.wait(fd, Event::Read, None).unwrap();
+                let thread = std::thread::current().name().unwrap().to_owned();
+                tx.send((fd, reason, thread)).unwrap();
+            })
+            .unwrap();
+        }
+        while a.pending_events() < 2 {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        y.write_all(b"!").unwrap();
+        let mut woken: Vec<_> = (0..2).map(|_| rx.recv_timeout(PATIENCE).unwrap()).collect();
+        woken.sort_by_key(|(fd, _, _)| *fd);
+        let mut expected = vec![
+            (x.as_raw_fd(), WakeReason::Woken, "round_b_0".to_owned()),
+            (x2.as_raw_fd(), WakeReason::Woken, "round_a_0".to_owned()),
+        ];
+        expected.sort_by_key(|(fd, _, _)| *fd);
+        assert_eq!(woken, expected, "each fiber resumes where it ran");
+        a.stop();
+        b.stop();
+    });
+}

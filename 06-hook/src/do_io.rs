@@ -13,7 +13,7 @@
 //!  last read was short (drained)? ── yes ─▶ skip the call: treat it as EAGAIN ─┐
 //!        │ no                                                                   │
 //!        ▼                                                                      │
-//!  ┌──▶ real recv ──▶ data / error ─▶ return it (a short read marks drained)   │
+//!  ┌──▶ recvfrom system call ─▶ data / error ─▶ return it (short: drained)      │
 //!  │        │ EINTR ─▶ again        │ EAGAIN ◀───────────────────────────────────┘
 //!  │        │                       ▼
 //!  │        │        deadline (SO_RCVTIMEO) passed? ── yes ─▶ EAGAIN, like the kernel
@@ -33,12 +33,16 @@ use sylar_iomanager::{Event, IoHandle, WakeReason};
 
 use crate::enable::{errno, fail, is_hook_enabled};
 use crate::fd_manager::{self, FdCtx, TimeoutKind};
-use crate::original::real;
+use crate::original::{Via, real};
 
 // ANCHOR: do_io
 /// Runs `call` (a real libc function on `fd`) with blocking semantics that
 /// park the fiber instead of the thread. Returns what the call returns; on
 /// failure errno is set, exactly as the real function would set it.
+///
+/// `call(via)` makes the call through glibc or as the bare system call
+/// ([`Via`]): the bare one only in a fiber, where the socket is ours and
+/// non-blocking underneath; everywhere else the program gets glibc's.
 ///
 /// `read_len` is the buffer size of a plain read (`read`, `recv`,
 /// `recvfrom`), which lets a short read mark a stream socket as drained.
@@ -47,16 +51,16 @@ pub(crate) fn do_io(
     event: Event,
     kind: TimeoutKind,
     read_len: Option<usize>,
-    mut call: impl FnMut() -> libc::ssize_t,
+    mut call: impl FnMut(Via) -> libc::ssize_t,
 ) -> libc::ssize_t {
     let Some(ctx) = fd_manager::lookup(fd) else {
-        return call();
+        return call(Via::Libc);
     };
     if !ctx.is_socket() || !ctx.is_ours() || ctx.user_nonblock() {
-        return call();
+        return call(Via::Libc);
     }
     if !is_hook_enabled() || !in_fiber() {
-        return block_without_fiber(fd, ctx, event, kind, call);
+        return block_without_fiber(fd, ctx, event, kind, || call(Via::Libc));
     }
     if !ctx.sys_nonblock() {
         // A socket made before hooking was on (or on another thread):
@@ -75,7 +79,7 @@ pub(crate) fn do_io(
             crate::enable::set_errno(libc::EAGAIN);
             -1
         } else {
-            call()
+            call(Via::Syscall)
         };
         if n >= 0 {
             if let Some(len) = read_len

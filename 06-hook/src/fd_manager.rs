@@ -214,17 +214,55 @@ fn classify(fd: libc::c_int, ctx: &FdCtx) {
 // ANCHOR_END: classify
 
 // ANCHOR: on_created
-/// A socket was just created with number `fd`; `user_nonblock` says whether
-/// the caller asked for SOCK_NONBLOCK. When hooking is on we make it
-/// non-blocking at the system level right away.
-pub(crate) fn on_socket_created(fd: libc::c_int, user_nonblock: bool, hooking: bool) {
-    let Some(ctx) = FDS.get(fd) else { return };
-    let stream = if is_stream_socket(fd) { STREAM } else { 0 };
-    let user = if user_nonblock { USER_NONBLOCK } else { 0 };
-    ctx.reset(KNOWN | SOCKET | OURS | stream | user);
-    if hooking && !user_nonblock {
-        make_sys_nonblocking(fd, ctx);
+/// The flags to create a socket with (`socket`'s type, `accept4`'s flags),
+/// given the caller's: with hooking on, a socket the caller wants blocking
+/// is made non-blocking underneath from the start, by asking the kernel for
+/// `SOCK_NONBLOCK` (two `fcntl` calls fewer than setting it afterwards).
+/// The caller still sees a blocking socket: [`on_socket_created`] records
+/// the flag as ours, not theirs.
+pub(crate) fn creation_flags(flags: libc::c_int, hooking: bool) -> libc::c_int {
+    match hooking {
+        true => flags | libc::SOCK_NONBLOCK,
+        false => flags,
     }
+}
+
+/// A socket was just created with number `fd`, from the caller's `flags`
+/// (its type, or `accept4`'s flags) by a call that was given
+/// [`creation_flags`]`(flags, hooking)`. `SOCK_NONBLOCK` in `flags` is the
+/// user's wish; one that only we added is ours.
+pub(crate) fn on_socket_created(fd: libc::c_int, flags: libc::c_int, hooking: bool) {
+    register_socket(fd, flags, hooking, is_stream_socket(fd));
+}
+
+/// [`on_socket_created`] for a connection accepted on `listener`. It is the
+/// same kind of socket as its listener, so when the listener is ours (we
+/// asked its kind when it was made) the connection needs no `getsockopt`.
+/// (`listener` is still the socket `accept` used: a program that closes a
+/// listening socket while another thread accepts on it has a race of its own.)
+pub(crate) fn on_accepted(
+    fd: libc::c_int,
+    listener: libc::c_int,
+    flags: libc::c_int,
+    hooking: bool,
+) {
+    let stream = match existing(listener) {
+        Some(ctx) if ctx.is_ours() => ctx.is_stream(),
+        _ => is_stream_socket(fd),
+    };
+    register_socket(fd, flags, hooking, stream);
+}
+
+/// Starts `fd`'s context afresh as a socket of ours (see [`on_socket_created`]).
+fn register_socket(fd: libc::c_int, flags: libc::c_int, hooking: bool, stream: bool) {
+    let Some(ctx) = FDS.get(fd) else { return };
+    let stream = if stream { STREAM } else { 0 };
+    let nonblock = match (flags & libc::SOCK_NONBLOCK != 0, hooking) {
+        (true, _) => USER_NONBLOCK,
+        (false, true) => SYS_NONBLOCK,
+        (false, false) => 0,
+    };
+    ctx.reset(KNOWN | SOCKET | OURS | stream | nonblock);
 }
 
 /// Whether `fd` is a SOCK_STREAM socket.

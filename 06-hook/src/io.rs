@@ -10,7 +10,7 @@ use sylar_iomanager::Event;
 
 use crate::do_io::{do_io, emulates_blocking_stream};
 use crate::fd_manager::TimeoutKind::{Recv, Send};
-use crate::original::real;
+use crate::original::{Via, direct, real};
 
 // ANCHOR: read_len
 /// The buffer size that lets a short read mark the socket drained; none for
@@ -25,24 +25,34 @@ fn read_len(len: size_t, flags: c_int) -> Option<usize> {
 /// (unless a timeout or an error cuts it short, when it reports what it
 /// wrote). A non-blocking one writes what fits. When we park, we keep
 /// writing the rest so that the caller sees the blocking behaviour.
-fn write_whole(fd: c_int, len: size_t, mut write_from: impl FnMut(usize) -> ssize_t) -> ssize_t {
+fn write_whole(
+    fd: c_int,
+    len: size_t,
+    mut write_from: impl FnMut(usize, Via) -> ssize_t,
+) -> ssize_t {
     if !emulates_blocking_stream(fd) {
-        return do_io(fd, Event::Write, Send, None, || write_from(0));
+        return do_io(fd, Event::Write, Send, None, |via| write_from(0, via));
     }
-    transfer_whole(fd, Event::Write, len, |_| None, |done, _| write_from(done))
+    transfer_whole(
+        fd,
+        Event::Write,
+        len,
+        |_| None,
+        |done, _, via| write_from(done, via),
+    )
 }
 
 /// Repeats a transfer until `len` bytes have moved, one moves 0 (end of
 /// stream, or nothing more to write), or one fails: then what moved before
-/// is the result, or -1 if nothing did. `call(done, rest)` transfers at most
-/// `rest` bytes at offset `done`; `read_len(rest)` is what `do_io` is told
-/// about a read's buffer.
+/// is the result, or -1 if nothing did. `call(done, rest, via)` transfers at
+/// most `rest` bytes at offset `done`; `read_len(rest)` is what `do_io` is
+/// told about a read's buffer.
 fn transfer_whole(
     fd: c_int,
     event: Event,
     len: size_t,
     read_len: impl Fn(usize) -> Option<usize>,
-    mut call: impl FnMut(usize, usize) -> ssize_t,
+    mut call: impl FnMut(usize, usize, Via) -> ssize_t,
 ) -> ssize_t {
     let kind = match event {
         Event::Read => Recv,
@@ -51,7 +61,7 @@ fn transfer_whole(
     let mut done = 0usize;
     loop {
         let rest = len.saturating_sub(done);
-        let n = do_io(fd, event, kind, read_len(rest), || call(done, rest));
+        let n = do_io(fd, event, kind, read_len(rest), |via| call(done, rest, via));
         if n < 0 {
             return if done > 0 { done as ssize_t } else { -1 };
         }
@@ -78,8 +88,9 @@ fn dont_wait(flags: c_int) -> bool {
 /// The same contract as libc's `read`: `buf` is valid for `count` bytes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn read(fd: c_int, buf: *mut c_void, count: size_t) -> ssize_t {
-    // SAFETY: the real function, with the caller's arguments and contract.
-    let call = || unsafe { (real::read())(fd, buf, count) };
+    // SAFETY: the real function (or its system call), with the caller's
+    // arguments and contract.
+    let call = |via: Via| unsafe { via.pick(real::read(), direct::read)(fd, buf, count) };
     do_io(fd, Event::Read, Recv, Some(count), call)
 }
 // ANCHOR_END: read
@@ -90,8 +101,9 @@ pub unsafe extern "C" fn read(fd: c_int, buf: *mut c_void, count: size_t) -> ssi
 /// The same contract as libc's `readv`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn readv(fd: c_int, iov: *const iovec, iovcnt: c_int) -> ssize_t {
-    // SAFETY: the real function, with the caller's arguments and contract.
-    let call = || unsafe { (real::readv())(fd, iov, iovcnt) };
+    // SAFETY: the real function (or its system call), with the caller's
+    // arguments and contract.
+    let call = |via: Via| unsafe { via.pick(real::readv(), direct::readv)(fd, iov, iovcnt) };
     do_io(fd, Event::Read, Recv, None, call)
 }
 
@@ -102,15 +114,17 @@ pub unsafe extern "C" fn readv(fd: c_int, iov: *const iovec, iovcnt: c_int) -> s
 /// The same contract as libc's `recv`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn recv(fd: c_int, buf: *mut c_void, len: size_t, flags: c_int) -> ssize_t {
-    // SAFETY: the real function, with the caller's arguments and contract.
-    let call = || unsafe { (real::recv())(fd, buf, len, flags) };
+    // SAFETY: the real function (or its system call), with the caller's
+    // arguments and contract.
+    let call = |via: Via| unsafe { via.pick(real::recv(), direct::recv)(fd, buf, len, flags) };
     if dont_wait(flags) {
-        return call();
+        return call(Via::Libc);
     }
     if wait_all(fd, flags) {
-        return recv_whole(fd, len, flags, |done, rest| {
+        return recv_whole(fd, len, flags, |done, rest, via| {
+            let recv = via.pick(real::recv(), direct::recv);
             // SAFETY: `done + rest == len`: the rest of the caller's buffer.
-            unsafe { (real::recv())(fd, buf.cast::<u8>().add(done).cast(), rest, flags) }
+            unsafe { recv(fd, buf.cast::<u8>().add(done).cast(), rest, flags) }
         });
     }
     do_io(fd, Event::Read, Recv, read_len(len, flags), call)
@@ -127,13 +141,13 @@ fn wait_all(fd: c_int, flags: c_int) -> bool {
 
 /// Reads until `len` bytes, the end of the stream, or an error, as a
 /// blocking `MSG_WAITALL` receive does: an error or a timeout after some
-/// bytes returns those bytes. `call(done, rest)` reads into the buffer at
-/// offset `done`, at most `rest` bytes.
+/// bytes returns those bytes. `call(done, rest, via)` reads into the buffer
+/// at offset `done`, at most `rest` bytes.
 fn recv_whole(
     fd: c_int,
     len: size_t,
     flags: c_int,
-    call: impl FnMut(usize, usize) -> ssize_t,
+    call: impl FnMut(usize, usize, Via) -> ssize_t,
 ) -> ssize_t {
     transfer_whole(fd, Event::Read, len, |rest| read_len(rest, flags), call)
 }
@@ -152,18 +166,20 @@ pub unsafe extern "C" fn recvfrom(
     addr: *mut sockaddr,
     addrlen: *mut socklen_t,
 ) -> ssize_t {
-    // SAFETY: the real function, with the caller's arguments and contract.
-    let call = || unsafe { (real::recvfrom())(fd, buf, len, flags, addr, addrlen) };
+    let recvfrom = |via: Via| via.pick(real::recvfrom(), direct::recvfrom);
+    // SAFETY: the real function (or its system call), with the caller's
+    // arguments and contract.
+    let call = |via: Via| unsafe { recvfrom(via)(fd, buf, len, flags, addr, addrlen) };
     if dont_wait(flags) {
-        return call();
+        return call(Via::Libc);
     }
     if wait_all(fd, flags) {
-        return recv_whole(fd, len, flags, |done, rest| {
+        return recv_whole(fd, len, flags, |done, rest, via| {
             // SAFETY: `done + rest == len`: the rest of the caller's buffer;
             // `addr` and `addrlen` as the caller gave them.
             unsafe {
                 let at = buf.cast::<u8>().add(done).cast();
-                (real::recvfrom())(fd, at, rest, flags, addr, addrlen)
+                recvfrom(via)(fd, at, rest, flags, addr, addrlen)
             }
         });
     }
@@ -176,10 +192,11 @@ pub unsafe extern "C" fn recvfrom(
 /// The same contract as libc's `recvmsg`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn recvmsg(fd: c_int, msg: *mut msghdr, flags: c_int) -> ssize_t {
-    // SAFETY: the real function, with the caller's arguments and contract.
-    let call = || unsafe { (real::recvmsg())(fd, msg, flags) };
+    // SAFETY: the real function (or its system call), with the caller's
+    // arguments and contract.
+    let call = |via: Via| unsafe { via.pick(real::recvmsg(), direct::recvmsg)(fd, msg, flags) };
     if dont_wait(flags) {
-        return call();
+        return call(Via::Libc);
     }
     do_io(fd, Event::Read, Recv, None, call)
 }
@@ -190,9 +207,10 @@ pub unsafe extern "C" fn recvmsg(fd: c_int, msg: *mut msghdr, flags: c_int) -> s
 /// The same contract as libc's `write`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn write(fd: c_int, buf: *const c_void, count: size_t) -> ssize_t {
-    // SAFETY: the real function, with the caller's arguments and contract.
-    let call = |from: usize| unsafe {
-        (real::write())(fd, buf.cast::<u8>().add(from).cast(), count - from)
+    // SAFETY: the real function (or its system call), with the caller's
+    // arguments and contract; `from <= count`.
+    let call = |from: usize, via: Via| unsafe {
+        via.pick(real::write(), direct::write)(fd, buf.cast::<u8>().add(from).cast(), count - from)
     };
     write_whole(fd, count, call)
 }
@@ -203,8 +221,9 @@ pub unsafe extern "C" fn write(fd: c_int, buf: *const c_void, count: size_t) -> 
 /// The same contract as libc's `writev`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn writev(fd: c_int, iov: *const iovec, iovcnt: c_int) -> ssize_t {
-    // SAFETY: the real function, with the caller's arguments and contract.
-    let call = || unsafe { (real::writev())(fd, iov, iovcnt) };
+    // SAFETY: the real function (or its system call), with the caller's
+    // arguments and contract.
+    let call = |via: Via| unsafe { via.pick(real::writev(), direct::writev)(fd, iov, iovcnt) };
     do_io(fd, Event::Write, Send, None, call)
 }
 
@@ -215,12 +234,14 @@ pub unsafe extern "C" fn writev(fd: c_int, iov: *const iovec, iovcnt: c_int) -> 
 /// The same contract as libc's `send`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn send(fd: c_int, buf: *const c_void, len: size_t, flags: c_int) -> ssize_t {
-    // SAFETY: the real function, with the caller's arguments and contract.
-    let call = |from: usize| unsafe {
-        (real::send())(fd, buf.cast::<u8>().add(from).cast(), len - from, flags)
+    // SAFETY: the real function (or its system call), with the caller's
+    // arguments and contract; `from <= len`.
+    let call = |from: usize, via: Via| unsafe {
+        let send = via.pick(real::send(), direct::send);
+        send(fd, buf.cast::<u8>().add(from).cast(), len - from, flags)
     };
     if dont_wait(flags) {
-        return call(0);
+        return call(0, Via::Libc);
     }
     write_whole(fd, len, call)
 }
@@ -239,10 +260,13 @@ pub unsafe extern "C" fn sendto(
     addr: *const sockaddr,
     addrlen: socklen_t,
 ) -> ssize_t {
-    // SAFETY: the real function, with the caller's arguments and contract.
-    let call = || unsafe { (real::sendto())(fd, buf, len, flags, addr, addrlen) };
+    // SAFETY: the real function (or its system call), with the caller's
+    // arguments and contract.
+    let call = |via: Via| unsafe {
+        via.pick(real::sendto(), direct::sendto)(fd, buf, len, flags, addr, addrlen)
+    };
     if dont_wait(flags) {
-        return call();
+        return call(Via::Libc);
     }
     do_io(fd, Event::Write, Send, None, call)
 }
@@ -253,10 +277,11 @@ pub unsafe extern "C" fn sendto(
 /// The same contract as libc's `sendmsg`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sendmsg(fd: c_int, msg: *const msghdr, flags: c_int) -> ssize_t {
-    // SAFETY: the real function, with the caller's arguments and contract.
-    let call = || unsafe { (real::sendmsg())(fd, msg, flags) };
+    // SAFETY: the real function (or its system call), with the caller's
+    // arguments and contract.
+    let call = |via: Via| unsafe { via.pick(real::sendmsg(), direct::sendmsg)(fd, msg, flags) };
     if dont_wait(flags) {
-        return call();
+        return call(Via::Libc);
     }
     do_io(fd, Event::Write, Send, None, call)
 }

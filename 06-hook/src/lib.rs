@@ -37,7 +37,8 @@
 //! ```
 //!
 //! ## Layout
-//! - `original`: the real functions, from `dlsym(RTLD_NEXT, ..)`.
+//! - `original`: the real functions, from `dlsym(RTLD_NEXT, ..)`, and the
+//!   reads and writes as bare system calls, for the fiber path.
 //! - `enable`: the per-thread switch ([`is_hook_enabled`]) and errno.
 //! - `fd_manager`: [`FdCtx`], what we know about each fd.
 //! - `do_io`: the one loop every read and write goes through.

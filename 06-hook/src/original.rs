@@ -8,6 +8,9 @@
 //!
 //! Each original is looked up once and cached in an atomic: a hooked call
 //! costs one load and an indirect call on top of the real function.
+//!
+//! The reads and writes also come as bare system calls (`direct`), which
+//! `do_io` makes instead of glibc's functions where that is safe ([`Via`]).
 
 use std::ffi::CStr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -111,7 +114,6 @@ originals! {
     socket: unsafe extern "C" fn(c_int, c_int, c_int) -> c_int;
     socketpair: unsafe extern "C" fn(c_int, c_int, c_int, *mut c_int) -> c_int;
     connect: unsafe extern "C" fn(c_int, *const sockaddr, socklen_t) -> c_int;
-    accept: unsafe extern "C" fn(c_int, *mut sockaddr, *mut socklen_t) -> c_int;
     accept4: unsafe extern "C" fn(c_int, *mut sockaddr, *mut socklen_t, c_int) -> c_int;
     read: unsafe extern "C" fn(c_int, *mut c_void, size_t) -> ssize_t;
     readv: unsafe extern "C" fn(c_int, *const iovec, c_int) -> ssize_t;
@@ -149,7 +151,6 @@ pub(crate) fn resolve_all() {
         &socket,
         &socketpair,
         &connect,
-        &accept,
         &accept4,
         &read,
         &readv,
@@ -176,3 +177,208 @@ pub(crate) fn resolve_all() {
         original.try_resolve();
     }
 }
+
+// ANCHOR: via
+/// How a hooked read or write reaches the kernel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Via {
+    /// glibc's function: what the program would have called without us.
+    Libc,
+    /// The bare system call, `syscall(2)`, which sets errno on failure as the
+    /// wrapper does. glibc's `recv`, `send`, `read`... are cancellation
+    /// points: each enables and then disables asynchronous thread
+    /// cancellation around the system call, about 2 % of a keep-alive
+    /// server's CPU. `do_io` calls this way only from a fiber, on a socket it
+    /// made non-blocking itself: there the call cannot block, and nothing
+    /// cancels a worker thread (its fibers' stacks could not be unwound).
+    Syscall,
+}
+
+impl Via {
+    /// `libc` or `syscall`, as this says.
+    #[inline]
+    pub(crate) fn pick<F>(self, libc: F, syscall: F) -> F {
+        match self {
+            Via::Libc => libc,
+            Via::Syscall => syscall,
+        }
+    }
+}
+// ANCHOR_END: via
+
+// ANCHOR: direct
+/// The hooked reads and writes as bare system calls, with the signatures of
+/// glibc's functions (see [`Via::Syscall`]). Each is what the glibc wrapper
+/// does, minus the cancellation bookkeeping: `recv` and `send` are
+/// `recvfrom` and `sendto` without an address, as in glibc.
+pub(crate) mod direct {
+    use libc::{c_int, c_long, c_void, iovec, msghdr, size_t, sockaddr, socklen_t, ssize_t};
+    use std::ptr::{null, null_mut};
+
+    /// `read(2)`.
+    ///
+    /// # Safety
+    /// As libc's `read`: `buf` is valid for `count` bytes.
+    pub(crate) unsafe extern "C" fn read(fd: c_int, buf: *mut c_void, count: size_t) -> ssize_t {
+        // SAFETY: the caller upholds read's contract; the kernel checks the rest.
+        unsafe { libc::syscall(libc::SYS_read, c_long::from(fd), buf, count) as ssize_t }
+    }
+
+    /// `recv(2)`: `recvfrom` without an address.
+    ///
+    /// # Safety
+    /// As libc's `recv`.
+    pub(crate) unsafe extern "C" fn recv(
+        fd: c_int,
+        buf: *mut c_void,
+        len: size_t,
+        flags: c_int,
+    ) -> ssize_t {
+        // SAFETY: the caller upholds recv's contract; no address is asked for.
+        unsafe { recvfrom(fd, buf, len, flags, null_mut(), null_mut()) }
+    }
+
+    /// `recvfrom(2)`.
+    ///
+    /// # Safety
+    /// As libc's `recvfrom`.
+    pub(crate) unsafe extern "C" fn recvfrom(
+        fd: c_int,
+        buf: *mut c_void,
+        len: size_t,
+        flags: c_int,
+        addr: *mut sockaddr,
+        addrlen: *mut socklen_t,
+    ) -> ssize_t {
+        // SAFETY: the caller upholds recvfrom's contract.
+        unsafe {
+            libc::syscall(
+                libc::SYS_recvfrom,
+                c_long::from(fd),
+                buf,
+                len,
+                c_long::from(flags),
+                addr,
+                addrlen,
+            ) as ssize_t
+        }
+    }
+
+    // The others (readv, recvmsg, write, writev, send, sendto, sendmsg)
+    // are written the same way.
+    // ANCHOR_END: direct
+
+    /// `readv(2)`.
+    ///
+    /// # Safety
+    /// As libc's `readv`.
+    pub(crate) unsafe extern "C" fn readv(fd: c_int, iov: *const iovec, iovcnt: c_int) -> ssize_t {
+        // SAFETY: the caller upholds readv's contract.
+        unsafe {
+            libc::syscall(libc::SYS_readv, c_long::from(fd), iov, c_long::from(iovcnt)) as ssize_t
+        }
+    }
+
+    /// `recvmsg(2)`.
+    ///
+    /// # Safety
+    /// As libc's `recvmsg`.
+    pub(crate) unsafe extern "C" fn recvmsg(fd: c_int, msg: *mut msghdr, flags: c_int) -> ssize_t {
+        // SAFETY: the caller upholds recvmsg's contract.
+        unsafe {
+            libc::syscall(
+                libc::SYS_recvmsg,
+                c_long::from(fd),
+                msg,
+                c_long::from(flags),
+            ) as ssize_t
+        }
+    }
+
+    /// `write(2)`.
+    ///
+    /// # Safety
+    /// As libc's `write`: `buf` is valid for `count` bytes.
+    pub(crate) unsafe extern "C" fn write(fd: c_int, buf: *const c_void, count: size_t) -> ssize_t {
+        // SAFETY: the caller upholds write's contract.
+        unsafe { libc::syscall(libc::SYS_write, c_long::from(fd), buf, count) as ssize_t }
+    }
+
+    /// `writev(2)`.
+    ///
+    /// # Safety
+    /// As libc's `writev`.
+    pub(crate) unsafe extern "C" fn writev(fd: c_int, iov: *const iovec, iovcnt: c_int) -> ssize_t {
+        // SAFETY: the caller upholds writev's contract.
+        unsafe {
+            libc::syscall(
+                libc::SYS_writev,
+                c_long::from(fd),
+                iov,
+                c_long::from(iovcnt),
+            ) as ssize_t
+        }
+    }
+
+    /// `send(2)`: `sendto` without an address.
+    ///
+    /// # Safety
+    /// As libc's `send`.
+    pub(crate) unsafe extern "C" fn send(
+        fd: c_int,
+        buf: *const c_void,
+        len: size_t,
+        flags: c_int,
+    ) -> ssize_t {
+        // SAFETY: the caller upholds send's contract; no address is given.
+        unsafe { sendto(fd, buf, len, flags, null(), 0) }
+    }
+
+    /// `sendto(2)`.
+    ///
+    /// # Safety
+    /// As libc's `sendto`.
+    pub(crate) unsafe extern "C" fn sendto(
+        fd: c_int,
+        buf: *const c_void,
+        len: size_t,
+        flags: c_int,
+        addr: *const sockaddr,
+        addrlen: socklen_t,
+    ) -> ssize_t {
+        // SAFETY: the caller upholds sendto's contract.
+        unsafe {
+            libc::syscall(
+                libc::SYS_sendto,
+                c_long::from(fd),
+                buf,
+                len,
+                c_long::from(flags),
+                addr,
+                c_long::from(addrlen),
+            ) as ssize_t
+        }
+    }
+
+    /// `sendmsg(2)`.
+    ///
+    /// # Safety
+    /// As libc's `sendmsg`.
+    pub(crate) unsafe extern "C" fn sendmsg(
+        fd: c_int,
+        msg: *const msghdr,
+        flags: c_int,
+    ) -> ssize_t {
+        // SAFETY: the caller upholds sendmsg's contract.
+        unsafe {
+            libc::syscall(
+                libc::SYS_sendmsg,
+                c_long::from(fd),
+                msg,
+                c_long::from(flags),
+            ) as ssize_t
+        }
+    }
+    // ANCHOR: direct
+}
+// ANCHOR_END: direct

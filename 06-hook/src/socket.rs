@@ -20,10 +20,13 @@ use crate::original::real;
 /// The same contract as libc's `socket`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn socket(domain: c_int, ty: c_int, protocol: c_int) -> c_int {
-    // SAFETY: forwarded unchanged to the real function.
-    let fd = unsafe { (real::socket())(domain, ty, protocol) };
+    let hooking = is_hook_enabled();
+    let kernel_ty = fd_manager::creation_flags(ty, hooking);
+    // SAFETY: the real function, with the caller's arguments (plus, maybe,
+    // SOCK_NONBLOCK, which the user will not see).
+    let fd = unsafe { (real::socket())(domain, kernel_ty, protocol) };
     if fd >= 0 {
-        fd_manager::on_socket_created(fd, ty & libc::SOCK_NONBLOCK != 0, is_hook_enabled());
+        fd_manager::on_socket_created(fd, ty, hooking);
     }
     fd
 }
@@ -40,36 +43,34 @@ pub unsafe extern "C" fn socketpair(
     protocol: c_int,
     sv: *mut c_int,
 ) -> c_int {
-    // SAFETY: forwarded unchanged to the real function.
-    let rc = unsafe { (real::socketpair())(domain, ty, protocol, sv) };
+    let hooking = is_hook_enabled();
+    let kernel_ty = fd_manager::creation_flags(ty, hooking);
+    // SAFETY: the real function, with the caller's arguments (plus, maybe,
+    // SOCK_NONBLOCK, which the user will not see).
+    let rc = unsafe { (real::socketpair())(domain, kernel_ty, protocol, sv) };
     if rc == 0 {
         for i in 0..2 {
             // SAFETY: on success the kernel wrote both entries of `sv`.
             let fd = unsafe { *sv.add(i) };
-            fd_manager::on_socket_created(fd, ty & libc::SOCK_NONBLOCK != 0, is_hook_enabled());
+            fd_manager::on_socket_created(fd, ty, hooking);
         }
     }
     rc
 }
 
 // ANCHOR: accept
-/// Hooked `accept(2)`: parks until a connection arrives; registers it.
+/// Hooked `accept(2)`: `accept4` without flags.
 ///
 /// # Safety
 /// The same contract as libc's `accept`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn accept(fd: c_int, addr: *mut sockaddr, len: *mut socklen_t) -> c_int {
-    // SAFETY: forwarded unchanged to the real function.
-    let new = do_io(fd, Event::Read, TimeoutKind::Recv, None, || unsafe {
-        (real::accept())(fd, addr, len) as libc::ssize_t
-    }) as c_int;
-    if new >= 0 {
-        fd_manager::on_socket_created(new, false, is_hook_enabled());
-    }
-    new
+    // SAFETY: the caller's contract, forwarded; accept is accept4 with no flags.
+    unsafe { accept4(fd, addr, len, 0) }
 }
 
-/// Hooked `accept4(2)`: what std's `TcpListener::accept` calls.
+/// Hooked `accept4(2)`, what std's `TcpListener::accept` calls: parks until
+/// a connection arrives; registers it.
 ///
 /// # Safety
 /// The same contract as libc's `accept4`.
@@ -80,12 +81,15 @@ pub unsafe extern "C" fn accept4(
     len: *mut socklen_t,
     flags: c_int,
 ) -> c_int {
-    // SAFETY: forwarded unchanged to the real function.
-    let new = do_io(fd, Event::Read, TimeoutKind::Recv, None, || unsafe {
-        (real::accept4())(fd, addr, len, flags) as libc::ssize_t
+    let hooking = is_hook_enabled();
+    let kernel_flags = fd_manager::creation_flags(flags, hooking);
+    // SAFETY: the real function, with the caller's arguments (plus, maybe,
+    // SOCK_NONBLOCK, which the user will not see).
+    let new = do_io(fd, Event::Read, TimeoutKind::Recv, None, |_| unsafe {
+        (real::accept4())(fd, addr, len, kernel_flags) as libc::ssize_t
     }) as c_int;
     if new >= 0 {
-        fd_manager::on_socket_created(new, flags & libc::SOCK_NONBLOCK != 0, is_hook_enabled());
+        fd_manager::on_accepted(new, fd, flags, hooking);
     }
     new
 }

@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::io::{ErrorKind, Read, Write};
+use std::io::{ErrorKind, IoSlice, IoSliceMut, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
 
@@ -139,28 +139,91 @@ fn a_peer_that_resets_gives_connection_reset() {
             // Wait for the client's first byte: the connection is fully up
             // on both sides before we reset it.
             conn.read_exact(&mut [0u8; 1]).unwrap();
-            // Linger 0: close sends RST instead of FIN.
-            let linger = libc::linger {
-                l_onoff: 1,
-                l_linger: 0,
-            };
-            // SAFETY: SO_LINGER with a valid linger struct on an open socket.
-            unsafe {
-                libc::setsockopt(
-                    std::os::fd::AsRawFd::as_raw_fd(&conn),
-                    libc::SOL_SOCKET,
-                    libc::SO_LINGER,
-                    (&raw const linger).cast(),
-                    std::mem::size_of::<libc::linger>() as libc::socklen_t,
-                );
-            }
-            drop(conn);
+            reset(conn);
         });
         let mut client = TcpStream::connect(addr).unwrap();
         client.write_all(b"x").unwrap();
         client.read(&mut [0u8; 8]).unwrap_err().kind()
     });
     assert_eq!(kind, ErrorKind::ConnectionReset);
+}
+
+/// Closes `conn` with an RST instead of a FIN (linger on, with a zero timeout).
+fn reset(conn: TcpStream) {
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: SO_LINGER with a valid linger struct on an open socket.
+    unsafe {
+        libc::setsockopt(
+            std::os::fd::AsRawFd::as_raw_fd(&conn),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&raw const linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        );
+    }
+    drop(conn);
+}
+
+#[test]
+fn writing_after_a_reset_fails_with_broken_pipe() {
+    let kinds = same_both_ways(|| {
+        let (listener, addr) = listener();
+        beside(move || {
+            let (mut conn, _) = listener.accept().unwrap();
+            conn.read_exact(&mut [0u8; 1]).unwrap();
+            reset(conn);
+        });
+        let mut client = TcpStream::connect(addr).unwrap();
+        client.write_all(b"x").unwrap();
+        // The read reports the reset (and clears it); a write after it
+        // finds the connection gone: EPIPE, and no SIGPIPE (MSG_NOSIGNAL).
+        let read = client.read(&mut [0u8; 8]).unwrap_err().kind();
+        let write = client.write(b"y").unwrap_err().kind();
+        (read, write)
+    });
+    assert_eq!(kinds, (ErrorKind::ConnectionReset, ErrorKind::BrokenPipe));
+}
+
+#[test]
+fn vectored_writes_and_reads_carry_every_byte() {
+    let echoed = same_both_ways(|| {
+        let (listener, addr) = listener();
+        beside(move || {
+            let (mut conn, _) = listener.accept().unwrap();
+            let (mut head, mut tail) = ([0u8; 5], [0u8; 7]);
+            let mut got = 0;
+            while got < 12 {
+                let n = if got < 5 {
+                    let mut bufs = [
+                        IoSliceMut::new(&mut head[got..]),
+                        IoSliceMut::new(&mut tail),
+                    ];
+                    conn.read_vectored(&mut bufs).unwrap()
+                } else {
+                    conn.read(&mut tail[got - 5..]).unwrap()
+                };
+                assert!(n > 0, "the client closed early");
+                got += n;
+            }
+            conn.write_all(&[head.as_slice(), tail.as_slice()].concat())
+                .unwrap();
+        });
+        let mut client = TcpStream::connect(addr).unwrap();
+        let mut slices = [IoSlice::new(b"hello"), IoSlice::new(b", world")];
+        let mut sent = 0;
+        while sent < 12 {
+            let n = client.write_vectored(&slices).unwrap();
+            sent += n;
+            IoSlice::advance_slices(&mut &mut slices[..], n);
+        }
+        let mut back = [0u8; 12];
+        client.read_exact(&mut back).unwrap();
+        String::from_utf8(back.to_vec()).unwrap()
+    });
+    assert_eq!(echoed, "hello, world");
 }
 
 #[test]

@@ -58,3 +58,105 @@ fn sockets_made_in_a_fiber_are_nonblocking_underneath_but_not_to_the_user() {
     assert!(sys, "we made it non-blocking");
     assert!(!user_view, "F_GETFL hides our O_NONBLOCK");
 }
+
+/// The user's and the system's view of `fd`'s O_NONBLOCK: what the hooked
+/// `fcntl(F_GETFL)` says, and what the kernel says (raw system call).
+fn nonblock_views(fd: i32) -> (bool, bool) {
+    // SAFETY: F_GETFL on an open fd, through the hook and then around it.
+    let (user, kernel) = unsafe {
+        (
+            libc::fcntl(fd, libc::F_GETFL),
+            libc::syscall(libc::SYS_fcntl, fd, libc::F_GETFL) as i32,
+        )
+    };
+    (user & libc::O_NONBLOCK != 0, kernel & libc::O_NONBLOCK != 0)
+}
+
+#[test]
+fn connections_accepted_in_a_fiber_are_nonblocking_underneath_but_not_to_the_user() {
+    let (plain, asked) = in_fiber(|| {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let _a = TcpStream::connect(addr).unwrap();
+        let _b = TcpStream::connect(addr).unwrap();
+        // std's accept: accept4(SOCK_CLOEXEC); the user wants it blocking.
+        let (plain, _) = listener.accept().unwrap();
+        // A C caller that asks for a non-blocking connection.
+        // SAFETY: accept4 on a listening socket, no address wanted.
+        let fd = unsafe {
+            libc::accept4(
+                listener.as_raw_fd(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+            )
+        };
+        assert!(fd >= 0);
+        let views = (nonblock_views(plain.as_raw_fd()), nonblock_views(fd));
+        // SAFETY: `fd` was accepted above and is closed once.
+        unsafe { libc::close(fd) };
+        views
+    });
+    assert_eq!(
+        plain,
+        (false, true),
+        "ours underneath, hidden from the user"
+    );
+    assert_eq!(asked, (true, true), "the user's own SOCK_NONBLOCK shows");
+}
+
+#[test]
+fn sockets_made_on_a_plain_thread_stay_blocking() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let stream = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let (accepted, _) = listener.accept().unwrap();
+    for fd in [
+        listener.as_raw_fd(),
+        stream.as_raw_fd(),
+        accepted.as_raw_fd(),
+    ] {
+        assert_eq!(nonblock_views(fd), (false, false));
+        assert!(!fd_context(fd).unwrap().sys_nonblock());
+    }
+}
+
+#[test]
+fn connections_are_the_kind_of_socket_their_listener_is() {
+    let kinds = in_fiber(|| {
+        let tcp = TcpListener::bind("127.0.0.1:0").unwrap();
+        let _client = TcpStream::connect(tcp.local_addr().unwrap()).unwrap();
+        let (conn, _) = tcp.accept().unwrap();
+        let tcp_kind = fd_context(conn.as_raw_fd()).unwrap().is_stream();
+        // A SOCK_SEQPACKET listener accepts connections that keep message
+        // boundaries: not a stream (a short read does not mean drained).
+        let path = std::env::temp_dir().join(format!("sylar-seqpacket-{}", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let c_path = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+        // SAFETY: sockaddr_un is plain data; all zeroes is a valid value.
+        let mut addr: libc::sockaddr_un = unsafe { std::mem::zeroed() };
+        addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
+        for (dst, &src) in addr.sun_path.iter_mut().zip(c_path.as_bytes()) {
+            *dst = src as libc::c_char;
+        }
+        let len = std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
+        // SAFETY: socket/bind/listen/connect/accept with a valid sockaddr_un;
+        // every fd made here is closed before returning.
+        let seq_kind = unsafe {
+            let listener = libc::socket(libc::AF_UNIX, libc::SOCK_SEQPACKET, 0);
+            assert_eq!(libc::bind(listener, (&raw const addr).cast(), len), 0);
+            assert_eq!(libc::listen(listener, 1), 0);
+            let client = libc::socket(libc::AF_UNIX, libc::SOCK_SEQPACKET, 0);
+            assert_eq!(libc::connect(client, (&raw const addr).cast(), len), 0);
+            let conn = libc::accept(listener, std::ptr::null_mut(), std::ptr::null_mut());
+            assert!(conn >= 0);
+            let kind = fd_context(conn).unwrap().is_stream();
+            for fd in [conn, client, listener] {
+                libc::close(fd);
+            }
+            kind
+        };
+        let _ = std::fs::remove_file(&path);
+        (tcp_kind, seq_kind)
+    });
+    assert_eq!(kinds, (true, false));
+}

@@ -42,11 +42,13 @@ pub fn dispatch(server: ServerSlot) -> ServletDispatch {
     let mut dispatch = ServletDispatch::new();
     dispatch.add_servlet("/", |_: &HttpRequest, resp: &mut HttpResponse| {
         resp.set_content_type("text/html; charset=utf-8");
-        resp.set_body(WELCOME);
+        resp.append_body(WELCOME.as_bytes());
     });
+    // `append_body` copies into the body buffer the connection reuses;
+    // `set_body(HELLO)` would allocate a new one for every request.
     dispatch.add_servlet("/hello", |_: &HttpRequest, resp: &mut HttpResponse| {
         resp.set_content_type("text/plain");
-        resp.set_body(HELLO);
+        resp.append_body(HELLO);
     });
     dispatch.add_servlet("/echo", echo);
     dispatch.add_servlet(

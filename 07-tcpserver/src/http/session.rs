@@ -24,7 +24,7 @@ use std::time::Instant;
 use super::body::{read_chunked, read_exact_body};
 use super::buffer::{INITIAL_READ_BUF, ReadBuf};
 use super::dispatch::ServletDispatch;
-use super::encode::{Framing, encode_response, push_decimal};
+use super::encode::{Framing, encode_response, is_sendable_field, push_decimal};
 use super::error::{Failure, RequestError};
 use super::framing::BodyFraming;
 use super::limits::HttpLimits;
@@ -67,6 +67,11 @@ pub fn serve_connection<S: Read + Write>(
     stats: &SessionStats,
 ) -> io::Result<()> {
     SessionStats::bump(&stats.connections);
+    // A name that is not a valid field value is not sent at all.
+    let server_name = match is_sendable_field("Server", server_name) {
+        true => server_name,
+        false => "",
+    };
     let mut session = Session {
         stream,
         limits,
@@ -155,11 +160,13 @@ impl<S: Read + Write> Session<'_, S> {
         // Set once part of a head is here: the whole head must follow in time.
         let mut deadline: Option<Instant> = None;
         loop {
-            if let Some(head) = parse_head(self.rbuf.data(), self.limits, &mut self.req)? {
-                self.rbuf.consume(head.len);
-                return Ok(Some(head));
-            }
+            // Between keep-alive requests the buffer is usually empty: no
+            // head to parse, so go straight to the read.
             if !self.rbuf.is_empty() {
+                if let Some(head) = parse_head(self.rbuf.data(), self.limits, &mut self.req)? {
+                    self.rbuf.consume(head.len);
+                    return Ok(Some(head));
+                }
                 let now = Instant::now();
                 let deadline = *deadline.get_or_insert(now + self.limits.head_timeout);
                 if now >= deadline {
@@ -395,6 +402,23 @@ mod tests {
             conn.writes,
             stats,
         )
+    }
+
+    #[test]
+    fn a_server_name_that_is_not_a_field_value_is_not_sent() {
+        let mut conn = Duplex {
+            input: b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+            at: 0,
+            step: usize::MAX,
+            output: Vec::new(),
+            writes: 0,
+        };
+        let (dispatch, limits) = (ServletDispatch::new(), HttpLimits::default());
+        let stats = SessionStats::new();
+        serve_connection(&mut conn, &dispatch, &limits, "a\r\nX: y", &stats).unwrap();
+        let out = String::from_utf8_lossy(&conn.output);
+        assert!(out.starts_with("HTTP/1.1 404 "));
+        assert!(!out.contains("Server") && !out.contains("X: y"));
     }
 
     #[test]

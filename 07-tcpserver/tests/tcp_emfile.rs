@@ -1,5 +1,6 @@
 //! Out of file descriptors during accept: the server sheds connections,
-//! does not spin, and recovers when fds free up. The server runs in a child
+//! does not spin (with clients waiting or with none), and recovers when fds
+//! free up. The server runs in a child
 //! process (this test binary, re-run) with a low fd limit.
 
 mod common;
@@ -97,6 +98,17 @@ fn emfile_during_accept_sheds_without_spinning_and_recovers() {
     assert!(served >= 1, "some clients are served");
     assert!(shed >= 1, "the rest are shed");
     assert_eq!(hanging, 0, "no client is left hanging");
+
+    // Out of fds with nobody waiting (the served clients hold every fd, the
+    // rest were shed): nothing to shed, every accept fails at once, and the
+    // loop must back off rather than spin.
+    let before = cpu_ticks(child.id());
+    std::thread::sleep(Duration::from_millis(1000));
+    let used = cpu_ticks(child.id()) - before;
+    assert!(
+        used < 50,
+        "the child used {used} ticks of CPU in 1 s with nobody waiting: spinning"
+    );
 
     // While it is out of fds and more clients knock, it must not spin.
     let knockers: Vec<TcpStream> = (0..10)

@@ -20,7 +20,7 @@ pub(super) struct Slot {
     pub(super) deadline: Nanos,
     /// Where its entry sits in the wheel.
     pub(super) pos: Pos,
-    /// Which timer owns the slot (slots are reused): handles compare it.
+    /// Which timer owns the slot (slots are reused): keys compare it.
     pub(super) id: u64,
 }
 // ANCHOR_END: slab

@@ -52,16 +52,18 @@ impl Headers {
 
     /// The value of the first field called `name` (any case).
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
+        self.fields
+            .iter()
+            .find(|f| self.is_named(f, name))
+            .map(|f| self.value(f))
     }
 
     /// The values of every field called `name` (any case), in order.
     pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.iter()
-            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
+        self.fields
+            .iter()
+            .filter(move |f| self.is_named(f, name))
+            .map(|f| self.value(f))
     }
 
     /// True if a field called `name` (any case) is present.
@@ -91,9 +93,10 @@ impl Headers {
                 let field = self.push_text(name, value);
                 self.fields[first] = field;
                 let mut index = 0;
+                let text = self.text.as_bytes();
                 self.fields.retain(|f| {
-                    let keep =
-                        index <= first || !self.text[f.start..f.mid].eq_ignore_ascii_case(name);
+                    let keep = index <= first
+                        || !text[f.start..f.mid].eq_ignore_ascii_case(name.as_bytes());
                     index += 1;
                     keep
                 });
@@ -105,9 +108,9 @@ impl Headers {
     /// Removes every field called `name` (any case); true if there was one.
     pub fn remove(&mut self, name: &str) -> bool {
         let before = self.fields.len();
-        let text = &self.text;
+        let text = self.text.as_bytes();
         self.fields
-            .retain(|f| !text[f.start..f.mid].eq_ignore_ascii_case(name));
+            .retain(|f| !text[f.start..f.mid].eq_ignore_ascii_case(name.as_bytes()));
         self.fields.len() != before
     }
 
@@ -143,9 +146,19 @@ impl Headers {
     }
 
     fn position(&self, name: &str) -> Option<usize> {
-        self.fields
-            .iter()
-            .position(|f| self.text[f.start..f.mid].eq_ignore_ascii_case(name))
+        self.fields.iter().position(|f| self.is_named(f, name))
+    }
+
+    /// True if `field` is called `name` (any case). The name is compared as
+    /// bytes: slicing the `str` would check both ends for a character
+    /// boundary, on every field of every lookup.
+    fn is_named(&self, field: &Field, name: &str) -> bool {
+        self.text.as_bytes()[field.start..field.mid].eq_ignore_ascii_case(name.as_bytes())
+    }
+
+    /// The value of `field`.
+    fn value(&self, field: &Field) -> &str {
+        &self.text[field.mid..field.end]
     }
 
     fn push_text(&mut self, name: &str, value: &str) -> Field {

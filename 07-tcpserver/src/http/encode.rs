@@ -2,7 +2,7 @@
 //! number-writing helpers instead of `format!` (no allocation, no formatter
 //! machinery on the hot path).
 
-use super::date::http_date_now;
+use super::date::{DATE_LEN, http_date_now};
 use super::method::is_tchar;
 use super::response::HttpResponse;
 use super::status::forbids_body;
@@ -82,8 +82,11 @@ pub(crate) fn encode_response(out: &mut Vec<u8>, resp: &HttpResponse, framing: &
         "the session checks the status"
     );
     let digit = |n: u16| b'0' + (n % 10) as u8;
-    out.extend_from_slice(b"HTTP/1.1 ");
-    out.extend_from_slice(&[digit(status / 100), digit(status / 10), digit(status), b' ']);
+    // Fixed-size pieces are built on the stack and appended whole: every
+    // append checks the capacity and copies, so fewer appends cost less.
+    let mut start = *b"HTTP/1.1 000 ";
+    start[9..12].copy_from_slice(&[digit(status / 100), digit(status / 10), digit(status)]);
+    out.extend_from_slice(&start);
     out.extend_from_slice(resp.reason().as_bytes());
     out.extend_from_slice(b"\r\n");
 
@@ -108,7 +111,9 @@ pub(crate) fn encode_response(out: &mut Vec<u8>, resp: &HttpResponse, framing: &
         push_field(out, b"Server", framing.server_name.as_bytes());
     }
     if !has_date {
-        push_field(out, b"Date", &http_date_now());
+        let mut date = *b"Date: Thu, 01 Jan 1970 00:00:00 GMT\r\n";
+        date[6..6 + DATE_LEN].copy_from_slice(&http_date_now());
+        out.extend_from_slice(&date);
     }
 
     let body = resp.body();

@@ -288,6 +288,27 @@ mod tests {
     }
 
     #[test]
+    fn fragments_and_queries_in_any_order() {
+        // (target, kept target, path, query)
+        for (target, kept, path, query) in [
+            ("/p#f?x", "/p", "/p", None),
+            ("/p?x#f?y", "/p?x", "/p", Some("x")),
+            ("/p?x?y", "/p?x?y", "/p", Some("x?y")),
+            ("/p#", "/p", "/p", None),
+            ("http://h?q#f", "http://h?q", "/", Some("q")),
+            ("http://h#f?q", "http://h", "/", None),
+            ("a?b://c/d", "a?b://c/d", "a", Some("b://c/d")),
+        ] {
+            let req = HttpRequest::new(Method::Get, target);
+            assert_eq!(
+                (req.target(), req.path(), req.query()),
+                (kept, path, query),
+                "{target}"
+            );
+        }
+    }
+
+    #[test]
     fn asterisk_form() {
         assert_eq!(HttpRequest::new(Method::Options, "*").path(), "*");
     }

@@ -79,6 +79,7 @@ impl Headers {
     }
 
     /// Adds a field after the others, keeping any with the same name.
+    #[inline] // once a field of every request: no call
     pub fn append(&mut self, name: &str, value: &str) {
         let field = self.push_text(name, value);
         self.fields.push(field);
@@ -156,6 +157,7 @@ impl Headers {
         &self.text[field.mid..field.end]
     }
 
+    #[inline]
     fn push_text(&mut self, name: &str, value: &str) -> Field {
         let start = self.text.len();
         self.text.push_str(name);

@@ -88,22 +88,26 @@ impl Headers {
     /// Sets `name` to `value`: the first field of that name takes the new value
     /// (and keeps its place), the others of that name are removed; with none,
     /// the field is appended.
+    #[inline] // a servlet's `set_content_type`: usually a new name, no call
     pub fn insert(&mut self, name: &str, value: &str) {
         match self.position(name) {
-            Some(first) => {
-                let field = self.push_text(name, value);
-                self.fields[first] = field;
-                let mut index = 0;
-                let text = self.text.as_bytes();
-                self.fields.retain(|f| {
-                    let keep = index <= first
-                        || !text[f.start..f.mid].eq_ignore_ascii_case(name.as_bytes());
-                    index += 1;
-                    keep
-                });
-            }
+            Some(first) => self.replace(first, name, value),
             None => self.append(name, value),
         }
+    }
+
+    /// [`insert`](Self::insert) when field `first` is the first called `name`.
+    fn replace(&mut self, first: usize, name: &str, value: &str) {
+        let field = self.push_text(name, value);
+        self.fields[first] = field;
+        let mut index = 0;
+        let text = self.text.as_bytes();
+        self.fields.retain(|f| {
+            let keep =
+                index <= first || !text[f.start..f.mid].eq_ignore_ascii_case(name.as_bytes());
+            index += 1;
+            keep
+        });
     }
 
     /// Removes every field called `name` (any case); true if there was one.

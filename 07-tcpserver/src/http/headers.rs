@@ -149,12 +149,14 @@ impl Headers {
         self.fields.iter().position(|f| self.is_named(f, name))
     }
 
+    // ANCHOR: is_named
     /// True if `field` is called `name` (any case). The name is compared as
     /// bytes: slicing the `str` would check both ends for a character
     /// boundary, on every field of every lookup.
     fn is_named(&self, field: &Field, name: &str) -> bool {
         self.text.as_bytes()[field.start..field.mid].eq_ignore_ascii_case(name.as_bytes())
     }
+    // ANCHOR_END: is_named
 
     /// The value of `field`.
     fn value(&self, field: &Field) -> &str {

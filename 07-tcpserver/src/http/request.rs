@@ -159,6 +159,7 @@ impl HttpRequest {
     /// Whether the client wants the connection kept open after this request:
     /// HTTP/1.1 unless it sent `Connection: close`; HTTP/1.0 only if it sent
     /// `Connection: keep-alive` (and not `close`).
+    #[inline] // once a request, and short: no call
     pub fn keep_alive(&self) -> bool {
         if self.headers.has_token("connection", "close") {
             return false;

@@ -198,6 +198,7 @@ impl HttpRequest {
 
     /// Empties the request for the next one on the connection, keeping memory
     /// up to `keep` bytes a buffer.
+    #[inline] // once a request, from the session: no call
     pub(crate) fn recycle(&mut self, keep: usize) {
         // A refusal of the next request reads the method to know whether
         // it was a HEAD: a method left from this one must not answer for it.

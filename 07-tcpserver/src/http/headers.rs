@@ -163,7 +163,7 @@ impl Headers {
         &self.text[field.mid..field.end]
     }
 
-    #[inline]
+    #[inline] // part of `append`, inlined with it
     fn push_text(&mut self, name: &str, value: &str) -> Field {
         let start = self.text.len();
         self.text.push_str(name);

@@ -42,6 +42,7 @@ fn unix_seconds_coarse() -> u64 {
 
 /// Now, as the bytes of an IMF-fixdate. Formats only when the second changed
 /// since this thread's last call; otherwise it copies 29 cached bytes.
+#[inline] // one call per response: keep the cached path in the caller
 pub(crate) fn http_date_now() -> [u8; DATE_LEN] {
     let now = unix_seconds_coarse();
     CACHE.with(|cache| {

@@ -2,7 +2,7 @@
 //! number-writing helpers instead of `format!` (no allocation, no formatter
 //! machinery on the hot path).
 
-use super::date::http_date_now;
+use super::date::{DATE_LEN, http_date_now};
 use super::method::is_tchar;
 use super::response::HttpResponse;
 use super::status::forbids_body;
@@ -14,18 +14,35 @@ use super::version::Version;
 pub(crate) const INLINE_BODY_MAX: usize = 16 * 1024;
 
 /// Appends `n` in decimal.
-pub(crate) fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
+pub(crate) fn push_decimal(out: &mut Vec<u8>, n: u64) {
     let mut digits = [0u8; 20];
-    let mut at = digits.len();
+    let at = decimal_at_end(&mut digits, n);
+    out.extend_from_slice(&digits[at..]);
+}
+
+/// Writes `n` in decimal at the end of `buf` (20 bytes hold any `u64`) and
+/// returns where its first digit is.
+fn decimal_at_end(buf: &mut [u8], mut n: u64) -> usize {
+    let mut at = buf.len();
     loop {
         at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
+        buf[at] = b'0' + (n % 10) as u8;
         n /= 10;
         if n == 0 {
-            break;
+            return at;
         }
     }
-    out.extend_from_slice(&digits[at..]);
+}
+
+/// Appends `Content-Length: n\r\n`, built on the stack and appended once.
+fn push_content_length(out: &mut Vec<u8>, n: u64) {
+    const NAME: &[u8; 16] = b"Content-Length: ";
+    let mut line = [0u8; 16 + 20 + 2];
+    let end = line.len() - 2;
+    line[end..].copy_from_slice(b"\r\n");
+    let at = decimal_at_end(&mut line[..end], n);
+    line[at - NAME.len()..at].copy_from_slice(NAME);
+    out.extend_from_slice(&line[at - NAME.len()..]);
 }
 
 /// Appends `n` in lowercase hexadecimal (a chunk size).
@@ -82,8 +99,11 @@ pub(crate) fn encode_response(out: &mut Vec<u8>, resp: &HttpResponse, framing: &
         "the session checks the status"
     );
     let digit = |n: u16| b'0' + (n % 10) as u8;
-    out.extend_from_slice(b"HTTP/1.1 ");
-    out.extend_from_slice(&[digit(status / 100), digit(status / 10), digit(status), b' ']);
+    // Fixed-size pieces are built on the stack and appended whole: every
+    // append checks the capacity and copies, so fewer appends cost less.
+    let mut start = *b"HTTP/1.1 000 ";
+    start[9..12].copy_from_slice(&[digit(status / 100), digit(status / 10), digit(status)]);
+    out.extend_from_slice(&start);
     out.extend_from_slice(resp.reason().as_bytes());
     out.extend_from_slice(b"\r\n");
 
@@ -108,7 +128,9 @@ pub(crate) fn encode_response(out: &mut Vec<u8>, resp: &HttpResponse, framing: &
         push_field(out, b"Server", framing.server_name.as_bytes());
     }
     if !has_date {
-        push_field(out, b"Date", &http_date_now());
+        let mut date = *b"Date: Thu, 01 Jan 1970 00:00:00 GMT\r\n";
+        date[6..6 + DATE_LEN].copy_from_slice(&http_date_now());
+        out.extend_from_slice(&date);
     }
 
     let body = resp.body();
@@ -120,9 +142,7 @@ pub(crate) fn encode_response(out: &mut Vec<u8>, resp: &HttpResponse, framing: &
     } else if chunked {
         out.extend_from_slice(b"Transfer-Encoding: chunked\r\n");
     } else {
-        out.extend_from_slice(b"Content-Length: ");
-        push_decimal(out, body.len() as u64);
-        out.extend_from_slice(b"\r\n");
+        push_content_length(out, body.len() as u64);
     }
     if !framing.keep_alive {
         out.extend_from_slice(b"Connection: close\r\n");
@@ -201,6 +221,15 @@ mod tests {
             let mut out = Vec::new();
             push_decimal(&mut out, n);
             assert_eq!(out, text.as_bytes());
+        }
+        for (n, line) in [
+            (0, "Content-Length: 0\r\n"),
+            (11, "Content-Length: 11\r\n"),
+            (u64::MAX, "Content-Length: 18446744073709551615\r\n"),
+        ] {
+            let mut out = b"x".to_vec();
+            push_content_length(&mut out, n);
+            assert_eq!(out, format!("x{line}").as_bytes());
         }
         let mut out = Vec::new();
         push_hex(&mut out, 0);

@@ -52,16 +52,18 @@ impl Headers {
 
     /// The value of the first field called `name` (any case).
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
+        self.fields
+            .iter()
+            .find(|f| self.is_named(f, name))
+            .map(|f| self.value(f))
     }
 
     /// The values of every field called `name` (any case), in order.
     pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.iter()
-            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
+        self.fields
+            .iter()
+            .filter(move |f| self.is_named(f, name))
+            .map(|f| self.value(f))
     }
 
     /// True if a field called `name` (any case) is present.
@@ -77,6 +79,7 @@ impl Headers {
     }
 
     /// Adds a field after the others, keeping any with the same name.
+    #[inline] // once a field of every request: no call
     pub fn append(&mut self, name: &str, value: &str) {
         let field = self.push_text(name, value);
         self.fields.push(field);
@@ -85,29 +88,34 @@ impl Headers {
     /// Sets `name` to `value`: the first field of that name takes the new value
     /// (and keeps its place), the others of that name are removed; with none,
     /// the field is appended.
+    #[inline] // a servlet's `set_content_type`: usually a new name, no call
     pub fn insert(&mut self, name: &str, value: &str) {
         match self.position(name) {
-            Some(first) => {
-                let field = self.push_text(name, value);
-                self.fields[first] = field;
-                let mut index = 0;
-                self.fields.retain(|f| {
-                    let keep =
-                        index <= first || !self.text[f.start..f.mid].eq_ignore_ascii_case(name);
-                    index += 1;
-                    keep
-                });
-            }
+            Some(first) => self.replace(first, name, value),
             None => self.append(name, value),
         }
+    }
+
+    /// [`insert`](Self::insert) when field `first` is the first called `name`.
+    fn replace(&mut self, first: usize, name: &str, value: &str) {
+        let field = self.push_text(name, value);
+        self.fields[first] = field;
+        let mut index = 0;
+        let text = self.text.as_bytes();
+        self.fields.retain(|f| {
+            let keep =
+                index <= first || !text[f.start..f.mid].eq_ignore_ascii_case(name.as_bytes());
+            index += 1;
+            keep
+        });
     }
 
     /// Removes every field called `name` (any case); true if there was one.
     pub fn remove(&mut self, name: &str) -> bool {
         let before = self.fields.len();
-        let text = &self.text;
+        let text = self.text.as_bytes();
         self.fields
-            .retain(|f| !text[f.start..f.mid].eq_ignore_ascii_case(name));
+            .retain(|f| !text[f.start..f.mid].eq_ignore_ascii_case(name.as_bytes()));
         self.fields.len() != before
     }
 
@@ -120,17 +128,12 @@ impl Headers {
     /// True if `token` is one of the comma-separated elements of any `name`
     /// field, ignoring case and spaces: `has_token("connection", "close")`
     /// matches `Connection: keep-alive, Close`.
+    #[inline] // twice a request, usually to find no such field: no call
     pub fn has_token(&self, name: &str, token: &str) -> bool {
         // Nested `any`s rather than `flat_map`: the same search, without
         // the flattening adapter's state (twice per request, for
         // `Connection`).
-        self.get_all(name).any(|value| {
-            value.split(',').any(|element| {
-                element
-                    .trim_matches([' ', '\t'])
-                    .eq_ignore_ascii_case(token)
-            })
-        })
+        self.get_all(name).any(|value| list_has(value, token))
     }
 
     /// Releases memory above `keep` bytes of text (after an unusually large
@@ -143,11 +146,24 @@ impl Headers {
     }
 
     fn position(&self, name: &str) -> Option<usize> {
-        self.fields
-            .iter()
-            .position(|f| self.text[f.start..f.mid].eq_ignore_ascii_case(name))
+        self.fields.iter().position(|f| self.is_named(f, name))
     }
 
+    // ANCHOR: is_named
+    /// True if `field` is called `name` (any case). The name is compared as
+    /// bytes: slicing the `str` would check both ends for a character
+    /// boundary, on every field of every lookup.
+    fn is_named(&self, field: &Field, name: &str) -> bool {
+        self.text.as_bytes()[field.start..field.mid].eq_ignore_ascii_case(name.as_bytes())
+    }
+    // ANCHOR_END: is_named
+
+    /// The value of `field`.
+    fn value(&self, field: &Field) -> &str {
+        &self.text[field.mid..field.end]
+    }
+
+    #[inline] // part of `append`, inlined with it
     fn push_text(&mut self, name: &str, value: &str) -> Field {
         let start = self.text.len();
         self.text.push_str(name);
@@ -165,6 +181,16 @@ impl Headers {
     fn spans(&self) -> Vec<(usize, usize)> {
         self.fields.iter().map(|f| (f.start, f.end)).collect()
     }
+}
+
+/// True if `token` is one of the comma-separated elements of `value`,
+/// ignoring case and spaces.
+fn list_has(value: &str, token: &str) -> bool {
+    value.split(',').any(|element| {
+        element
+            .trim_matches([' ', '\t'])
+            .eq_ignore_ascii_case(token)
+    })
 }
 
 impl fmt::Debug for Headers {

@@ -66,6 +66,7 @@ impl Method {
 
     /// Maps a token that is already known to be valid (httparse checked it) to a
     /// method. Allocates only for methods outside the list above.
+    #[inline] // once a request, from the parser: no call
     pub(crate) fn from_token(token: &str) -> Method {
         match token {
             "GET" => Method::Get,

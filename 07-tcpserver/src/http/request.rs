@@ -159,6 +159,7 @@ impl HttpRequest {
     /// Whether the client wants the connection kept open after this request:
     /// HTTP/1.1 unless it sent `Connection: close`; HTTP/1.0 only if it sent
     /// `Connection: keep-alive` (and not `close`).
+    #[inline] // once a request, and short: no call
     pub fn keep_alive(&self) -> bool {
         if self.headers.has_token("connection", "close") {
             return false;
@@ -197,6 +198,7 @@ impl HttpRequest {
 
     /// Empties the request for the next one on the connection, keeping memory
     /// up to `keep` bytes a buffer.
+    #[inline] // once a request, from the session: no call
     pub(crate) fn recycle(&mut self, keep: usize) {
         // A refusal of the next request reads the method to know whether
         // it was a HEAD: a method left from this one must not answer for it.
@@ -285,6 +287,27 @@ mod tests {
             HttpRequest::new(Method::Get, "https://h?x").query(),
             Some("x")
         );
+    }
+
+    #[test]
+    fn fragments_and_queries_in_any_order() {
+        // (target, kept target, path, query)
+        for (target, kept, path, query) in [
+            ("/p#f?x", "/p", "/p", None),
+            ("/p?x#f?y", "/p?x", "/p", Some("x")),
+            ("/p?x?y", "/p?x?y", "/p", Some("x?y")),
+            ("/p#", "/p", "/p", None),
+            ("http://h?q#f", "http://h?q", "/", Some("q")),
+            ("http://h#f?q", "http://h", "/", None),
+            ("a?b://c/d", "a?b://c/d", "a", Some("b://c/d")),
+        ] {
+            let req = HttpRequest::new(Method::Get, target);
+            assert_eq!(
+                (req.target(), req.path(), req.query()),
+                (kept, path, query),
+                "{target}"
+            );
+        }
     }
 
     #[test]

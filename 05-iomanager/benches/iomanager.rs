@@ -194,25 +194,25 @@ fn minor_faults() -> u64 {
 /// Runs `f` once to warm up, then five times; the median.
 fn median_ns(mut f: impl FnMut() -> f64) -> f64 {
     black_box(f());
-    let mut runs: Vec<f64> = (0..5).map(|_| f()).collect();
-    runs.sort_by(f64::total_cmp);
-    runs[2]
+    middle((0..5).map(|_| f()).collect())
 }
 
 /// Runs `f` once to warm up, then five times; the median of each figure.
 fn median(mut f: impl FnMut() -> Figures) -> Figures {
     black_box(f());
     let runs: Vec<Figures> = (0..5).map(|_| f()).collect();
-    let mid = |pick: fn(&Figures) -> f64| {
-        let mut v: Vec<f64> = runs.iter().map(pick).collect();
-        v.sort_by(f64::total_cmp);
-        v[2]
-    };
+    let mid = |pick: fn(&Figures) -> f64| middle(runs.iter().map(pick).collect());
     Figures {
         add: mid(|r| r.add),
         expire: mid(|r| r.expire),
         faults: mid(|r| r.faults),
     }
+}
+
+/// The median of five runs.
+fn middle(mut runs: Vec<f64>) -> f64 {
+    runs.sort_by(f64::total_cmp);
+    runs[2]
 }
 
 fn per(d: Duration, n: usize) -> f64 {

@@ -200,8 +200,7 @@ impl TimerManager {
             let mut timers = self.lock();
             timers.next_id += 1;
             let id = timers.next_id;
-            let announce =
-                !timers.front_announced && timers.front().is_none_or(|front| deadline < front);
+            let announce = timers.claim_front(deadline);
             let slot = timers
                 .free
                 .pop()
@@ -219,7 +218,6 @@ impl TimerManager {
                 id,
             });
             timers.live += 1;
-            timers.front_announced |= announce;
             (TimerId { slot, id }, announce)
         };
         if announce {
@@ -404,10 +402,8 @@ impl TimerManager {
             slot.deadline = start.saturating_add(interval);
             let deadline = slot.deadline;
             timers.unschedule(timer.slot);
-            let announce =
-                !timers.front_announced && timers.front().is_none_or(|front| deadline < front);
+            let announce = timers.claim_front(deadline);
             timers.schedule(timer.slot);
-            timers.front_announced |= announce;
             announce
         };
         if announce {

@@ -51,6 +51,18 @@ impl Timers {
         }
     }
 
+    // ANCHOR: claim_front
+    /// Whether a timer due at `deadline`, about to be placed, is news for a
+    /// sleeper: earlier than every timer in the wheel, with no earlier news
+    /// still unread. Marks the news as told; the caller announces it once
+    /// the lock is released.
+    pub(super) fn claim_front(&mut self, deadline: Nanos) -> bool {
+        let news = !self.front_announced && self.front().is_none_or(|front| deadline < front);
+        self.front_announced |= news;
+        news
+    }
+    // ANCHOR_END: claim_front
+
     /// Puts slab entry `index` into the wheel at its slot's deadline.
     pub(super) fn schedule(&mut self, index: u32) {
         let deadline = self.slab[index].as_ref().expect("live slot").deadline;

@@ -133,19 +133,25 @@ fn a_peer_that_closes_gives_end_of_file() {
 #[test]
 fn a_peer_that_resets_gives_connection_reset() {
     let kind = same_both_ways(|| {
-        let (listener, addr) = listener();
-        beside(move || {
-            let (mut conn, _) = listener.accept().unwrap();
-            // Wait for the client's first byte: the connection is fully up
-            // on both sides before we reset it.
-            conn.read_exact(&mut [0u8; 1]).unwrap();
-            reset(conn);
-        });
-        let mut client = TcpStream::connect(addr).unwrap();
-        client.write_all(b"x").unwrap();
+        let mut client = connected_to_a_peer_that_resets();
         client.read(&mut [0u8; 8]).unwrap_err().kind()
     });
     assert_eq!(kind, ErrorKind::ConnectionReset);
+}
+
+/// A client that has sent one byte to a peer that answers with a reset.
+fn connected_to_a_peer_that_resets() -> TcpStream {
+    let (listener, addr) = listener();
+    beside(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        // Wait for the client's first byte: the connection is fully up
+        // on both sides before we reset it.
+        conn.read_exact(&mut [0u8; 1]).unwrap();
+        reset(conn);
+    });
+    let mut client = TcpStream::connect(addr).unwrap();
+    client.write_all(b"x").unwrap();
+    client
 }
 
 /// Closes `conn` with an RST instead of a FIN (linger on, with a zero timeout).
@@ -170,14 +176,7 @@ fn reset(conn: TcpStream) {
 #[test]
 fn writing_after_a_reset_fails_with_broken_pipe() {
     let kinds = same_both_ways(|| {
-        let (listener, addr) = listener();
-        beside(move || {
-            let (mut conn, _) = listener.accept().unwrap();
-            conn.read_exact(&mut [0u8; 1]).unwrap();
-            reset(conn);
-        });
-        let mut client = TcpStream::connect(addr).unwrap();
-        client.write_all(b"x").unwrap();
+        let mut client = connected_to_a_peer_that_resets();
         // The read reports the reset (and clears it); a write after it
         // finds the connection gone: EPIPE, and no SIGPIPE (MSG_NOSIGNAL).
         let read = client.read(&mut [0u8; 8]).unwrap_err().kind();

@@ -48,6 +48,13 @@ fn cpu_ticks(pid: u32) -> u64 {
     fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
 }
 
+/// The CPU ticks `pid` uses in the next second (the measuring window).
+fn cpu_ticks_in_one_second(pid: u32) -> u64 {
+    let before = cpu_ticks(pid);
+    std::thread::sleep(Duration::from_millis(1000));
+    cpu_ticks(pid) - before
+}
+
 #[test]
 fn emfile_during_accept_sheds_without_spinning_and_recovers() {
     if std::env::var_os(CHILD).is_some() {
@@ -102,9 +109,7 @@ fn emfile_during_accept_sheds_without_spinning_and_recovers() {
     // Out of fds with nobody waiting (the served clients hold every fd, the
     // rest were shed): nothing to shed, every accept fails at once, and the
     // loop must back off rather than spin.
-    let before = cpu_ticks(child.id());
-    std::thread::sleep(Duration::from_millis(1000));
-    let used = cpu_ticks(child.id()) - before;
+    let used = cpu_ticks_in_one_second(child.id());
     assert!(
         used < 50,
         "the child used {used} ticks of CPU in 1 s with nobody waiting: spinning"
@@ -114,9 +119,7 @@ fn emfile_during_accept_sheds_without_spinning_and_recovers() {
     let knockers: Vec<TcpStream> = (0..10)
         .filter_map(|_| TcpStream::connect(addr).ok())
         .collect();
-    let before = cpu_ticks(child.id());
-    std::thread::sleep(Duration::from_millis(1000));
-    let used = cpu_ticks(child.id()) - before;
+    let used = cpu_ticks_in_one_second(child.id());
     assert!(
         used < 50,
         "the child used {used} ticks of CPU in 1 s: spinning"

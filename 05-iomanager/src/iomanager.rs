@@ -115,6 +115,22 @@ impl IoHandle {
     }
     // ANCHOR_END: current
 
+    // ANCHOR: set_busy_poll
+    /// Lets idle workers poll epoll without sleeping for up to `window`
+    /// while events keep arriving within it; zero (the default) turns it
+    /// off. Polling trades CPU for the cost of being woken: worth it on a
+    /// loaded server with a core to itself, not on a shared machine. A
+    /// worker sleeps again after a whole window of polls finds nothing.
+    pub fn set_busy_poll(&self, window: Duration) {
+        self.reactor.busy_poll.set_window(window);
+    }
+
+    /// The busy-poll window (zero: off).
+    pub fn busy_poll(&self) -> Duration {
+        self.reactor.busy_poll.window()
+    }
+    // ANCHOR_END: set_busy_poll
+
     /// The scheduler half, for scheduling tasks.
     pub fn scheduler(&self) -> &Handle {
         &self.scheduler

@@ -42,6 +42,7 @@
 //! - `reactor`: events in and out, and the idle loop (sylar's `idle`).
 //! - `iomanager`: [`IoManager`] (owner) and [`IoHandle`] (the API).
 
+mod busy_poll;
 mod event;
 mod fd_context;
 mod fd_table;

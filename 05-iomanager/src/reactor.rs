@@ -11,6 +11,7 @@ use std::time::Instant;
 use sylar_fiber::{Fiber, WakeReason};
 use sylar_scheduler::{Extension, Handle, Task};
 
+use crate::busy_poll::{BusyPoll, IdleWait};
 use crate::event::{Event, EventError, Waiter};
 use crate::fd_context::{FdContext, FdState, SlotState, Wait};
 use crate::fd_table::FdTable;
@@ -41,6 +42,8 @@ pub(crate) struct Reactor {
     next_token: AtomicU64,
     /// Ourselves, for the timeout timers' callbacks.
     weak_self: Weak<Reactor>,
+    /// Whether idle workers poll for a while before they sleep.
+    pub busy_poll: BusyPoll,
 }
 // ANCHOR_END: reactor
 
@@ -182,6 +185,7 @@ impl Reactor {
             pending: AtomicUsize::new(0),
             next_token: AtomicU64::new(1),
             weak_self: weak_self.clone(),
+            busy_poll: BusyPoll::default(),
         });
         watch_for_fork();
         REACTORS
@@ -521,9 +525,13 @@ impl Reactor {
         // After `stop`, whatever still waits is woken; then this worker must
         // not sleep but go back and run what it just scheduled.
         let swept = scheduler.is_stopping() && self.cancel_everything();
-        let timeout = match swept {
-            true => Some(std::time::Duration::ZERO),
-            false => self
+        let wait = match swept {
+            true => IdleWait::Poll,
+            false => self.busy_poll.plan(),
+        };
+        let timeout = match wait {
+            IdleWait::Poll => Some(std::time::Duration::ZERO),
+            IdleWait::Sleep(_) => self
                 .timers
                 .next_deadline()
                 .map(|at| at.saturating_duration_since(Instant::now())),
@@ -540,6 +548,7 @@ impl Reactor {
                     return;
                 }
             };
+            self.busy_poll.learn(wait, !ready.is_empty());
             let mut woken = Woken::with_capacity(ready.len());
             for event in ready {
                 let (bits, data) = (event.events, event.u64);

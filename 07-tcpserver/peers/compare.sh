@@ -2,7 +2,8 @@
 # HTTP hello throughput: ours (sylar) against nginx, tokio+hyper and
 # may_minihttp, in one session on one machine (issue 7).
 #
-#   07-tcpserver/peers/compare.sh [SERVER...]     (default: sylar hyper may nginx)
+#   07-tcpserver/peers/compare.sh [SERVER...]
+#       (default: sylar sylar-nopoll hyper may nginx ceiling; see lib.sh)
 #
 # Settings, from the environment:
 #   ROUNDS=3          rounds; each round runs every server once, in rotated order
@@ -46,8 +47,9 @@ fi
 
 # Build everything first: a build must not run beside a measurement.
 build_peers "$OUT/build-peers.log"
-if [[ " ${servers[*]} " == *" sylar "* ]] && ! build_ours "$OUT/build-ours.log"; then
-    servers=("${servers[@]/sylar/}")
+if wants_ours && ! build_ours "$OUT/build-ours.log"; then
+    drop_server sylar
+    drop_server sylar-nopoll
 fi
 
 CLK_TCK=$(getconf CLK_TCK)
@@ -107,8 +109,7 @@ log "   raw results: $OUT"
 for ((round = 1; round <= ROUNDS; round++)); do
     # Rotate the order each round, so drift on a shared machine is spread
     # over all servers rather than always hitting the one that runs last.
-    live=()
-    for s in "${servers[@]}"; do [ -n "$s" ] && live+=("$s"); done
+    live=("${servers[@]}")
     ((${#live[@]})) || { log "no server left to measure"; exit 1; }
     order=()
     for ((i = 0; i < ${#live[@]}; i++)); do
@@ -117,7 +118,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
     for name in "${order[@]}"; do
         if ! start_server "$name" "$SERVER_CPU" "$OUT/$name.log"; then
             log "  skipping $name from now on"
-            servers=("${servers[@]/$name/}")
+            drop_server "$name"
             continue
         fi
         port=$(server_port "$name")

@@ -8,13 +8,18 @@
 #   hyper  tokio + hyper 1.x, current-thread runtime (peers/src/bin/hyper_hello.rs)
 #   may    may_minihttp, one worker (peers/src/bin/may_hello.rs)
 #   nginx  nginx, one worker, `return 200` (peers/nginx.conf via run-nginx.sh)
+#   sylar-nopoll  ours with busy polling off (--busy-poll 0; chapter 5)
+#   ceiling  canned answers, no HTTP, never sleeps (peers/src/bin/ceiling.rs):
+#          the most the client can drive on this machine
 
 PEERS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$PEERS_DIR/../.." && pwd)
 OURS_BIN=${SYLAR_BIN:-${CARGO_TARGET_DIR:-$REPO_ROOT/target}/release/sylar}
 PEERS_BIN=${CARGO_TARGET_DIR:-$PEERS_DIR/target}/release
 PORT_BASE=${PORT_BASE:-18080}
-ALL_SERVERS=(sylar hyper may nginx)
+ALL_SERVERS=(sylar sylar-nopoll hyper may nginx ceiling)
+# The real servers, for memory.sh's `all`: the ceiling holds no state.
+REAL_SERVERS=(sylar hyper may nginx)
 PATH=$PATH:/usr/sbin:/sbin
 
 STARTED_PIDS=() # every process we started and have not seen end yet
@@ -28,9 +33,11 @@ log() { printf '%s\n' "$*" >&2; }
 server_label() {
     case $1 in
     sylar) echo "sylar (ours)" ;;
+    sylar-nopoll) echo "sylar, busy polling off" ;;
     hyper) echo "tokio+hyper (current-thread)" ;;
     may) echo "may_minihttp (1 worker)" ;;
     nginx) echo "nginx (1 worker)" ;;
+    ceiling) echo "ceiling (canned bytes, no HTTP)" ;;
     *) echo "$1" ;;
     esac
 }
@@ -41,6 +48,8 @@ server_port() {
     hyper) echo $((PORT_BASE + 1)) ;;
     may) echo $((PORT_BASE + 2)) ;;
     nginx) echo $((PORT_BASE + 3)) ;;
+    sylar-nopoll) echo $((PORT_BASE + 4)) ;;
+    ceiling) echo $((PORT_BASE + 5)) ;;
     *) log "unknown server '$1' (known: ${ALL_SERVERS[*]})" && return 1 ;;
     esac
 }
@@ -49,11 +58,23 @@ server_port() {
 server_cmd() {
     case $1 in
     sylar) CMD=("$OURS_BIN" --bind "127.0.0.1:$2" --threads 1 --quiet) ;;
+    sylar-nopoll) CMD=("$OURS_BIN" --bind "127.0.0.1:$2" --threads 1 --busy-poll 0 --quiet) ;;
+    ceiling) CMD=("$PEERS_BIN/ceiling" --bind "127.0.0.1:$2") ;;
     hyper) CMD=("$PEERS_BIN/hyper_hello" --bind "127.0.0.1:$2") ;;
     may) CMD=("$PEERS_BIN/may_hello" --bind "127.0.0.1:$2") ;;
     nginx) CMD=("$PEERS_DIR/run-nginx.sh" "$2" "$SCRATCH/nginx-$2") ;;
     esac
 }
+
+# Removes server $1 from the array `servers` (exact names only).
+drop_server() {
+    local s kept=()
+    for s in "${servers[@]}"; do [ "$s" = "$1" ] || kept+=("$s"); done
+    servers=("${kept[@]}")
+}
+
+# True when `servers` holds a build of ours.
+wants_ours() { [[ " ${servers[*]} " == *" sylar "* || " ${servers[*]} " == *" sylar-nopoll "* ]]; }
 
 # Installs with apt-get whatever of the given commands is missing.
 ensure_tools() {

@@ -22,7 +22,7 @@ OUT=${OUT:-$PEERS_DIR/target/memory/$(date +%Y%m%d-%H%M%S)}
 TARGET_KIB=16
 servers=("$@")
 ((${#servers[@]})) || servers=(sylar)
-[ "${servers[*]}" = all ] && servers=("${ALL_SERVERS[@]}")
+[ "${servers[*]}" = all ] && servers=("${REAL_SERVERS[@]}")
 for s in "${servers[@]}"; do server_port "$s" >/dev/null || exit 2; done
 
 mkdir -p "$OUT"
@@ -31,8 +31,8 @@ ensure_tools curl taskset pgrep ss
 raise_nofile $((CONNS + 1000))
 build_peers "$OUT/build-peers.log"
 rows=()
-if [[ " ${servers[*]} " == *" sylar "* ]] && ! build_ours "$OUT/build-ours.log"; then
-    servers=("${servers[@]/sylar/}")
+if wants_ours && ! build_ours "$OUT/build-ours.log"; then
+    drop_server sylar
     rows+=("| $(server_label sylar) | — | — | — | — | not built |")
 fi
 

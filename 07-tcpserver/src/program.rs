@@ -15,6 +15,9 @@ use crate::http_server::HttpServer;
 /// The default address: the article's page is on port 8090.
 pub const DEFAULT_BIND: &str = "127.0.0.1:8090";
 
+/// The default of `server.busy_poll_us`: see chapter 5, "Busy polling".
+pub const DEFAULT_BUSY_POLL_US: u64 = 20;
+
 /// What the command line asked for.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Options {
@@ -24,17 +27,22 @@ pub struct Options {
     pub bind: Vec<String>,
     /// `--threads N`; overrides `server.threads`.
     pub threads: Option<usize>,
+    /// `--busy-poll US`; overrides `server.busy_poll_us`.
+    pub busy_poll_us: Option<u64>,
     /// `--quiet`: only warnings and errors in the log.
     pub quiet: bool,
 }
 
 /// The usage text.
-pub const USAGE: &str = "usage: sylar [-c CONFIG_DIR] [--bind ADDR]... [--threads N] [--quiet]
+pub const USAGE: &str =
+    "usage: sylar [-c CONFIG_DIR] [--bind ADDR]... [--threads N] [--busy-poll US] [--quiet]
 
-  -c DIR        load every *.yml / *.yaml file in DIR (see /_/config for the variables)
-  --bind ADDR   listen on ADDR: host:port, [v6]:port or unix:/path (repeatable)
-  --threads N   I/O threads (default: server.threads, or one per CPU)
-  --quiet       log warnings and errors only
+  -c DIR          load every *.yml / *.yaml file in DIR (see /_/config for the variables)
+  --bind ADDR     listen on ADDR: host:port, [v6]:port or unix:/path (repeatable)
+  --threads N     I/O threads (default: server.threads, or one per CPU)
+  --busy-poll US  while busy, an idle I/O thread polls this many microseconds
+                  before it sleeps (default: server.busy_poll_us, 20; 0: off)
+  --quiet         log warnings and errors only
 Defaults: 127.0.0.1:8090 (or a free port if 8090 is taken). Ctrl-C stops.";
 
 // ANCHOR: parse_args
@@ -54,6 +62,13 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Options, Str
                     .map_err(|_| format!("--threads: not a number: {n}"))?;
                 options.threads = Some(n.max(1));
             }
+            "--busy-poll" => {
+                let n = value("--busy-poll")?;
+                let n: u64 = n
+                    .parse()
+                    .map_err(|_| format!("--busy-poll: not a number of microseconds: {n}"))?;
+                options.busy_poll_us = Some(n);
+            }
             "--quiet" | "-q" => options.quiet = true,
             "-h" | "--help" => return Err(USAGE.to_string()),
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
@@ -67,6 +82,7 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Options, Str
 struct Settings {
     bind: Vec<String>,
     threads: usize,
+    busy_poll: Duration,
     grace: Duration,
 }
 
@@ -91,6 +107,13 @@ fn load_config(options: &Options) -> Result<Settings, String> {
         "I/O threads of the sylar program; 0 means one per CPU",
     )
     .map_err(config)?;
+    let busy_poll_us = sylar_config::lookup(
+        "server.busy_poll_us",
+        DEFAULT_BUSY_POLL_US,
+        "microseconds an idle I/O thread of the sylar program polls before it sleeps, \
+         while events keep arriving that fast; 0 turns busy polling off",
+    )
+    .map_err(config)?;
     let grace = sylar_config::lookup(
         "server.shutdown_grace",
         10_000_u64,
@@ -113,6 +136,7 @@ fn load_config(options: &Options) -> Result<Settings, String> {
     Ok(Settings {
         bind,
         threads,
+        busy_poll: Duration::from_micros(options.busy_poll_us.unwrap_or(busy_poll_us.get())),
         grace: Duration::from_millis(grace.get()),
     })
 }
@@ -169,6 +193,7 @@ pub fn run(options: Options) -> Result<(), String> {
     }
     let iom = IoManager::new(settings.threads, false, "sylar")
         .map_err(|e| format!("cannot start the I/O manager: {e}"))?;
+    iom.set_busy_poll(settings.busy_poll);
     let slot = Arc::new(OnceLock::new());
     let server = HttpServer::new(
         SERVER_NAME,
@@ -233,6 +258,8 @@ mod tests {
             "b:2",
             "--threads",
             "3",
+            "--busy-poll",
+            "0",
             "--quiet",
         ]))
         .unwrap();
@@ -242,6 +269,7 @@ mod tests {
         );
         assert_eq!(options.bind, ["a:1", "b:2"]);
         assert_eq!(options.threads, Some(3));
+        assert_eq!(options.busy_poll_us, Some(0));
         assert!(options.quiet);
     }
 
@@ -253,6 +281,9 @@ mod tests {
                 .contains("unknown argument")
         );
         assert!(parse_args(args(&["--threads", "many"])).is_err());
+        assert!(parse_args(args(&["--busy-poll", "-1"])).is_err());
+        // The usage text states the real default.
+        assert!(USAGE.contains(&format!("server.busy_poll_us, {DEFAULT_BUSY_POLL_US};")));
         assert!(parse_args(args(&["--bind"])).is_err());
         assert!(
             parse_args(args(&["--help"]))

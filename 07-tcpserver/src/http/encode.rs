@@ -98,14 +98,20 @@ pub(crate) fn encode_response(out: &mut Vec<u8>, resp: &HttpResponse, framing: &
         (100..=999).contains(&status),
         "the session checks the status"
     );
-    let digit = |n: u16| b'0' + (n % 10) as u8;
     // Fixed-size pieces are built on the stack and appended whole: every
     // append checks the capacity and copies, so fewer appends cost less.
-    let mut start = *b"HTTP/1.1 000 ";
-    start[9..12].copy_from_slice(&[digit(status / 100), digit(status / 10), digit(status)]);
-    out.extend_from_slice(&start);
-    out.extend_from_slice(resp.reason().as_bytes());
-    out.extend_from_slice(b"\r\n");
+    if status == 200 {
+        // Nearly every response: the whole line as it is, no digits to
+        // write and no reason phrase to look up.
+        out.extend_from_slice(b"HTTP/1.1 200 OK\r\n");
+    } else {
+        let digit = |n: u16| b'0' + (n % 10) as u8;
+        let mut start = *b"HTTP/1.1 000 ";
+        start[9..12].copy_from_slice(&[digit(status / 100), digit(status / 10), digit(status)]);
+        out.extend_from_slice(&start);
+        out.extend_from_slice(resp.reason().as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
 
     let (mut has_date, mut has_server) = (false, false);
     for (name, value) in resp.headers().iter() {
@@ -246,6 +252,17 @@ mod tests {
         assert!(text.contains("\r\nDate: "));
         assert!(!text.contains("Connection"));
         assert!(text.ends_with("\r\n\r\n"));
+    }
+
+    #[test]
+    fn status_lines_match_the_reason_table() {
+        // 200 has a line of its own; it must say what the table says.
+        for status in [200, 201, 204, 299, 404, 500, 999] {
+            let text = encode(&HttpResponse::new(status), &KEEP);
+            let reason = crate::http::status::reason_phrase(status);
+            let line = format!("HTTP/1.1 {status} {reason}\r\n");
+            assert!(text.starts_with(&line), "{status}: {text:?}");
+        }
     }
 
     #[test]

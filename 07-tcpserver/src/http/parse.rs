@@ -39,6 +39,7 @@ pub(crate) struct Head {
 /// `Ok(None)`: the head is not complete yet, read more. `Ok(Some(head))`: `req`
 /// holds method, target, version and headers; the body starts at `head.len`.
 /// `Err`: refuse the request with that status.
+#[inline] // once a request: only picks where the header slots live
 pub(crate) fn parse_head(
     buf: &[u8],
     limits: &HttpLimits,

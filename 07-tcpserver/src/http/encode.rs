@@ -70,9 +70,10 @@ pub(crate) struct Framing<'a> {
     pub client_version: Version,
     /// Whether the connection stays open after this response.
     pub keep_alive: bool,
-    /// The `Server` header's value (none when empty), already checked with
-    /// [`is_sendable_field`]: the session checks it once, not per response.
-    pub server_name: &'a str,
+    /// The whole `Server` line (`Server: name\r\n`), or empty for none: the
+    /// session builds it once per connection, from a name it checked with
+    /// [`is_sendable_field`].
+    pub server_line: &'a [u8],
 }
 
 /// True if `name: value` may be sent: the name a token, the value free of
@@ -129,9 +130,8 @@ pub(crate) fn encode_response(out: &mut Vec<u8>, resp: &HttpResponse, framing: &
         has_server |= name.eq_ignore_ascii_case("server");
         push_field(out, name.as_bytes(), value.as_bytes());
     }
-    if !has_server && !framing.server_name.is_empty() {
-        debug_assert!(is_sendable_field("Server", framing.server_name));
-        push_field(out, b"Server", framing.server_name.as_bytes());
+    if !has_server {
+        out.extend_from_slice(framing.server_line);
     }
     if !has_date {
         let mut date = *b"Date: Thu, 01 Jan 1970 00:00:00 GMT\r\n";
@@ -199,7 +199,7 @@ mod tests {
         head_request: false,
         client_version: Version::Http11,
         keep_alive: true,
-        server_name: "test/1",
+        server_line: b"Server: test/1\r\n",
     };
 
     fn encode(resp: &HttpResponse, framing: &Framing) -> String {

@@ -67,15 +67,16 @@ pub fn serve_connection<S: Read + Write>(
     stats: &SessionStats,
 ) -> io::Result<()> {
     SessionStats::bump(&stats.connections);
-    // A name that is not a valid field value is not sent at all.
-    let server_name = match is_sendable_field("Server", server_name) {
-        true => server_name,
-        false => "",
+    // The `Server` line, built once for every response on the connection;
+    // a name that is not a valid field value is not sent at all.
+    let server_line = match is_sendable_field("Server", server_name) {
+        true => [b"Server: ", server_name.as_bytes(), b"\r\n"].concat(),
+        false => Vec::new(),
     };
     let mut session = Session {
         stream,
         limits,
-        server_name,
+        server_line: &server_line,
         stats,
         rbuf: ReadBuf::with_capacity(INITIAL_READ_BUF),
         wbuf: Vec::new(),
@@ -116,7 +117,8 @@ fn ends_quietly(err: &io::Error) -> bool {
 struct Session<'a, S> {
     stream: &'a mut S,
     limits: &'a HttpLimits,
-    server_name: &'a str,
+    /// `Server: name\r\n`, or empty (see [`Framing::server_line`]).
+    server_line: &'a [u8],
     stats: &'a SessionStats,
     /// Bytes read and not yet consumed: the rest of this request, or the next.
     rbuf: ReadBuf,
@@ -247,7 +249,7 @@ impl<S: Read + Write> Session<'_, S> {
             head_request: *req.method() == Method::Head,
             client_version: req.version(),
             keep_alive,
-            server_name: self.server_name,
+            server_line: self.server_line,
         };
         if encode_response(&mut self.wbuf, resp, &framing) {
             // A large body: written from where it is, beside what is pending.
@@ -283,7 +285,7 @@ impl<S: Read + Write> Session<'_, S> {
             head_request: *self.req.method() == Method::Head,
             client_version: Version::Http11,
             keep_alive: false,
-            server_name: self.server_name,
+            server_line: self.server_line,
         };
         encode_response(&mut self.wbuf, &self.resp, &framing);
         self.flush()

@@ -68,6 +68,7 @@ impl Queue {
     /// `from` is the worker pushing, if a worker of this scheduler is: a
     /// worker pushing from inside its own `idle` (the I/O manager scheduling
     /// the fibers it just woke) is about to run them, and needs no tickle.
+    #[inline] // once per task, and short: no call
     pub fn push(&mut self, task: Task, pin: Option<usize>, from: Option<usize>) -> bool {
         match pin {
             Some(index) => {

@@ -46,14 +46,33 @@ use crate::original::{Via, real};
 ///
 /// `read_len` is the buffer size of a plain read (`read`, `recv`,
 /// `recvfrom`), which lets a short read mark a stream socket as drained.
+#[inline]
 pub(crate) fn do_io(
     fd: libc::c_int,
     event: Event,
     kind: TimeoutKind,
     read_len: Option<usize>,
+    call: impl FnMut(Via) -> libc::ssize_t,
+) -> libc::ssize_t {
+    do_io_on(fd, fd_manager::lookup(fd), event, kind, read_len, call)
+}
+
+/// [`do_io`] with `fd`'s context already looked up (`ctx` is
+/// `fd_manager::lookup(fd)`): a write that looked it up to choose how to
+/// write passes it on rather than looking it up again. An fd number keeps
+/// its context for good (the table never moves an entry), so `ctx` stays
+/// right across the several calls of one whole write; if the fd is closed
+/// meanwhile, its flags are wiped and the call goes to libc, as a lookup
+/// would send it.
+pub(crate) fn do_io_on(
+    fd: libc::c_int,
+    ctx: Option<&FdCtx>,
+    event: Event,
+    kind: TimeoutKind,
+    read_len: Option<usize>,
     mut call: impl FnMut(Via) -> libc::ssize_t,
 ) -> libc::ssize_t {
-    let Some(ctx) = fd_manager::lookup(fd) else {
+    let Some(ctx) = ctx else {
         return call(Via::Libc);
     };
     if !ctx.is_socket() || !ctx.is_ours() || ctx.user_nonblock() {
@@ -124,11 +143,12 @@ pub(crate) fn do_io(
 }
 // ANCHOR_END: do_io
 
-/// Whether calls on `fd` get blocking semantics emulated by us (a stream
+/// Whether calls on the fd whose context is `ctx` (from
+/// `fd_manager::lookup`) get blocking semantics emulated by us (a stream
 /// socket of ours that the user wants blocking): then a write must go on
 /// until everything is written, as a blocking write does.
-pub(crate) fn emulates_blocking_stream(fd: libc::c_int) -> bool {
-    fd_manager::lookup(fd).is_some_and(|ctx| {
+pub(crate) fn emulates_blocking_stream(ctx: Option<&FdCtx>) -> bool {
+    ctx.is_some_and(|ctx| {
         ctx.is_socket() && ctx.is_ours() && ctx.is_stream() && !ctx.user_nonblock()
     })
 }

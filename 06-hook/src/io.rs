@@ -8,8 +8,9 @@
 use libc::{c_int, c_void, iovec, msghdr, size_t, sockaddr, socklen_t, ssize_t};
 use sylar_iomanager::Event;
 
-use crate::do_io::{do_io, emulates_blocking_stream};
+use crate::do_io::{do_io, do_io_on, emulates_blocking_stream};
 use crate::fd_manager::TimeoutKind::{Recv, Send};
+use crate::fd_manager::{self, FdCtx};
 use crate::original::{Via, direct, real};
 
 // ANCHOR: read_len
@@ -24,17 +25,20 @@ fn read_len(len: size_t, flags: c_int) -> Option<usize> {
 /// A blocking write on a stream socket writes everything before it returns
 /// (unless a timeout or an error cuts it short, when it reports what it
 /// wrote). A non-blocking one writes what fits. When we park, we keep
-/// writing the rest so that the caller sees the blocking behaviour.
+/// writing the rest so that the caller sees the blocking behaviour. The fd's
+/// context is looked up once, for this choice and every `do_io` after it.
 fn write_whole(
     fd: c_int,
     len: size_t,
     mut write_from: impl FnMut(usize, Via) -> ssize_t,
 ) -> ssize_t {
-    if !emulates_blocking_stream(fd) {
-        return do_io(fd, Event::Write, Send, None, |via| write_from(0, via));
+    let ctx = fd_manager::lookup(fd);
+    if !emulates_blocking_stream(ctx) {
+        return do_io_on(fd, ctx, Event::Write, Send, None, |via| write_from(0, via));
     }
     transfer_whole(
         fd,
+        ctx,
         Event::Write,
         len,
         |_| None,
@@ -46,9 +50,10 @@ fn write_whole(
 /// stream, or nothing more to write), or one fails: then what moved before
 /// is the result, or -1 if nothing did. `call(done, rest, via)` transfers at
 /// most `rest` bytes at offset `done`; `read_len(rest)` is what `do_io` is
-/// told about a read's buffer.
+/// told about a read's buffer; `ctx` is `fd`'s context.
 fn transfer_whole(
     fd: c_int,
+    ctx: Option<&FdCtx>,
     event: Event,
     len: size_t,
     read_len: impl Fn(usize) -> Option<usize>,
@@ -61,7 +66,9 @@ fn transfer_whole(
     let mut done = 0usize;
     loop {
         let rest = len.saturating_sub(done);
-        let n = do_io(fd, event, kind, read_len(rest), |via| call(done, rest, via));
+        let n = do_io_on(fd, ctx, event, kind, read_len(rest), |via| {
+            call(done, rest, via)
+        });
         if n < 0 {
             return if done > 0 { done as ssize_t } else { -1 };
         }
@@ -136,7 +143,9 @@ pub unsafe extern "C" fn recv(fd: c_int, buf: *mut c_void, len: size_t, flags: c
 /// blocking we emulate: the non-blocking call underneath ignores the flag
 /// and returns what is there, so we go on ourselves.
 fn wait_all(fd: c_int, flags: c_int) -> bool {
-    flags & libc::MSG_WAITALL != 0 && flags & libc::MSG_PEEK == 0 && emulates_blocking_stream(fd)
+    flags & libc::MSG_WAITALL != 0
+        && flags & libc::MSG_PEEK == 0
+        && emulates_blocking_stream(fd_manager::lookup(fd))
 }
 
 /// Reads until `len` bytes, the end of the stream, or an error, as a
@@ -149,7 +158,15 @@ fn recv_whole(
     flags: c_int,
     call: impl FnMut(usize, usize, Via) -> ssize_t,
 ) -> ssize_t {
-    transfer_whole(fd, Event::Read, len, |rest| read_len(rest, flags), call)
+    let ctx = fd_manager::lookup(fd);
+    transfer_whole(
+        fd,
+        ctx,
+        Event::Read,
+        len,
+        |rest| read_len(rest, flags),
+        call,
+    )
 }
 // ANCHOR_END: recv_whole
 

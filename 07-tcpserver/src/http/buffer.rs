@@ -61,6 +61,7 @@ impl ReadBuf {
     /// unconsumed bytes to the front, or doubling the buffer if they fill it.
     /// Returns the number of bytes read: 0 means end of input. Retries on
     /// `Interrupted`; any other error (a timeout included) is returned.
+    #[inline] // once a request: the read itself is the call that matters
     pub fn fill<R: Read + ?Sized>(&mut self, reader: &mut R) -> io::Result<usize> {
         if self.end == self.buf.len() {
             if self.start > 0 {

@@ -175,8 +175,15 @@ impl HttpRequest {
     /// Replaces the target and finds its path and query. The session validates
     /// the target's form before calling this; here any text is accepted.
     pub fn set_target(&mut self, target: &str) {
-        let target = &target[..find_byte(target, b'#').unwrap_or(target.len())];
         self.target.clear();
+        if target.starts_with('/') && !has_query_or_fragment(target.as_bytes()) {
+            // The common case, a bare path: no delimiters to look for.
+            self.target.push_str(target);
+            self.path = 0..target.len();
+            self.query = None;
+            return;
+        }
+        let target = &target[..find_byte(target, b'#').unwrap_or(target.len())];
         self.target.push_str(target);
         let path_start = authority_end(target);
         let path_end =
@@ -229,6 +236,33 @@ fn find_byte(text: &str, byte: u8) -> Option<usize> {
     text.bytes().position(|b| b == byte)
 }
 
+/// True if `bytes` holds a `?` or a `#`: one test for the two delimiters of
+/// a request target, eight bytes a step (a short target is one or two
+/// steps) rather than a scan a byte at a time for each.
+fn has_query_or_fragment(bytes: &[u8]) -> bool {
+    const LOW: u64 = 0x0101_0101_0101_0101; // 0x01 in every byte
+    // A byte of `word` is 0 (the classic test: subtracting 1 borrows into
+    // its top bit, which was clear), or `?`, or `#` (0 once xor-ed with it).
+    let has_zero = |word: u64| word.wrapping_sub(LOW) & !word & (LOW * 0x80) != 0;
+    let has_either = |word: u64| {
+        has_zero(word ^ (LOW * u64::from(b'?'))) || has_zero(word ^ (LOW * u64::from(b'#')))
+    };
+    if let Some(&last) = bytes.last_chunk::<8>() {
+        // Whole words, the last one overlapping the one before.
+        let (words, _) = bytes.as_chunks::<8>();
+        return has_either(u64::from_ne_bytes(last))
+            || words
+                .iter()
+                .any(|word| has_either(u64::from_ne_bytes(*word)));
+    }
+    if let (Some(&first), Some(&last)) = (bytes.first_chunk::<4>(), bytes.last_chunk::<4>()) {
+        // Four to seven bytes: both halves in one word.
+        let word = u64::from(u32::from_ne_bytes(first)) | u64::from(u32::from_ne_bytes(last)) << 32;
+        return has_either(word);
+    }
+    bytes.iter().any(|&b| b == b'?' || b == b'#')
+}
+
 /// Where the path of `target` starts: after `scheme://authority` in the
 /// absolute form (`http://host:80/x` gives 16), else 0.
 fn authority_end(target: &str) -> usize {
@@ -255,6 +289,27 @@ fn authority_end(target: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn delimiters_are_found_at_every_length_and_position() {
+        for len in 0..24 {
+            // Bytes near `?` (0x3f) and `#` (0x23), and with the top bit set.
+            for filler in [b'a', b'>', b'@', b'"', b'$', 0xbf, 0xa3, 0xff, 0] {
+                let clean = vec![filler; len];
+                assert!(
+                    !has_query_or_fragment(&clean),
+                    "len {len}, filler {filler:#x}"
+                );
+                for at in 0..len {
+                    for delimiter in [b'?', b'#'] {
+                        let mut bytes = clean.clone();
+                        bytes[at] = delimiter;
+                        assert!(has_query_or_fragment(&bytes), "len {len}, at {at}");
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn path_and_query_are_split() {

@@ -67,15 +67,16 @@ pub fn serve_connection<S: Read + Write>(
     stats: &SessionStats,
 ) -> io::Result<()> {
     SessionStats::bump(&stats.connections);
-    // A name that is not a valid field value is not sent at all.
-    let server_name = match is_sendable_field("Server", server_name) {
-        true => server_name,
-        false => "",
+    // The `Server` line, built once for every response on the connection;
+    // a name that is not a valid field value is not sent at all.
+    let server_line = match is_sendable_field("Server", server_name) {
+        true => [b"Server: ", server_name.as_bytes(), b"\r\n"].concat(),
+        false => Vec::new(),
     };
     let mut session = Session {
         stream,
         limits,
-        server_name,
+        server_line: &server_line,
         stats,
         rbuf: ReadBuf::with_capacity(INITIAL_READ_BUF),
         wbuf: Vec::new(),
@@ -116,7 +117,8 @@ fn ends_quietly(err: &io::Error) -> bool {
 struct Session<'a, S> {
     stream: &'a mut S,
     limits: &'a HttpLimits,
-    server_name: &'a str,
+    /// `Server: name\r\n`, or empty (see [`Framing::server_line`]).
+    server_line: &'a [u8],
     stats: &'a SessionStats,
     /// Bytes read and not yet consumed: the rest of this request, or the next.
     rbuf: ReadBuf,
@@ -247,7 +249,7 @@ impl<S: Read + Write> Session<'_, S> {
             head_request: *req.method() == Method::Head,
             client_version: req.version(),
             keep_alive,
-            server_name: self.server_name,
+            server_line: self.server_line,
         };
         if encode_response(&mut self.wbuf, resp, &framing) {
             // A large body: written from where it is, beside what is pending.
@@ -283,7 +285,7 @@ impl<S: Read + Write> Session<'_, S> {
             head_request: *self.req.method() == Method::Head,
             client_version: Version::Http11,
             keep_alive: false,
-            server_name: self.server_name,
+            server_line: self.server_line,
         };
         encode_response(&mut self.wbuf, &self.resp, &framing);
         self.flush()
@@ -296,7 +298,7 @@ impl<S: Read + Write> Session<'_, S> {
         if self.wbuf.is_empty() {
             return Ok(());
         }
-        let result = self.stream.write_all(&self.wbuf);
+        let result = write_all_once(self.stream, &self.wbuf);
         self.wbuf.clear();
         if self.wbuf.capacity() > WBUF_KEEP {
             self.wbuf = Vec::new();
@@ -305,6 +307,19 @@ impl<S: Read + Write> Session<'_, S> {
         self.stream.flush()
     }
     // ANCHOR_END: flush
+}
+
+/// `write_all`, with the usual case first: one `write` that takes every
+/// byte (a blocking socket's, or the hook's emulation of one, writes all it
+/// is given unless an error or a timeout cuts it short).
+fn write_all_once<W: Write + ?Sized>(stream: &mut W, buf: &[u8]) -> io::Result<()> {
+    match stream.write(buf) {
+        Ok(n) if n == buf.len() => Ok(()),
+        Ok(0) => Err(io::ErrorKind::WriteZero.into()),
+        Ok(n) => stream.write_all(&buf[n..]),
+        Err(err) if err.kind() == io::ErrorKind::Interrupted => stream.write_all(buf),
+        Err(err) => Err(err),
+    }
 }
 
 /// Replaces whatever the servlet left with a plain 500 that closes the
@@ -402,6 +417,50 @@ mod tests {
             conn.writes,
             stats,
         )
+    }
+
+    /// Takes at most `max` bytes a write, after answering the first
+    /// `interrupts` writes with `Interrupted`.
+    struct Slow {
+        max: usize,
+        interrupts: usize,
+        written: Vec<u8>,
+    }
+
+    impl Write for Slow {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if self.interrupts > 0 {
+                self.interrupts -= 1;
+                return Err(io::ErrorKind::Interrupted.into());
+            }
+            let n = buf.len().min(self.max);
+            self.written.extend_from_slice(&buf[..n]);
+            Ok(n)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn short_and_interrupted_writes_go_on_to_the_end() {
+        let text = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+        for (max, interrupts) in [(usize::MAX, 0), (7, 0), (1, 0), (usize::MAX, 2), (5, 1)] {
+            let mut out = Slow {
+                max,
+                interrupts,
+                written: Vec::new(),
+            };
+            write_all_once(&mut out, text).unwrap();
+            assert_eq!(out.written, text, "max {max}, interrupts {interrupts}");
+        }
+        let mut full = Slow {
+            max: 0,
+            interrupts: 0,
+            written: Vec::new(),
+        };
+        let err = write_all_once(&mut full, text).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::WriteZero);
     }
 
     #[test]

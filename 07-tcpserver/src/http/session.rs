@@ -68,8 +68,8 @@ pub fn serve_connection<S: Read + Write>(
 ) -> io::Result<()> {
     SessionStats::bump(&stats.connections);
     // The `Server` line, built once for every response on the connection;
-    // a name that is not a valid field value is not sent at all.
-    let server_line = match is_sendable_field("Server", server_name) {
+    // an empty name, or one that is not a valid field value, is not sent.
+    let server_line = match !server_name.is_empty() && is_sendable_field("Server", server_name) {
         true => [b"Server: ", server_name.as_bytes(), b"\r\n"].concat(),
         false => Vec::new(),
     };
@@ -465,19 +465,25 @@ mod tests {
 
     #[test]
     fn a_server_name_that_is_not_a_field_value_is_not_sent() {
-        let mut conn = Duplex {
-            input: b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
-            at: 0,
-            step: usize::MAX,
-            output: Vec::new(),
-            writes: 0,
-        };
-        let (dispatch, limits) = (ServletDispatch::new(), HttpLimits::default());
-        let stats = SessionStats::new();
-        serve_connection(&mut conn, &dispatch, &limits, "a\r\nX: y", &stats).unwrap();
-        let out = String::from_utf8_lossy(&conn.output);
-        assert!(out.starts_with("HTTP/1.1 404 "));
-        assert!(!out.contains("Server") && !out.contains("X: y"));
+        // An empty name is not sent either (no `Server: ` with nothing after).
+        for name in ["a\r\nX: y", ""] {
+            let mut conn = Duplex {
+                input: b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+                at: 0,
+                step: usize::MAX,
+                output: Vec::new(),
+                writes: 0,
+            };
+            let (dispatch, limits) = (ServletDispatch::new(), HttpLimits::default());
+            let stats = SessionStats::new();
+            serve_connection(&mut conn, &dispatch, &limits, name, &stats).unwrap();
+            let out = String::from_utf8_lossy(&conn.output);
+            assert!(out.starts_with("HTTP/1.1 404 "), "{name:?}: {out:?}");
+            assert!(
+                !out.contains("Server") && !out.contains("X: y"),
+                "{name:?}: {out:?}"
+            );
+        }
     }
 
     #[test]

@@ -58,6 +58,7 @@ fn serves_the_built_in_pages_and_stops_on_ctrl_c() {
     for key in [
         "tcp_server:",
         "read_timeout: 120000",
+        "busy_poll_us: 20",
         "fiber:",
         "stack_size:",
     ] {
@@ -74,13 +75,14 @@ fn loads_a_config_directory_given_with_dash_c() {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(
         dir.join("server.yml"),
-        "server:\n  bind: [\"127.0.0.1:0\"]\n  threads: 1\ntcp_server:\n  read_timeout: 4321\n",
+        "server:\n  bind: [\"127.0.0.1:0\"]\n  threads: 1\n  busy_poll_us: 0\ntcp_server:\n  read_timeout: 4321\n",
     )
     .unwrap();
     let (child, addr, out) = launch(&["-c", dir.to_str().unwrap()]);
     let mut client = HttpConnection::connect(addr.as_str(), Duration::from_secs(10)).unwrap();
     let config = String::from_utf8(client.get("/_/config").unwrap().body).unwrap();
     assert!(config.contains("read_timeout: 4321"), "{config}");
+    assert!(config.contains("busy_poll_us: 0"), "{config}");
     drop(client);
     stop(child, out);
     let _ = std::fs::remove_dir_all(dir);

@@ -13,7 +13,7 @@
 #   BASELINE=sylar    the row the ratios are against (falls back to the first
 #                     server measured when it is missing, and says so)
 #   SYLAR_BIN=...     run this binary as ours instead of building target/release/sylar
-#   PORT_BASE=18080   sylar, hyper, may, nginx listen on PORT_BASE+0..3
+#   PORT_BASE=18080   sylar, hyper, may, nginx, sylar-nopoll, ceiling listen on PORT_BASE+0..5
 #   OUT=...           where raw results go (default peers/target/compare/<time>)
 #
 # Each server runs pinned to CPU 0 (taskset -c 0); wrk -t2 runs pinned to

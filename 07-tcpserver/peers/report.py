@@ -171,6 +171,9 @@ def main():
                 "what the server would do if the client kept up (a server with idle time wakes "
                 "more often per request, so this understates it a little).",
                 servers, conns, labels, per_cpu))
+    target = target_table(runs, med, servers, conns, labels)
+    if target:
+        print(target)
     rounds = {m["n"] for m in med.values()}
     errors = {k: m["errors"] for k, m in med.items() if m["errors"]}
     if len(rounds) > 1:
@@ -180,6 +183,57 @@ def main():
               + ", ".join(f"{s} c={c}: {n}" for (s, c), n in sorted(errors.items())) + ".\n")
     if args.responses:
         print(responses_table(args.responses, servers, labels))
+
+
+# The peers a user would pick instead (issue 7's target is 1.05 times the best
+# of them at each concurrency); ours and the ceiling are not among them.
+PEERS = ("hyper", "may", "nginx")
+
+
+def target_table(runs, med, servers, conns, labels):
+    """Ours against the best peer and the ceiling, and how far apart our own
+    rounds were: the figures the verdict needs, without reading them off."""
+    peers = [s for s in PEERS if s in servers]
+    if "sylar" not in servers or not peers:
+        return ""
+
+    def best(c, field):
+        cells = [(med[(s, c)][field], s) for s in peers
+                 if med.get((s, c)) and med[(s, c)][field]]
+        return max(cells) if cells else (None, None)
+
+    def ratio(top, bottom):
+        return f"{top / bottom:.2f}" if top and bottom else "—"
+
+    def field(s, c, name):
+        return med.get((s, c), {}).get(name)
+
+    rows = []
+    raw = [best(c, "rps") for c in conns]
+    rows.append(("best peer, requests/s (thousands)",
+                 [f"{labels.get(s, s)}: {v / 1000:.1f}" if v else "—" for v, s in raw]))
+    rows.append(("ours / best peer, requests/s",
+                 [ratio(field("sylar", c, "rps"), v) for c, (v, _) in zip(conns, raw)]))
+    if "ceiling" in servers:
+        rows.append(("ours / ceiling, requests/s",
+                     [ratio(field("sylar", c, "rps"), field("ceiling", c, "rps")) for c in conns]))
+    if "sylar-nopoll" in servers:
+        per = [best(c, "per_cpu") for c in conns]
+        rows.append(("ours with busy polling off / best peer, per server-CPU-second",
+                     [ratio(field("sylar-nopoll", c, "per_cpu"), v)
+                      for c, (v, _) in zip(conns, per)]))
+
+    def spread(c):
+        values = [number(r["rps"]) for r in runs.get(("sylar", c), []) if number(r["rps"])]
+        return f"{max(values) / min(values):.2f}" if len(values) > 1 else "—"
+
+    rows.append(("spread of ours' rounds, requests/s (highest / lowest)", [spread(c) for c in conns]))
+    out = ["Against the target, 1.05 times the best peer (" + ", ".join(labels.get(s, s) for s in peers)
+           + ") at each concurrency:", "",
+           "| | " + " | ".join(f"c={c}" for c in conns) + " |",
+           "|---|" + "---:|" * len(conns)]
+    out += [f"| {name} | " + " | ".join(cells) + " |" for name, cells in rows]
+    return "\n".join(out) + "\n"
 
 
 if __name__ == "__main__":

@@ -79,6 +79,7 @@ mod session;
 mod stats;
 mod status;
 mod version;
+mod words;
 
 pub use client::{ClientResponse, HttpConnection};
 pub use dispatch::ServletDispatch;

@@ -17,6 +17,7 @@ use super::limits::HttpLimits;
 use super::method::Method;
 use super::request::HttpRequest;
 use super::version::Version;
+use super::words::any_word;
 
 /// Header slots kept on the stack (a slot is 32 bytes). A configuration that
 /// allows more takes them from the heap.
@@ -138,23 +139,11 @@ fn ascii_str(bytes: &[u8]) -> Option<&str> {
 }
 // ANCHOR_END: ascii_str
 
-/// `<[u8]>::is_ascii`, for the short strings of a request head: it reads
-/// whole words, the last one overlapping the one before when the length is
-/// not a multiple of the word, where std's checks the odd bytes one by one.
+/// `<[u8]>::is_ascii`, for the short strings of a request head, a word at
+/// a time (see `words.rs`).
 #[inline]
 fn is_ascii(bytes: &[u8]) -> bool {
-    let high_bits = if let Some(&last) = bytes.last_chunk::<8>() {
-        let (words, _) = bytes.as_chunks::<8>();
-        words.iter().fold(u64::from_ne_bytes(last), |bits, word| {
-            bits | u64::from_ne_bytes(*word)
-        })
-    } else if let (Some(&first), Some(&last)) = (bytes.first_chunk::<4>(), bytes.last_chunk::<4>())
-    {
-        u64::from(u32::from_ne_bytes(first) | u32::from_ne_bytes(last))
-    } else {
-        bytes.iter().fold(0, |bits, &b| bits | u64::from(b))
-    };
-    high_bits & 0x8080_8080_8080_8080 == 0
+    !any_word(bytes, |word| word & 0x8080_8080_8080_8080 != 0)
 }
 
 /// The status and reason for a syntax error from httparse.

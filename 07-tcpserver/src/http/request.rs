@@ -6,6 +6,7 @@ use super::headers::Headers;
 use super::method::Method;
 use super::query::{percent_decode, query_pairs};
 use super::version::Version;
+use super::words::any_word;
 
 // ANCHOR: request
 /// One HTTP request: method, target (path and query), version, headers, body.
@@ -237,30 +238,17 @@ fn find_byte(text: &str, byte: u8) -> Option<usize> {
 }
 
 /// True if `bytes` holds a `?` or a `#`: one test for the two delimiters of
-/// a request target, eight bytes a step (a short target is one or two
-/// steps) rather than a scan a byte at a time for each.
+/// a request target, a word at a time (see `words.rs`) rather than a scan a
+/// byte at a time for each.
 fn has_query_or_fragment(bytes: &[u8]) -> bool {
     const LOW: u64 = 0x0101_0101_0101_0101; // 0x01 in every byte
     // A byte of `word` is 0 (the classic test: subtracting 1 borrows into
     // its top bit, which was clear), or `?`, or `#` (0 once xor-ed with it).
+    // The zero bytes that pad a short string xor to `?` or `#`: never 0.
     let has_zero = |word: u64| word.wrapping_sub(LOW) & !word & (LOW * 0x80) != 0;
-    let has_either = |word: u64| {
+    any_word(bytes, |word| {
         has_zero(word ^ (LOW * u64::from(b'?'))) || has_zero(word ^ (LOW * u64::from(b'#')))
-    };
-    if let Some(&last) = bytes.last_chunk::<8>() {
-        // Whole words, the last one overlapping the one before.
-        let (words, _) = bytes.as_chunks::<8>();
-        return has_either(u64::from_ne_bytes(last))
-            || words
-                .iter()
-                .any(|word| has_either(u64::from_ne_bytes(*word)));
-    }
-    if let (Some(&first), Some(&last)) = (bytes.first_chunk::<4>(), bytes.last_chunk::<4>()) {
-        // Four to seven bytes: both halves in one word.
-        let word = u64::from(u32::from_ne_bytes(first)) | u64::from(u32::from_ne_bytes(last)) << 32;
-        return has_either(word);
-    }
-    bytes.iter().any(|&b| b == b'?' || b == b'#')
+    })
 }
 
 /// Where the path of `target` starts: after `scheme://authority` in the

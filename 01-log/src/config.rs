@@ -1,10 +1,11 @@
 //! Loggers described as data (`logs:` in sylar's YAML), and applying such descriptions.
 //!
 //! Chapter 2's configuration system deserialises a `Vec<LogDefine>` from YAML and calls
-//! [`apply_config`] whenever it changes; this module knows nothing about YAML itself.
+//! [`apply_config`] whenever it changes, after [`check_config`] has accepted it; this
+//! module knows nothing about YAML itself.
 
 use std::collections::HashSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::{Deserialize, Serialize};
@@ -13,6 +14,7 @@ use crate::appender::{Appender, StdoutAppender};
 use crate::async_appender::{AsyncAppender, AsyncOptions};
 use crate::error::LogError;
 use crate::file_appender::FileAppender;
+use crate::file_sink::FileSink;
 use crate::formatter::PatternFormatter;
 use crate::level::Level;
 use crate::logger::Logger;
@@ -98,15 +100,9 @@ static CONFIGURED: Mutex<Vec<String>> = Mutex::new(Vec::new());
 /// stdout appender it starts with.
 pub fn apply_config(defs: &[LogDefine]) -> Result<(), LogError> {
     let mut configured = CONFIGURED.lock().unwrap_or_else(PoisonError::into_inner);
-    let mut seen = HashSet::new();
+    let seen = unique_names(defs)?;
     let mut built = Vec::with_capacity(defs.len());
     for def in defs {
-        if !seen.insert(def.name.as_str()) {
-            return Err(LogError::Config(format!(
-                "logger `{}` is defined twice",
-                def.name
-            )));
-        }
         built.push((def, build_appenders(def)?));
     }
 
@@ -139,36 +135,87 @@ fn build_appenders(def: &LogDefine) -> Result<Vec<Arc<dyn Appender>>, LogError> 
 }
 
 fn build_appender(logger: &str, def: &AppenderDefine) -> Result<Arc<dyn Appender>, LogError> {
-    Ok(match (def.kind, &def.file) {
-        (AppenderKind::Stdout, None) if !def.asynchronous => Arc::new(tuned(
+    Ok(match target(logger, def)? {
+        Target::Stdout => Arc::new(tuned(
             StdoutAppender::new(),
             def,
             StdoutAppender::with_level,
             StdoutAppender::with_formatter,
         )),
-        (AppenderKind::Stdout, _) => {
-            return Err(LogError::Config(format!(
-                "logger `{logger}`: a stdout appender takes neither `file` nor `async`"
-            )));
-        }
-        (AppenderKind::File, None) => {
-            return Err(LogError::Config(format!(
-                "logger `{logger}`: a file appender needs `file: <path>`"
-            )));
-        }
-        (AppenderKind::File, Some(path)) if def.asynchronous => Arc::new(tuned(
+        Target::AsyncFile(path) => Arc::new(tuned(
             AsyncAppender::file(path, AsyncOptions::default())?,
             def,
             AsyncAppender::with_level,
             AsyncAppender::with_formatter,
         )),
-        (AppenderKind::File, Some(path)) => Arc::new(tuned(
+        Target::File(path) => Arc::new(tuned(
             FileAppender::new(path)?,
             def,
             FileAppender::with_level,
             FileAppender::with_formatter,
         )),
     })
+}
+
+// ANCHOR: check_config
+/// Checks logger definitions without applying them: what [`apply_config`] would
+/// refuse, this refuses, with the same error. Each file is opened for appending
+/// (and created, with its directories, if missing) and closed again; no logger
+/// changes and no writer thread starts. Chapter 2 runs it as the validator of
+/// the `logs` variable, so a list the loggers cannot take is never stored.
+///
+/// # Errors
+/// As [`apply_config`].
+pub fn check_config(defs: &[LogDefine]) -> Result<(), LogError> {
+    unique_names(defs)?;
+    for def in defs {
+        for appender in &def.appenders {
+            if let Target::File(path) | Target::AsyncFile(path) = target(&def.name, appender)? {
+                FileSink::open(path)?;
+            }
+        }
+    }
+    Ok(())
+}
+// ANCHOR_END: check_config
+
+/// The names of `defs`, refusing a name given twice.
+fn unique_names(defs: &[LogDefine]) -> Result<HashSet<&str>, LogError> {
+    let mut seen = HashSet::with_capacity(defs.len());
+    for def in defs {
+        if !seen.insert(def.name.as_str()) {
+            return Err(LogError::Config(format!(
+                "logger `{}` is defined twice",
+                def.name
+            )));
+        }
+    }
+    Ok(seen)
+}
+
+/// Where an appender definition writes, once its fields agree with its kind.
+enum Target<'a> {
+    /// Standard output.
+    Stdout,
+    /// A file, written by the caller.
+    File(&'a Path),
+    /// A file, written by a background thread.
+    AsyncFile(&'a Path),
+}
+
+/// Reads an appender definition's target, refusing fields its kind does not take.
+fn target<'a>(logger: &str, def: &'a AppenderDefine) -> Result<Target<'a>, LogError> {
+    match (def.kind, &def.file) {
+        (AppenderKind::Stdout, None) if !def.asynchronous => Ok(Target::Stdout),
+        (AppenderKind::Stdout, _) => Err(LogError::Config(format!(
+            "logger `{logger}`: a stdout appender takes neither `file` nor `async`"
+        ))),
+        (AppenderKind::File, None) => Err(LogError::Config(format!(
+            "logger `{logger}`: a file appender needs `file: <path>`"
+        ))),
+        (AppenderKind::File, Some(path)) if def.asynchronous => Ok(Target::AsyncFile(path)),
+        (AppenderKind::File, Some(path)) => Ok(Target::File(path)),
+    }
 }
 
 /// Applies an appender definition's optional level and pattern (parsed leniently)

@@ -32,7 +32,8 @@
 //!   loggers by name.
 //! * [`facade`] — the bridge from the `log` crate ([`init`]).
 //! * [`macros`] — [`sylar_log!`], [`sylar_info!`], ...
-//! * [`config`] — [`LogDefine`] and [`apply_config`], loggers described as data.
+//! * [`config`] — [`LogDefine`], [`check_config`] and [`apply_config`], loggers
+//!   described as data.
 //! * [`error`] — [`LogError`].
 //!
 //! ## Example
@@ -82,7 +83,7 @@ use std::sync::Arc;
 
 pub use appender::{Appender, StdoutAppender};
 pub use async_appender::{AsyncAppender, AsyncOptions, Overflow};
-pub use config::{AppenderDefine, AppenderKind, LogDefine, apply_config};
+pub use config::{AppenderDefine, AppenderKind, LogDefine, apply_config, check_config};
 pub use context::{current_fiber_id, elapsed_ms, set_fiber_id_provider};
 pub use error::LogError;
 pub use event::LogEvent;

@@ -1,6 +1,6 @@
 //! Loggers described as data: `LogDefine` reads sylar's YAML shape, and `apply_config`
 //! builds, replaces and resets loggers, refusing bad definitions without changing
-//! anything.
+//! anything; `check_config` refuses the same definitions and applies nothing.
 //!
 //! `apply_config` remembers what the previous call configured (to reset loggers that
 //! disappear), so the tests of this binary take turns through `SERIAL`.
@@ -12,7 +12,8 @@ use std::sync::{Mutex, MutexGuard};
 
 use common::{MemoryAppender, temp_path};
 use sylar_log::{
-    AppenderDefine, AppenderKind, Level, LogDefine, LogError, apply_config, sylar_debug, sylar_info,
+    AppenderDefine, AppenderKind, Level, LogDefine, LogError, apply_config, check_config,
+    sylar_debug, sylar_info,
 };
 
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -241,6 +242,49 @@ fn an_error_changes_nothing() {
     sylar_log::sylar_warn!(logger, "still captured");
     assert_eq!(capture.lines(), ["still captured"]);
     fs::remove_dir(&unopenable).unwrap();
+}
+
+#[test]
+fn check_config_refuses_what_apply_would_and_changes_no_logger() {
+    let _serial = serial();
+    let capture = MemoryAppender::with_pattern("%m");
+    let logger = sylar_log::logger("cfg-checked");
+    logger.set_appenders(vec![capture.clone()]);
+    logger.set_level(Level::Warn);
+    let unopenable = temp_path("cfg-check-dir");
+    fs::create_dir(&unopenable).unwrap();
+    let file = |path: &std::path::Path| {
+        yaml(&format!(
+            "- name: cfg-checked\n  level: debug\n  appenders: [{{type: file, file: {}}}]\n",
+            path.display()
+        ))
+    };
+    let refused = [
+        file(&unopenable),
+        yaml("- name: cfg-x\n  appenders: [{type: file}]\n"),
+        yaml("- name: cfg-y\n  appenders: [{type: stdout, async: true}]\n"),
+        yaml("- name: cfg-z\n- name: cfg-z\n"),
+    ];
+    for defs in &refused {
+        let checked = check_config(defs).unwrap_err().to_string();
+        assert_eq!(checked, apply_config(defs).unwrap_err().to_string());
+    }
+
+    // A good list passes and its file exists afterwards (directories created),
+    // but the logger is untouched until the list is applied.
+    let fresh = temp_path("cfg-check-new").join("sub").join("app.log");
+    check_config(&file(&fresh)).unwrap();
+    assert!(fresh.is_file(), "check_config opened (created) the file");
+    assert_eq!(logger.level(), Level::Warn);
+    sylar_log::sylar_warn!(logger, "still captured");
+    assert_eq!(capture.lines(), ["still captured"]);
+    assert_eq!(
+        fs::read_to_string(&fresh).unwrap(),
+        "",
+        "nothing was written"
+    );
+    fs::remove_dir(&unopenable).unwrap();
+    fs::remove_dir_all(fresh.parent().unwrap().parent().unwrap()).unwrap();
 }
 
 #[test]

@@ -86,6 +86,13 @@ pub enum ProblemKind {
         /// serde's explanation, e.g. "invalid type: string \"abc\", expected i32".
         message: String,
     },
+    /// The value has the right type, but one of the variable's validators
+    /// (see [`ConfigVar::add_validator`](crate::ConfigVar::add_validator))
+    /// refused it.
+    Refused {
+        /// The validator's reason, e.g. "cannot open log file /nope/a.txt".
+        reason: String,
+    },
     /// Several keys in one document fold to this name (`Port` and `port`, or
     /// `a: {b: 1}` and `a.b: 2`), so the file does not say which one it means.
     Ambiguous {
@@ -178,6 +185,7 @@ impl fmt::Display for Problem {
             ProblemKind::WrongType { expected, message } => {
                 write!(f, "not a valid {expected}: {message}")
             }
+            ProblemKind::Refused { reason } => write!(f, "refused: {reason}"),
             ProblemKind::Ambiguous { spellings } => {
                 write!(f, "set by several keys: {}", spellings.join(", "))
             }

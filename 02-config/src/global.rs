@@ -11,8 +11,9 @@
 //!         file: /var/log/app/system.txt
 //! ```
 //!
-//! The variable's listener hands every new list to [`sylar_log::apply_config`], so a
-//! reload of a changed file reconfigures the loggers while the program runs.
+//! The variable's validator runs [`sylar_log::check_config`] on every list a load
+//! brings, and its listener hands every accepted list to [`sylar_log::apply_config`],
+//! so a reload of a changed file reconfigures the loggers while the program runs.
 
 use std::fmt;
 use std::sync::{Arc, LazyLock};
@@ -55,15 +56,19 @@ pub fn lookup<T: ConfigValue>(
 // ANCHOR_END: global
 
 // ANCHOR: register_logs
-/// Registers `logs` and the listener that applies it to the loggers.
+/// Registers `logs`, the validator that lets through only lists the loggers can
+/// take, and the listener that applies them.
 fn register_logs(registry: &Registry) {
     let logs = registry
         .lookup::<Vec<LogDefine>>(LOGS, Vec::new(), "the loggers: level, pattern, appenders")
         .expect("`logs` is a valid name registered first, with one type");
+    // A list the loggers would refuse (a file that cannot be opened) rejects the
+    // load, so it is never stored: once the cause is fixed, the same text loads.
+    logs.add_validator(|defs| sylar_log::check_config(defs).map_err(|err| err.to_string()));
     logs.add_listener(|_old, new| {
         if let Err(err) = sylar_log::apply_config(new) {
-            // The value deserialized, but the loggers refused it (say, a file that
-            // cannot be opened); they keep their previous setup.
+            // Accepted a moment ago, refused now (the directory removed in
+            // between, say): the loggers keep their previous setup.
             log_error(format_args!(
                 "config logs: not applied to the loggers: {err}"
             ));

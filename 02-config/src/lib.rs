@@ -74,6 +74,7 @@ mod load;
 mod name;
 mod registry;
 mod report;
+mod validators;
 mod value;
 mod var;
 

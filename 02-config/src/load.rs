@@ -4,8 +4,8 @@
 //! A load runs in two phases:
 //!
 //! 1. **stage**: every registered variable the load mentions deserializes its node
-//!    into a value of its own type, and nothing is stored. Every failure is
-//!    collected;
+//!    into a value of its own type and runs its validators, and nothing is
+//!    stored. Every failure is collected;
 //! 2. **commit**: only if there was no failure, every staged value is stored, and
 //!    then, once all are stored and no registry lock is held, the listeners run.
 //!
@@ -21,7 +21,7 @@ use crate::flatten::{Document, Entry, parse_document};
 use crate::name::ancestors;
 use crate::registry::{EarlyValue, Registry, lock};
 use crate::report::LoadReport;
-use crate::value::{AnyVar, Staged};
+use crate::value::{AnyVar, StageError, Staged};
 
 /// A document taking part in a load.
 pub(crate) struct Layer<'a> {
@@ -54,7 +54,8 @@ impl Registry {
     /// [`ConfigError::Yaml`] with line and column for malformed YAML,
     /// [`ConfigError::NotAMapping`] if the top level is not a mapping, and
     /// [`ConfigError::Rejected`] listing every key whose value does not fit its
-    /// variable; in every error case no variable is changed.
+    /// variable or is refused by its validators; in every error case no
+    /// variable is changed.
     pub fn load_yaml_str(&self, yaml: &str) -> Result<LoadReport, ConfigError> {
         let doc = parse_document(yaml, None)?;
         self.load_documents(&[Layer {
@@ -90,7 +91,7 @@ impl Registry {
 
     // ANCHOR: apply
     /// Stages every value the fresh layers set, and stores them all only if every
-    /// one of them deserialized. The caller holds the load lock and must call
+    /// one of them deserialized and passed its validators. The caller holds the load lock and must call
     /// [`deliver`] on the result once it has released it.
     pub(crate) fn apply(
         &self,
@@ -115,9 +116,12 @@ impl Registry {
                     Err(err) => problems.push(Problem {
                         key: name.to_owned(),
                         file,
-                        kind: ProblemKind::WrongType {
-                            expected: var.type_name(),
-                            message: err.to_string(),
+                        kind: match err {
+                            StageError::WrongType(err) => ProblemKind::WrongType {
+                                expected: var.type_name(),
+                                message: err.to_string(),
+                            },
+                            StageError::Refused(reason) => ProblemKind::Refused { reason },
                         },
                     }),
                 },

@@ -12,8 +12,10 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use serde_yaml::Value;
 
+use crate::error::{ConfigError, Problem, ProblemKind};
 use crate::listeners::{ListenerId, Listeners};
-use crate::value::{AnyVar, ConfigValue, Staged, to_yaml_text};
+use crate::validators::Validators;
+use crate::value::{AnyVar, ConfigValue, StageError, Staged, to_yaml_text};
 
 /// A typed configuration variable, shared as `Arc<ConfigVar<T>>` by the registry and
 /// everyone who looked it up.
@@ -33,6 +35,8 @@ pub struct ConfigVar<T> {
     value: RwLock<T>,
     /// Who wants to hear about changes.
     listeners: Listeners<T>,
+    /// What a loaded value must pass before it is stored.
+    validators: Validators<T>,
 }
 // ANCHOR_END: config_var
 
@@ -46,6 +50,7 @@ impl<T: ConfigValue> ConfigVar<T> {
             default,
             value: RwLock::new(value),
             listeners: Listeners::new(),
+            validators: Validators::new(),
         }
     }
 
@@ -106,6 +111,45 @@ impl<T: ConfigValue> ConfigVar<T> {
     }
     // ANCHOR_END: get_set
 
+    // ANCHOR: validate
+    /// Adds a validator: a check every value a load (or [`ConfigVar::try_set`])
+    /// would store must pass. A refusal rejects the whole load, as a wrong type
+    /// does, with `Err(reason)` as the key's [`ProblemKind::Refused`]; a
+    /// validator that panics refuses too. Validators run in the order they were
+    /// added, during a load and under its lock: one must not load configuration
+    /// or register variables (it may read variables it already holds).
+    ///
+    /// The value the variable holds now is not checked, nor is a value given to
+    /// [`ConfigVar::set`]: validators guard what comes from outside the program.
+    pub fn add_validator(&self, check: impl Fn(&T) -> Result<(), String> + Send + Sync + 'static) {
+        self.validators.add(check);
+    }
+
+    /// Whether the validators would accept `value`: `Err` holds the first
+    /// refusal's reason.
+    pub fn validate(&self, value: &T) -> Result<(), String> {
+        self.validators.check(value)
+    }
+
+    /// Stores `value` as [`ConfigVar::set`] does, if the validators accept it.
+    ///
+    /// # Errors
+    /// [`ConfigError::Rejected`] with one [`ProblemKind::Refused`] problem for this
+    /// variable; the value is then unchanged.
+    pub fn try_set(&self, value: T) -> Result<(), ConfigError> {
+        self.validate(&value)
+            .map_err(|reason| ConfigError::Rejected {
+                problems: vec![Problem {
+                    key: self.name.clone(),
+                    file: None,
+                    kind: ProblemKind::Refused { reason },
+                }],
+            })?;
+        self.set(value);
+        Ok(())
+    }
+    // ANCHOR_END: validate
+
     /// Sets the value back to the default (listeners are called if it changes).
     pub fn reset(&self) {
         self.set(self.default.clone());
@@ -158,6 +202,7 @@ impl<T: ConfigValue> fmt::Debug for ConfigVar<T> {
             .field("type", &self.type_name())
             .field("value", &self.to_yaml().trim_end())
             .field("listeners", &self.listeners)
+            .field("validators", &self.validators)
             .finish_non_exhaustive()
     }
 }
@@ -172,8 +217,9 @@ impl<T: ConfigValue> AnyVar for ConfigVar<T> {
         serde_yaml::to_value(&*self.read())
     }
 
-    fn stage(self: Arc<Self>, node: &Value) -> Result<Box<dyn Staged>, serde_yaml::Error> {
-        let value = serde_yaml::from_value::<T>(node.clone())?;
+    fn stage(self: Arc<Self>, node: &Value) -> Result<Box<dyn Staged>, StageError> {
+        let value = serde_yaml::from_value::<T>(node.clone()).map_err(StageError::WrongType)?;
+        self.validate(&value).map_err(StageError::Refused)?;
         Ok(Box::new(StagedValue {
             var: self,
             value: Some(value),

@@ -7,7 +7,7 @@ mod common;
 use std::sync::Mutex;
 
 use common::TempDir;
-use sylar_config::{ConfigError, global};
+use sylar_config::{ConfigError, ProblemKind, global};
 use sylar_log::{sylar_debug, sylar_info, sylar_warn};
 
 /// Tests in this file all drive the one global `logs` variable: one at a time.
@@ -98,24 +98,53 @@ fn a_bad_logs_value_is_rejected_and_the_loggers_keep_their_setup() {
 }
 
 #[test]
-fn a_logs_value_the_loggers_refuse_does_not_fail_the_load_or_the_program() {
+fn a_logs_value_the_loggers_refuse_is_rejected_and_loads_once_its_cause_is_fixed() {
     let _one_at_a_time = LOGS_IN_USE.lock().unwrap_or_else(|p| p.into_inner());
     let dir = TempDir::new("logs-refused");
     let log = dir.path().join("kept.log");
     global()
         .load_yaml_str(&logs_yaml("cfg_refused", "info", "%m%n", &log))
         .unwrap();
-    // Valid YAML for `LogDefine`, but a file appender needs a file: the listener's
-    // apply_config fails, reports it on the `system` logger, and changes nothing.
-    let report = global()
+    let before = global().dump_yaml();
+
+    // Valid YAML for `LogDefine`, but a file appender needs a file: the load is
+    // rejected, naming `logs` and why, and the loggers keep their setup.
+    let err = global()
         .load_yaml_str("logs:\n  - name: cfg_refused\n    appenders:\n      - type: file\n")
-        .unwrap();
-    assert_eq!(report.changed, ["logs"]);
+        .unwrap_err();
+    let ConfigError::Rejected { problems } = &err else {
+        panic!("expected Rejected, got {err:?}");
+    };
+    assert_eq!(problems[0].key, "logs");
+    assert!(
+        matches!(&problems[0].kind, ProblemKind::Refused { reason } if reason.contains("needs `file")),
+        "{err}"
+    );
+
+    // A file that cannot be created, because its directory is a regular file.
+    let blocker = dir.path().join("not-a-dir");
+    std::fs::write(&blocker, "").unwrap();
+    let moved = blocker.join("moved.log");
+    let text = logs_yaml("cfg_refused", "info", "%m%n", &moved);
+    let err = global().load_yaml_str(&text).unwrap_err();
+    assert!(err.to_string().contains("cannot open log file"), "{err}");
+    assert_eq!(global().dump_yaml(), before, "a refused list is not stored");
     let logger = sylar_log::logger("cfg_refused");
     sylar_info!(logger, "the old appender still works");
     sylar_log::flush();
     assert_eq!(
         std::fs::read_to_string(&log).unwrap(),
         "the old appender still works\n"
+    );
+
+    // Fix the cause; the very same text now loads and applies.
+    std::fs::remove_file(&blocker).unwrap();
+    let report = global().load_yaml_str(&text).unwrap();
+    assert_eq!(report.changed, ["logs"]);
+    sylar_info!(logger, "to the new file");
+    sylar_log::flush();
+    assert_eq!(
+        std::fs::read_to_string(&moved).unwrap(),
+        "to the new file\n"
     );
 }

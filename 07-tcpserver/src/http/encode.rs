@@ -83,10 +83,16 @@ pub(crate) fn is_sendable_field(name: &str, value: &str) -> bool {
     // field is valid almost always, and every response checks its fields);
     // each byte is one table load, eight to a step once unrolled.
     let name_ok = name.bytes().fold(true, |ok, b| ok & is_tchar(b));
-    let value_ok = value
+    !name.is_empty() && name_ok && is_field_value(value)
+}
+
+/// True if `value` may be sent as a field value: no CR, LF, NUL or other
+/// control character (tab excepted).
+#[inline] // folds away for a constant value (`set_content_type("text/plain")`)
+pub(crate) fn is_field_value(value: &str) -> bool {
+    value
         .bytes()
-        .fold(true, |ok, b| ok & FIELD_VALUE[usize::from(b)]);
-    !name.is_empty() && name_ok && value_ok
+        .fold(true, |ok, b| ok & FIELD_VALUE[usize::from(b)])
 }
 
 /// For every byte, whether a field value may hold it: anything but the
@@ -130,6 +136,9 @@ pub(crate) fn encode_response(out: &mut Vec<u8>, resp: &HttpResponse, framing: &
     }
 
     let (mut has_date, mut has_server) = (false, false);
+    // Fields set through `set_header` were checked then; any other way in
+    // (`headers_mut`) and they are checked here.
+    let check_fields = !resp.fields_checked();
     for (name, value) in resp.headers().iter() {
         if ["content-length", "transfer-encoding", "connection"]
             .iter()
@@ -137,7 +146,7 @@ pub(crate) fn encode_response(out: &mut Vec<u8>, resp: &HttpResponse, framing: &
         {
             continue; // the framing is ours to write
         }
-        if !is_sendable_field(name, value) {
+        if check_fields && !is_sendable_field(name, value) {
             log_dropped(name);
             continue;
         }

@@ -23,15 +23,30 @@ pub(crate) fn push_decimal(out: &mut Vec<u8>, n: u64) {
 /// Writes `n` in decimal at the end of `buf` (20 bytes hold any `u64`) and
 /// returns where its first digit is.
 fn decimal_at_end(buf: &mut [u8], mut n: u64) -> usize {
+    // Two digits a step from a table of the hundred pairs "00" to "99", as
+    // std's own formatting does: half the divisions, and a length under a
+    // hundred (the usual small body) takes no loop at all.
+    const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+                                2021222324252627282930313233343536373839\
+                                4041424344454647484950515253545556575859\
+                                6061626364656667686970717273747576777879\
+                                8081828384858687888990919293949596979899";
     let mut at = buf.len();
-    loop {
-        at -= 1;
-        buf[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            return at;
-        }
+    while n >= 100 {
+        let pair = (n % 100) as usize * 2;
+        n /= 100;
+        at -= 2;
+        buf[at..at + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
     }
+    if n >= 10 {
+        let pair = n as usize * 2;
+        at -= 2;
+        buf[at..at + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+    } else {
+        at -= 1;
+        buf[at] = b'0' + n as u8;
+    }
+    at
 }
 
 /// Appends `Content-Length: n\r\n`, built on the stack and appended once.
@@ -83,10 +98,16 @@ pub(crate) fn is_sendable_field(name: &str, value: &str) -> bool {
     // field is valid almost always, and every response checks its fields);
     // each byte is one table load, eight to a step once unrolled.
     let name_ok = name.bytes().fold(true, |ok, b| ok & is_tchar(b));
-    let value_ok = value
+    !name.is_empty() && name_ok && is_field_value(value)
+}
+
+/// True if `value` may be sent as a field value: no CR, LF, NUL or other
+/// control character (tab excepted).
+#[inline] // folds away for a constant value (`set_content_type("text/plain")`)
+pub(crate) fn is_field_value(value: &str) -> bool {
+    value
         .bytes()
-        .fold(true, |ok, b| ok & FIELD_VALUE[usize::from(b)]);
-    !name.is_empty() && name_ok && value_ok
+        .fold(true, |ok, b| ok & FIELD_VALUE[usize::from(b)])
 }
 
 /// For every byte, whether a field value may hold it: anything but the
@@ -130,6 +151,9 @@ pub(crate) fn encode_response(out: &mut Vec<u8>, resp: &HttpResponse, framing: &
     }
 
     let (mut has_date, mut has_server) = (false, false);
+    // Fields set through `set_header` were checked then; any other way in
+    // (`headers_mut`) and they are checked here.
+    let check_fields = !resp.fields_checked();
     for (name, value) in resp.headers().iter() {
         if ["content-length", "transfer-encoding", "connection"]
             .iter()
@@ -137,7 +161,7 @@ pub(crate) fn encode_response(out: &mut Vec<u8>, resp: &HttpResponse, framing: &
         {
             continue; // the framing is ours to write
         }
-        if !is_sendable_field(name, value) {
+        if check_fields && !is_sendable_field(name, value) {
             log_dropped(name);
             continue;
         }
@@ -268,6 +292,19 @@ mod tests {
         push_hex(&mut out, 0);
         push_hex(&mut out, 0x1a2b);
         assert_eq!(out, b"01a2b");
+    }
+
+    #[test]
+    fn decimals_match_std_at_every_digit_count() {
+        // Every number up to 100,000, then each power of ten and its
+        // neighbours: an odd and an even count of digits, every pair.
+        let powers = (1..20).map(|k| 10u64.pow(k));
+        let edges = powers.flat_map(|p| [p - 1, p, p + 1]).chain([u64::MAX]);
+        for n in (0..=100_000).chain(edges) {
+            let mut out = Vec::new();
+            push_decimal(&mut out, n);
+            assert_eq!(out, n.to_string().as_bytes(), "{n}");
+        }
     }
 
     #[test]

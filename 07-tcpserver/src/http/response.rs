@@ -1,5 +1,6 @@
 //! [`HttpResponse`]: what a servlet fills in.
 
+use super::encode::{is_field_value, is_sendable_field};
 use super::headers::Headers;
 use super::status::reason_phrase;
 
@@ -16,10 +17,16 @@ use super::status::reason_phrase;
 ///
 /// The body is built in memory and sent whole: chunked framing changes the
 /// bytes on the wire, not when they are sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct HttpResponse {
     status: u16,
     headers: Headers,
+    /// True while every field came in through [`set_header`](Self::set_header)
+    /// or [`set_content_type`](Self::set_content_type), which check it and
+    /// found it sendable: the encoder then sends the fields without checking
+    /// them again. [`headers_mut`](Self::headers_mut) clears it (a field can
+    /// change unseen through it), and so does a field that failed the check.
+    fields_checked: bool,
     body: Vec<u8>,
     /// When chunked: where each appended chunk ends in `body`. Bytes after the
     /// last end (from `set_body` or `body_mut`) form one more chunk.
@@ -35,6 +42,7 @@ impl HttpResponse {
         HttpResponse {
             status,
             headers: Headers::new(),
+            fields_checked: true,
             body: Vec::new(),
             chunk_ends: Vec::new(),
             chunked: false,
@@ -63,9 +71,17 @@ impl HttpResponse {
         &self.headers
     }
 
-    /// The header fields, to change.
+    /// The header fields, to change. Fields set this way are checked when
+    /// the response is sent.
     pub fn headers_mut(&mut self) -> &mut Headers {
+        self.fields_checked = false;
         &mut self.headers
+    }
+
+    /// True if every field was checked as it was set (see
+    /// [`set_header`](Self::set_header)): the encoder need not check again.
+    pub(crate) fn fields_checked(&self) -> bool {
+        self.fields_checked
     }
 
     /// The first value of header `name` (any case).
@@ -78,12 +94,17 @@ impl HttpResponse {
     /// character, is dropped when the response is sent (and logged): no
     /// response splitting through a header built from user input.
     pub fn set_header(&mut self, name: &str, value: &str) {
+        self.fields_checked &= is_sendable_field(name, value);
         self.headers.insert(name, value);
     }
 
     /// Sets `Content-Type`.
     #[inline] // in nearly every servlet: no call
     pub fn set_content_type(&mut self, content_type: &str) {
+        // The name is a token: only the value needs a check, and for a
+        // constant type (`"text/plain"`) the compiler works it out when it
+        // builds the servlet.
+        self.fields_checked &= is_field_value(content_type);
         self.headers.insert("Content-Type", content_type);
     }
 
@@ -180,12 +201,28 @@ impl HttpResponse {
         self.chunk_ends.clear();
         self.headers.clear();
         self.headers.shrink_to(keep);
+        self.fields_checked = true;
         self.body.clear();
         if self.body.capacity() > keep {
             self.body = Vec::new();
         }
     }
 }
+
+impl PartialEq for HttpResponse {
+    /// Same status, fields, body and framing (whether the fields were
+    /// checked as they were set does not matter).
+    fn eq(&self, other: &HttpResponse) -> bool {
+        self.status == other.status
+            && self.headers == other.headers
+            && self.body == other.body
+            && self.chunk_ends == other.chunk_ends
+            && self.chunked == other.chunked
+            && self.keep_alive == other.keep_alive
+    }
+}
+
+impl Eq for HttpResponse {}
 
 impl Default for HttpResponse {
     /// `200 OK`, empty.
@@ -243,6 +280,18 @@ mod tests {
         assert_eq!(chunks(&resp), [&b"new body"[..]]);
         resp.set_body(Vec::new());
         assert!(chunks(&resp).is_empty());
+    }
+
+    #[test]
+    fn equality_ignores_how_fields_were_set() {
+        let mut checked = HttpResponse::new(200);
+        checked.set_header("X", "1");
+        let mut raw = HttpResponse::new(200);
+        raw.headers_mut().append("X", "1");
+        assert!(checked.fields_checked() && !raw.fields_checked());
+        assert_eq!(checked, raw);
+        raw.set_header("X", "2");
+        assert_ne!(checked, raw);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The `sylar` program: starts on defaults (here: a free port), serves the
 //! built-in pages, loads a config directory, and stops cleanly on Ctrl-C.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -100,6 +100,46 @@ fn a_bad_config_file_is_a_clear_error() {
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("server.threads"), "{stderr}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_log_file_that_cannot_be_opened_stops_the_start_with_its_name() {
+    let dir = std::env::temp_dir().join(format!("sylar-program-logs-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // The log file's directory is a regular file: it can never be created.
+    let blocker = dir.join("not-a-dir");
+    std::fs::write(&blocker, "").unwrap();
+    let log = blocker.join("server.log");
+    let yaml = format!(
+        "logs:\n  - name: system\n    appenders:\n      - type: file\n        file: {}\n",
+        log.display()
+    );
+    std::fs::write(dir.join("logs.yml"), yaml).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sylar"))
+        .args(["-c", dir.to_str().unwrap(), "--bind", "127.0.0.1:0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Its stderr ends when it exits; a program that started anyway would keep it
+    // open, so the wait has a watchdog (a refusal takes milliseconds).
+    let mut stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        let _ = tx.send(text);
+    });
+    let Ok(stderr) = rx.recv_timeout(Duration::from_secs(30)) else {
+        let _ = child.kill();
+        panic!("the program started with a log file it cannot open");
+    };
+    assert_eq!(child.wait().unwrap().code(), Some(1));
+    assert!(
+        stderr.contains("logs") && stderr.contains("server.log"),
+        "{stderr}"
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
 

@@ -15,8 +15,10 @@ use crate::timer::TimerId;
 /// A registered waiter and what goes with it.
 pub(crate) struct Wait {
     pub waiter: Waiter,
-    /// The scheduler to wake it on (sylar's `EventContext::scheduler`).
-    pub handle: Handle,
+    /// The scheduler to wake it on (sylar's `EventContext::scheduler`);
+    /// `None` for the reactor's own, the usual case, which needs no
+    /// reference count per wait.
+    pub handle: Option<Handle>,
     /// Identifies this wait (for keyed removal).
     pub token: u64,
     /// When this wait times out, if it does.

@@ -160,7 +160,14 @@ impl Worker {
                     0 => (queue.global.len() / self.shared().workers).min(Batch::MAX - 1),
                     _ => 0,
                 };
-                batch.taken.extend(queue.global.drain(..extra));
+                debug_assert!(batch.taken.is_empty(), "exchange runs on an empty batch");
+                if extra == queue.global.len() {
+                    // All of it (the batch is empty here): swap the two
+                    // queues instead of moving the tasks one by one.
+                    std::mem::swap(&mut batch.taken, &mut queue.global);
+                } else {
+                    batch.taken.extend(queue.global.drain(..extra));
+                }
                 queue.active += 1 + extra;
             }
             next

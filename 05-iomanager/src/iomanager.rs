@@ -17,7 +17,8 @@ use crate::event::{Event, EventError, Waiter};
 use crate::reactor::Reactor;
 use crate::timer::{Timer, TimerManager};
 
-/// Names one wait registered with [`IoHandle::add_event`].
+/// Names one wait registered with [`IoHandle::add_event`], among the waits
+/// on its fd (a key is only meaningful with the fd it was registered on).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct EventKey(u64);
 

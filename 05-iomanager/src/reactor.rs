@@ -4,7 +4,7 @@
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::os::fd::RawFd;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Instant;
 
@@ -39,7 +39,6 @@ pub(crate) struct Reactor {
     pub timers: Arc<TimerManager>,
     /// Waiters registered and not yet woken (sylar's `m_pendingEventCount`).
     pending: AtomicUsize,
-    next_token: AtomicU64,
     /// Ourselves, for the timeout timers' callbacks.
     weak_self: Weak<Reactor>,
     /// The scheduler this reactor belongs to (it owns us, so only a weak
@@ -218,7 +217,6 @@ impl Reactor {
             fds: FdTable::new(),
             timers: TimerManager::new(move || tickle.notify()),
             pending: AtomicUsize::new(0),
-            next_token: AtomicU64::new(1),
             weak_self: weak_self.clone(),
             home: OnceLock::new(),
             busy_poll: BusyPoll::default(),
@@ -285,7 +283,7 @@ impl Reactor {
         if !matches!(state.slot(event).state, SlotState::Empty) {
             return Err(EventError::AlreadyWaiting(fd, event));
         }
-        let token = self.next_token.fetch_add(1, Ordering::Relaxed);
+        let token = state.new_token();
         let wait = Wait {
             waiter: Waiter::Call(f),
             handle,
@@ -323,7 +321,7 @@ impl Reactor {
         if state.take_readiness(event) {
             return Ok(None);
         }
-        let token = self.next_token.fetch_add(1, Ordering::Relaxed);
+        let token = state.new_token();
         state.slot(event).state = SlotState::Reserved(token);
         Ok(Some(token))
     }

@@ -4,7 +4,7 @@
 use std::cell::Cell;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 
 use sylar_fiber::Fiber;
 
@@ -98,6 +98,24 @@ pub struct Handle {
     pub(crate) shared: Arc<Shared>,
 }
 // ANCHOR_END: handle
+
+// ANCHOR: weak_handle
+/// A [`Handle`] that does not keep the scheduler alive: for what the
+/// scheduler itself owns, such as its [`Extension`], where a `Handle` would be
+/// a reference cycle. [`WeakHandle::upgrade`] gives the `Handle` back while
+/// the scheduler exists.
+#[derive(Clone)]
+pub struct WeakHandle {
+    shared: Weak<Shared>,
+}
+
+impl WeakHandle {
+    /// The scheduler, unless it is gone (its owner and every `Handle` dropped).
+    pub fn upgrade(&self) -> Option<Handle> {
+        self.shared.upgrade().map(|shared| Handle { shared })
+    }
+}
+// ANCHOR_END: weak_handle
 
 impl Handle {
     // ANCHOR: current
@@ -236,6 +254,22 @@ impl Handle {
     /// Whether two handles refer to the same scheduler.
     pub fn same_as(&self, other: &Handle) -> bool {
         Arc::ptr_eq(&self.shared, &other.shared)
+    }
+
+    /// A [`WeakHandle`] to this scheduler.
+    pub fn downgrade(&self) -> WeakHandle {
+        WeakHandle {
+            shared: Arc::downgrade(&self.shared),
+        }
+    }
+}
+
+impl fmt::Debug for WeakHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.upgrade() {
+            Some(handle) => f.debug_tuple("WeakHandle").field(&handle).finish(),
+            None => f.write_str("WeakHandle(gone)"),
+        }
     }
 }
 

@@ -26,7 +26,8 @@
 //! ## Layout
 //! - `task`: [`Task`] (a fiber or a closure) and [`ScheduleError`].
 //! - `queue`: the shared run queue and the counts kept under its lock.
-//! - `handle`: [`Handle`], for scheduling from anywhere; `Handle::current()`.
+//! - `handle`: [`Handle`], for scheduling from anywhere; `Handle::current()`;
+//!   [`WeakHandle`], one that does not keep the scheduler alive.
 //! - `scheduler`: [`Scheduler`], the owner: `new`, `start`, `stop`, `use_caller`.
 //! - `worker`: the scheduling loop, the runner fibers that call closures, idle.
 //! - `extension`: [`Extension`] — sylar's virtual `tickle`, `idle`, `stopping`.
@@ -39,6 +40,6 @@ mod task;
 mod worker;
 
 pub use extension::Extension;
-pub use handle::Handle;
+pub use handle::{Handle, WeakHandle};
 pub use scheduler::Scheduler;
 pub use task::{Rejection, ScheduleError, Task};

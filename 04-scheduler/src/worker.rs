@@ -160,7 +160,14 @@ impl Worker {
                     0 => (queue.global.len() / self.shared().workers).min(Batch::MAX - 1),
                     _ => 0,
                 };
-                batch.taken.extend(queue.global.drain(..extra));
+                debug_assert!(batch.taken.is_empty(), "exchange runs on an empty batch");
+                if extra == queue.global.len() {
+                    // All of it (the batch is empty here): swap the two
+                    // queues instead of moving the tasks one by one.
+                    std::mem::swap(&mut batch.taken, &mut queue.global);
+                } else {
+                    batch.taken.extend(queue.global.drain(..extra));
+                }
                 queue.active += 1 + extra;
             }
             next
@@ -202,7 +209,13 @@ impl Worker {
             // Yielded to ready; held with nobody to wake it behaves the same
             // (a spurious wake-up, see the book).
             Outcome::Yielded(fiber) | Outcome::Held(fiber) => Some(Task::Fiber(fiber)),
-            Outcome::Parked | Outcome::Finished(_) | Outcome::Panicked(_) => None,
+            Outcome::Parked => None,
+            // Dropped here, by name: with every arm taking its fiber, a
+            // parked fiber's outcome needs no drop glue at the end.
+            Outcome::Finished(fiber) | Outcome::Panicked(fiber) => {
+                drop(fiber);
+                None
+            }
         }
     }
     // ANCHOR_END: run_task

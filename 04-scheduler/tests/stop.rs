@@ -132,3 +132,17 @@ fn dropping_the_scheduler_stops_it_after_its_work() {
         assert_eq!(count.load(Ordering::Relaxed), 100);
     });
 }
+
+#[test]
+fn a_weak_handle_upgrades_only_while_the_scheduler_exists() {
+    let scheduler = Scheduler::new(1, false, "weak");
+    scheduler.start().unwrap();
+    let weak = scheduler.downgrade();
+    let strong = weak.upgrade().expect("the scheduler exists");
+    assert!(strong.same_as(&scheduler));
+    drop(strong);
+    scheduler.stop();
+    assert!(weak.upgrade().is_some(), "stopped, but not yet dropped");
+    drop(scheduler);
+    assert!(weak.upgrade().is_none(), "dropped with its last handle");
+}

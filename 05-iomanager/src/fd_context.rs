@@ -15,8 +15,10 @@ use crate::timer::TimerId;
 /// A registered waiter and what goes with it.
 pub(crate) struct Wait {
     pub waiter: Waiter,
-    /// The scheduler to wake it on (sylar's `EventContext::scheduler`).
-    pub handle: Handle,
+    /// The scheduler to wake it on (sylar's `EventContext::scheduler`);
+    /// `None` for the reactor's own, the usual case, which needs no
+    /// reference count per wait.
+    pub handle: Option<Handle>,
     /// Identifies this wait (for keyed removal).
     pub token: u64,
     /// When this wait times out, if it does.
@@ -69,6 +71,11 @@ pub(crate) struct FdState {
     /// (they are the fd's state at that moment), and forgetting the fd
     /// clears it.
     pub read_hung_up: bool,
+    /// The last token handed out for a wait on this fd. A count per fd, kept
+    /// under the fd's lock, rather than one for the whole reactor: no atomic
+    /// operation on a counter every worker shares, once per wait. A token
+    /// names a wait on its fd only, which is all `install` and `remove` ask.
+    pub last_token: u64,
 }
 // ANCHOR_END: wait
 
@@ -81,6 +88,14 @@ impl FdState {
         std::mem::take(&mut self.slot(event).ready) || hung_up
     }
     // ANCHOR_END: take_readiness
+
+    /// A token no earlier wait on this fd had (it is never reset, not even
+    /// when the fd is forgotten: a key kept from before the number was reused
+    /// still names nothing).
+    pub fn new_token(&mut self) -> u64 {
+        self.last_token += 1;
+        self.last_token
+    }
 
     pub fn slot(&mut self, event: Event) -> &mut Slot {
         match event {

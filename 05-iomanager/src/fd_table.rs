@@ -26,16 +26,17 @@ const CHUNKS: usize = 1024;
 // ANCHOR: fd_table
 /// Per-fd entries of type `T`, created (with `T::default()`) on first use.
 pub struct FdTable<T> {
-    chunks: Box<[AtomicPtr<T>]>,
+    /// Held inline (8 KiB), not boxed: a lookup follows one pointer, and a
+    /// table can be a plain `static`, built at compile time.
+    chunks: [AtomicPtr<T>; CHUNKS],
 }
 
 impl<T: Default> FdTable<T> {
-    /// An empty table; no chunk is allocated yet.
-    pub fn new() -> Self {
+    /// An empty table; no chunk is allocated yet. `const`, so that a table
+    /// can be a `static` without lazy initialisation.
+    pub const fn new() -> Self {
         FdTable {
-            chunks: (0..CHUNKS)
-                .map(|_| AtomicPtr::new(std::ptr::null_mut()))
-                .collect(),
+            chunks: [const { AtomicPtr::new(std::ptr::null_mut()) }; CHUNKS],
         }
     }
 

@@ -17,7 +17,8 @@ use crate::event::{Event, EventError, Waiter};
 use crate::reactor::Reactor;
 use crate::timer::{Timer, TimerManager};
 
-/// Names one wait registered with [`IoHandle::add_event`].
+/// Names one wait registered with [`IoHandle::add_event`], among the waits
+/// on its fd (a key is only meaningful with the fd it was registered on).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct EventKey(u64);
 
@@ -50,6 +51,7 @@ impl IoManager {
     pub fn new(threads: usize, use_caller: bool, name: &str) -> io::Result<IoManager> {
         let reactor = Reactor::new(name)?;
         let scheduler = Scheduler::with_extension(threads, use_caller, name, reactor.clone());
+        reactor.set_home(scheduler.downgrade());
         scheduler.start()?;
         let io = IoHandle {
             scheduler: scheduler.handle(),
@@ -153,7 +155,7 @@ impl IoHandle {
         event: Event,
         f: impl FnOnce(WakeReason) + Send + 'static,
     ) -> Result<EventKey, EventError> {
-        let handle = Handle::current().unwrap_or_else(|| self.scheduler.clone());
+        let handle = self.elsewhere();
         self.reactor
             .add_callback(fd, event, Box::new(f), handle)
             .map(EventKey)
@@ -190,7 +192,7 @@ impl IoHandle {
             return Ok(WakeReason::Woken);
         };
         let reactor = self.reactor.clone();
-        let handle = Handle::current().unwrap_or_else(|| self.scheduler.clone());
+        let handle = self.elsewhere();
         park(move |fiber| reactor.install(fd, event, token, fiber, handle, deadline))
             .map_err(|NotInFiber| EventError::NotInFiber)
     }
@@ -215,20 +217,26 @@ impl IoHandle {
         let Some(token) = reactor.reserve(fd, event)? else {
             return Ok(WakeReason::Woken);
         };
-        let Some(handle) = Handle::current() else {
-            return Err(EventError::NotInFiber);
-        };
         let reactor = reactor as *const Reactor as usize;
         park(move |fiber| {
             // SAFETY: the hand-off runs on this same worker thread, right
             // after the fiber switched out, while the worker loop (and so
             // the reactor, as above) is still alive.
             let reactor = unsafe { &*(reactor as *const Reactor) };
-            reactor.install(fd, event, token, fiber, handle, deadline)
+            // `None`: woken on this reactor's own scheduler, the one this
+            // worker runs, with no reference count taken.
+            reactor.install(fd, event, token, fiber, None, deadline)
         })
         .map_err(|NotInFiber| EventError::NotInFiber)
     }
     // ANCHOR_END: wait_current
+
+    /// The scheduler a waiter registered now must be woken on, if it is not
+    /// this I/O manager's own (`None`, the usual case): the one the caller
+    /// runs on. A fiber of another scheduler that waits here goes home.
+    fn elsewhere(&self) -> Option<Handle> {
+        Handle::current().filter(|current| !current.same_as(&self.scheduler))
+    }
     // ANCHOR_END: wait
 
     // ANCHOR: cancel_forget

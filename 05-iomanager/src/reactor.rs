@@ -4,12 +4,12 @@
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::os::fd::RawFd;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Instant;
 
 use sylar_fiber::{Fiber, WakeReason};
-use sylar_scheduler::{Extension, Handle, Task};
+use sylar_scheduler::{Extension, Handle, Task, WeakHandle};
 
 use crate::busy_poll::{BusyPoll, IdleWait};
 use crate::event::{Event, EventError, Waiter};
@@ -39,9 +39,11 @@ pub(crate) struct Reactor {
     pub timers: Arc<TimerManager>,
     /// Waiters registered and not yet woken (sylar's `m_pendingEventCount`).
     pending: AtomicUsize,
-    next_token: AtomicU64,
     /// Ourselves, for the timeout timers' callbacks.
     weak_self: Weak<Reactor>,
+    /// The scheduler this reactor belongs to (it owns us, so only a weak
+    /// reference): where a waiter without a handle of its own is woken.
+    home: OnceLock<WeakHandle>,
     /// Whether idle workers poll for a while before they sleep.
     pub busy_poll: BusyPoll,
 }
@@ -60,7 +62,10 @@ thread_local! {
 /// together at its end.
 #[derive(Default)]
 struct Woken {
-    tasks: Vec<(Handle, Task)>,
+    /// For the reactor's own scheduler.
+    home: Vec<Task>,
+    /// For other schedulers, each with its handle.
+    elsewhere: Vec<(Handle, Task)>,
     /// How many of them were registered waiters (each counted in `pending`).
     waiters: usize,
 }
@@ -70,8 +75,8 @@ impl Woken {
     /// list without growing it step by step.
     fn with_capacity(n: usize) -> Woken {
         Woken {
-            tasks: Vec::with_capacity(n),
-            waiters: 0,
+            home: Vec::with_capacity(n),
+            ..Woken::default()
         }
     }
 
@@ -83,30 +88,59 @@ impl Woken {
             }
             Waiter::Call(f) => Task::call(move || f(reason)),
         };
-        self.tasks.push((wait.handle, task));
+        self.push(wait.handle, task);
         self.waiters += 1;
     }
 
-    /// Schedules everything (in runs that share a scheduler, one lock each),
-    /// *then* lowers the pending count: a stopping worker that sees the count
-    /// at zero must also see the tasks in the queue.
-    fn flush(mut self, pending: &AtomicUsize) {
-        while let Some((first, _)) = self.tasks.first() {
+    /// Queues `task` for the scheduler `on`, or the reactor's own (`None`).
+    #[inline]
+    fn push(&mut self, on: Option<Handle>, task: Task) {
+        match on {
+            None => self.home.push(task),
+            Some(handle) => self.elsewhere.push((handle, task)),
+        }
+    }
+
+    /// Schedules everything, one lock per scheduler (`home` is the reactor's
+    /// own, `None` if it is gone), *then* lowers the pending count: a
+    /// stopping worker that sees the count at zero must also see the tasks
+    /// in the queue.
+    fn flush(mut self, home: Option<&Handle>, pending: &AtomicUsize) {
+        if !self.home.is_empty() {
+            schedule_or_leak(home, &mut self.home.drain(..));
+        }
+        while let Some((first, _)) = self.elsewhere.first() {
             let handle = first.clone();
             // Take that scheduler's tasks out in place (usually all of
             // them), in order, without building new vectors.
             let mut tasks = self
-                .tasks
+                .elsewhere
                 .extract_if(.., |(h, _)| h.same_as(&handle))
                 .map(|(_, task)| task);
-            if let Err(e) = handle.schedule_batch(&mut tasks) {
-                log::error!(target: "system", "cannot wake waiters on {}: {e}", handle.name());
-                leak_refused(e.task);
-                tasks.for_each(leak_refused);
-            }
+            schedule_or_leak(Some(&handle), &mut tasks);
         }
         pending.fetch_sub(self.waiters, Ordering::AcqRel);
     }
+}
+
+/// Schedules `tasks` on `on`; if it has stopped (or is gone), leaks them:
+/// a parked fiber must not be dropped.
+fn schedule_or_leak(on: Option<&Handle>, tasks: &mut impl Iterator<Item = Task>) {
+    let refused = match on {
+        Some(handle) => match handle.schedule_batch(tasks) {
+            Ok(()) => return,
+            Err(e) => {
+                log::error!(target: "system", "cannot wake waiters on {}: {e}", handle.name());
+                e.task
+            }
+        },
+        None => match tasks.next() {
+            Some(task) => task,
+            None => return,
+        },
+    };
+    leak_refused(refused);
+    tasks.for_each(leak_refused);
 }
 // ANCHOR_END: woken
 
@@ -183,8 +217,8 @@ impl Reactor {
             fds: FdTable::new(),
             timers: TimerManager::new(move || tickle.notify()),
             pending: AtomicUsize::new(0),
-            next_token: AtomicU64::new(1),
             weak_self: weak_self.clone(),
+            home: OnceLock::new(),
             busy_poll: BusyPoll::default(),
         });
         watch_for_fork();
@@ -193,6 +227,16 @@ impl Reactor {
             .unwrap_or_else(|e| e.into_inner())
             .push(Arc::downgrade(&reactor));
         Ok(reactor)
+    }
+
+    /// Records the scheduler this reactor serves (once, before it starts).
+    pub fn set_home(&self, scheduler: WeakHandle) {
+        let _ = self.home.set(scheduler);
+    }
+
+    /// The scheduler this reactor serves, unless it is gone.
+    fn home(&self) -> Option<Handle> {
+        self.home.get()?.upgrade()
     }
 
     /// The reactor of this worker thread, if it is one (no reference count).
@@ -231,7 +275,7 @@ impl Reactor {
         fd: RawFd,
         event: Event,
         f: Box<dyn FnOnce(WakeReason) + Send>,
-        handle: Handle,
+        handle: Option<Handle>,
     ) -> Result<u64, EventError> {
         let ctx = self.context(fd)?;
         let mut state = ctx.lock();
@@ -239,7 +283,7 @@ impl Reactor {
         if !matches!(state.slot(event).state, SlotState::Empty) {
             return Err(EventError::AlreadyWaiting(fd, event));
         }
-        let token = self.next_token.fetch_add(1, Ordering::Relaxed);
+        let token = state.new_token();
         let wait = Wait {
             waiter: Waiter::Call(f),
             handle,
@@ -253,7 +297,7 @@ impl Reactor {
             self.pending.fetch_add(1, Ordering::AcqRel);
             let mut woken = Woken::default();
             woken.add(wait, WakeReason::Woken);
-            woken.flush(&self.pending);
+            woken.flush(self.home().as_ref(), &self.pending);
             return Ok(token);
         }
         state.slot(event).state = SlotState::Waiting(wait);
@@ -277,7 +321,7 @@ impl Reactor {
         if state.take_readiness(event) {
             return Ok(None);
         }
-        let token = self.next_token.fetch_add(1, Ordering::Relaxed);
+        let token = state.new_token();
         state.slot(event).state = SlotState::Reserved(token);
         Ok(Some(token))
     }
@@ -293,7 +337,7 @@ impl Reactor {
         event: Event,
         token: u64,
         fiber: Fiber,
-        handle: Handle,
+        handle: Option<Handle>,
         deadline: Option<Instant>,
     ) {
         let Ok(ctx) = self.context(fd) else { return };
@@ -321,7 +365,7 @@ impl Reactor {
             drop(state);
             let mut woken = Woken::default();
             woken.add(wait, reason);
-            woken.flush(&self.pending);
+            woken.flush(self.home().as_ref(), &self.pending);
             return;
         }
         // ANCHOR: slot_timer
@@ -378,7 +422,7 @@ impl Reactor {
         drop(state);
         let mut woken = Woken::default();
         woken.add(wait, WakeReason::TimedOut);
-        woken.flush(&self.pending);
+        woken.flush(self.home().as_ref(), &self.pending);
     }
     // ANCHOR_END: expire_wait
 
@@ -400,7 +444,7 @@ impl Reactor {
                 drop(state);
                 let mut woken = Woken::default();
                 woken.add(wait, reason);
-                woken.flush(&self.pending);
+                woken.flush(self.home().as_ref(), &self.pending);
                 true
             }
         }
@@ -458,7 +502,7 @@ impl Reactor {
             }
             any
         };
-        woken.flush(&self.pending);
+        woken.flush(self.home().as_ref(), &self.pending);
         had_waiters
     }
     // ANCHOR_END: forget
@@ -488,7 +532,7 @@ impl Reactor {
     /// callback timer: what `stop` does once nothing else can run.
     /// Returns whether anything was woken or dropped (then the caller must
     /// not sleep: `stopping` may have become true).
-    fn cancel_everything(&self) -> bool {
+    fn cancel_everything(&self, scheduler: &Handle) -> bool {
         let mut woken = Woken::default();
         self.fds.for_each(|_, ctx| {
             let mut state = ctx.lock();
@@ -512,7 +556,7 @@ impl Reactor {
             );
         }
         let any = woken.waiters > 0 || dropped > 0;
-        woken.flush(&self.pending);
+        woken.flush(Some(scheduler), &self.pending);
         any
     }
     // ANCHOR_END: cancel_everything
@@ -524,7 +568,7 @@ impl Reactor {
     fn poll_once(&self, scheduler: &Handle) {
         // After `stop`, whatever still waits is woken; then this worker must
         // not sleep but go back and run what it just scheduled.
-        let swept = scheduler.is_stopping() && self.cancel_everything();
+        let swept = scheduler.is_stopping() && self.cancel_everything(scheduler);
         let wait = match swept {
             true => IdleWait::Poll,
             false => self.busy_poll.plan(),
@@ -574,12 +618,10 @@ impl Reactor {
             }
             for expired in self.timers.collect_expired(Instant::now()) {
                 if let Some((task, on)) = expired.into_task() {
-                    woken
-                        .tasks
-                        .push((on.unwrap_or_else(|| scheduler.clone()), task));
+                    woken.push(on, task);
                 }
             }
-            woken.flush(&self.pending);
+            woken.flush(Some(scheduler), &self.pending);
         });
     }
     // ANCHOR_END: idle

@@ -221,6 +221,23 @@ fn del_event_if_removes_only_the_wait_its_key_names() {
 }
 
 #[test]
+fn a_key_from_before_the_fd_was_forgotten_names_no_later_wait() {
+    within(PATIENCE, || {
+        let iom = IoManager::new(1, false, "stale_key").unwrap();
+        let (a, _b) = pair();
+        let fd = a.as_raw_fd();
+        let old = iom.add_event(fd, Event::Read, |_| {}).unwrap();
+        // What the close hook does before the number is reused.
+        assert!(iom.forget_fd(fd));
+        let new = iom.add_event(fd, Event::Read, |_| {}).unwrap();
+        assert_ne!(old, new);
+        assert!(iom.del_event_if(fd, Event::Read, old).is_none());
+        assert!(iom.del_event_if(fd, Event::Read, new).is_some());
+        iom.stop();
+    });
+}
+
+#[test]
 fn the_direction_timer_re_arms_for_a_later_waits_deadline() {
     within(PATIENCE, || {
         let iom = IoManager::new(1, false, "rearm").unwrap();

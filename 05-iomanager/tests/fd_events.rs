@@ -236,3 +236,36 @@ fn fibers_woken_in_one_round_resume_each_on_its_own_scheduler() {
         b.stop();
     });
 }
+
+#[test]
+fn a_callback_registered_from_another_scheduler_runs_there() {
+    within(PATIENCE * 2, || {
+        let watcher = IoManager::new(1, false, "cb_watcher").unwrap();
+        let runner = IoManager::new(1, false, "cb_runner").unwrap();
+        let (ours, mut theirs) = pair();
+        let watcher_io = watcher.handle();
+        let fd = ours.as_raw_fd();
+        let (tx, rx) = mpsc::channel();
+        let (registered_tx, registered_rx) = mpsc::channel();
+        runner
+            .schedule(move || {
+                watcher_io
+                    .add_event(fd, Event::Read, move |reason| {
+                        let thread = std::thread::current().name().map(str::to_string);
+                        tx.send((reason, thread)).unwrap();
+                    })
+                    .unwrap();
+                registered_tx.send(()).unwrap();
+            })
+            .unwrap();
+        registered_rx.recv_timeout(PATIENCE).unwrap();
+        theirs.write_all(b"x").unwrap();
+        let (reason, thread) = rx.recv_timeout(PATIENCE).unwrap();
+        assert_eq!(reason, WakeReason::Woken);
+        assert_eq!(thread.as_deref(), Some("cb_runner_0"));
+        watcher.forget_fd(fd);
+        drop(ours);
+        runner.stop();
+        watcher.stop();
+    });
+}

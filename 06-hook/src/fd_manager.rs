@@ -13,7 +13,6 @@
 //! inherits an old one's state. An fd we never saw created is classified on
 //! first use with `fstat` and `fcntl(F_GETFL)`.
 
-use std::sync::LazyLock;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -172,7 +171,7 @@ impl FdCtx {
 }
 
 /// Every fd's context, for the whole process.
-static FDS: LazyLock<FdTable<FdCtx>> = LazyLock::new(FdTable::new);
+static FDS: FdTable<FdCtx> = FdTable::new();
 
 // ANCHOR: lookup
 /// The context of `fd`, classifying an fd we have not seen created.

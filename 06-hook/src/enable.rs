@@ -19,7 +19,11 @@ thread_local! {
 // ANCHOR: is_hook_enabled
 /// Whether hooked functions called on this thread may park the calling
 /// fiber: the thread is an I/O manager worker and hooking was not turned off.
-#[inline]
+///
+/// Out of line, like chapter 3's accessors: it reads a thread-local, and a
+/// caller inlining it could keep that thread's address across a park after
+/// which the fiber runs on another worker.
+#[inline(never)]
 pub fn is_hook_enabled() -> bool {
     IoHandle::on_worker_thread() && !DISABLED.with(Cell::get)
 }

@@ -84,6 +84,7 @@ ensure_tools() {
         case $cmd in
         taskset) missing+=(util-linux) ;;
         pgrep) missing+=(procps) ;;
+        perf) missing+=(linux-perf) ;;
         ss) missing+=(iproute2) ;;
         *) missing+=("$cmd") ;;
         esac

@@ -92,7 +92,6 @@ impl ServletDispatch {
     // ANCHOR_END: route
 }
 
-// ANCHOR: fnv
 // ANCHOR: route_hash
 /// The hash of the exact-route table: the path read eight bytes at a time
 /// (the words of `words.rs`), each word mixed in with one multiplication.
@@ -134,7 +133,6 @@ impl Hasher for RouteHash {
     }
 }
 // ANCHOR_END: route_hash
-// ANCHOR_END: fnv
 
 impl Default for ServletDispatch {
     fn default() -> Self {

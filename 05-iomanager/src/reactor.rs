@@ -135,7 +135,10 @@ fn schedule_or_leak(on: Option<&Handle>, tasks: &mut impl Iterator<Item = Task>)
             }
         },
         None => match tasks.next() {
-            Some(task) => task,
+            Some(task) => {
+                log::error!(target: "system", "cannot wake waiters: their scheduler is gone");
+                task
+            }
             None => return,
         },
     };

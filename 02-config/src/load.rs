@@ -21,7 +21,7 @@ use crate::flatten::{Document, Entry, parse_document};
 use crate::name::ancestors;
 use crate::registry::{EarlyValue, Registry, lock};
 use crate::report::LoadReport;
-use crate::value::{AnyVar, StageError, Staged};
+use crate::value::{AnyVar, Staged};
 
 /// A document taking part in a load.
 pub(crate) struct Layer<'a> {
@@ -34,6 +34,15 @@ pub(crate) struct Layer<'a> {
 
 /// Values stored by a load, whose listeners still have to be called.
 pub(crate) type Committed = Vec<Box<dyn Staged>>;
+
+/// What the first step of a load found: values ready to check and store (with
+/// the file each came from), problems, and values for names not registered.
+#[derive(Default)]
+struct Staging {
+    staged: Vec<(String, Option<PathBuf>, Box<dyn Staged>)>,
+    problems: Vec<Problem>,
+    early: Vec<(String, EarlyValue)>,
+}
 
 impl Registry {
     /// Loads YAML text, as if it were a file with no name.
@@ -91,7 +100,8 @@ impl Registry {
 
     // ANCHOR: apply
     /// Stages every value the fresh layers set, and stores them all only if every
-    /// one of them deserialized and passed its validators. The caller holds the load lock and must call
+    /// one of them deserialized and passed its validators (which run with no
+    /// registry lock held). The caller holds the load lock and must call
     /// [`deliver`] on the result once it has released it.
     pub(crate) fn apply(
         &self,
@@ -104,53 +114,82 @@ impl Registry {
                 winners.insert(name, (entry, layer));
             }
         }
+        loop {
+            // Deserialize, under the registry's read lock.
+            let Staging {
+                mut staged,
+                mut problems,
+                early,
+            } = self.stage_values(&winners);
+            // Validate, with no registry lock held: a validator may look
+            // variables up (it must not load configuration: this is a load).
+            for (name, file, value) in &staged {
+                if let Err(reason) = value.check() {
+                    problems.push(Problem {
+                        key: name.clone(),
+                        file: file.clone(),
+                        kind: ProblemKind::Refused { reason },
+                    });
+                }
+            }
+            if !problems.is_empty() {
+                problems.sort_by(|a, b| a.key.cmp(&b.key));
+                return Err(ConfigError::Rejected { problems });
+            }
+            // Under the read lock again, a variable registered from now on
+            // finds the early values. One registered while the validators ran
+            // missed this staging: stage again (rare, and it ends).
+            let vars = self.read_vars();
+            if early.iter().any(|(name, _)| vars.contains_key(name)) {
+                continue;
+            }
+            lock(&self.early).extend(early);
+            let mut report = report_keys(&vars, layers);
+            drop(vars);
+
+            for (name, _, value) in &mut staged {
+                if value.store() {
+                    report.changed.push(name.clone());
+                }
+                report.applied.push(std::mem::take(name));
+            }
+            let committed = staged.into_iter().map(|(_, _, value)| value).collect();
+            return Ok((report, committed));
+        }
+    }
+
+    /// Deserializes every value the winning fresh entries set, under the
+    /// registry's read lock; names no variable has become early values.
+    fn stage_values(&self, winners: &BTreeMap<&str, (&Entry, &Layer<'_>)>) -> Staging {
         let vars = self.read_vars();
-        let mut staged: Vec<(String, Box<dyn Staged>)> = Vec::new();
-        let mut problems = Vec::new();
-        let mut early = Vec::new();
+        let mut staging = Staging::default();
         for (&name, &(entry, layer)) in winners.iter().filter(|(_, (_, l))| l.fresh) {
             let file = layer.doc.file.clone();
             match (vars.get(name), entry) {
                 (Some(var), Entry::Value { node, .. }) => match Arc::clone(var).stage(node) {
-                    Ok(value) => staged.push((name.to_owned(), value)),
-                    Err(err) => problems.push(Problem {
+                    Ok(value) => staging.staged.push((name.to_owned(), file, value)),
+                    Err(err) => staging.problems.push(Problem {
                         key: name.to_owned(),
                         file,
-                        kind: match err {
-                            StageError::WrongType(err) => ProblemKind::WrongType {
-                                expected: var.type_name(),
-                                message: err.to_string(),
-                            },
-                            StageError::Refused(reason) => ProblemKind::Refused { reason },
+                        kind: ProblemKind::WrongType {
+                            expected: var.type_name(),
+                            message: err.to_string(),
                         },
                     }),
                 },
-                (Some(_), Entry::Ambiguous { spellings }) => problems.push(Problem {
+                (Some(_), Entry::Ambiguous { spellings }) => staging.problems.push(Problem {
                     key: name.to_owned(),
                     file,
                     kind: ProblemKind::Ambiguous {
                         spellings: spellings.clone(),
                     },
                 }),
-                (None, entry) => early.push((name.to_owned(), early_value(entry, file))),
+                (None, entry) => staging
+                    .early
+                    .push((name.to_owned(), early_value(entry, file))),
             }
         }
-        if !problems.is_empty() {
-            return Err(ConfigError::Rejected { problems });
-        }
-        // Still under the read lock: a variable registered from now on finds these.
-        lock(&self.early).extend(early);
-        let mut report = report_keys(&vars, layers);
-        drop(vars);
-
-        for (name, value) in &mut staged {
-            if value.store() {
-                report.changed.push(name.clone());
-            }
-            report.applied.push(std::mem::take(name));
-        }
-        let committed = staged.into_iter().map(|(_, value)| value).collect();
-        Ok((report, committed))
+        staging
     }
     // ANCHOR_END: apply
 }

@@ -44,23 +44,17 @@ pub(crate) trait AnyVar: Send + Sync {
     fn type_name(&self) -> &'static str;
     /// The current value as a YAML tree (for `dump_yaml`).
     fn yaml_value(&self) -> Result<Value, serde_yaml::Error>;
-    /// Deserializes `node` into the variable's type and runs its validators,
-    /// without storing anything.
-    fn stage(self: Arc<Self>, node: &Value) -> Result<Box<dyn Staged>, StageError>;
+    /// Deserializes `node` into the variable's type without storing it.
+    fn stage(self: Arc<Self>, node: &Value) -> Result<Box<dyn Staged>, serde_yaml::Error>;
     /// The variable as `Any`, so that `lookup::<T>` can downcast it back.
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
 }
 
-/// Why a node could not be staged.
-pub(crate) enum StageError {
-    /// It does not deserialize into the variable's type.
-    WrongType(serde_yaml::Error),
-    /// It does, but a validator refused it, for this reason.
-    Refused(String),
-}
-
 /// A value that deserialized successfully and waits to be stored.
 pub(crate) trait Staged: Send {
+    /// Runs the variable's validators on the value: `Err` is the first
+    /// refusal's reason.
+    fn check(&self) -> Result<(), String>;
     /// Stores the value; returns whether it differed from the old one.
     /// Listeners are not called yet: the change is queued for [`Staged::deliver`].
     fn store(&mut self) -> bool;

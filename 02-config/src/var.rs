@@ -13,9 +13,10 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use serde_yaml::Value;
 
 use crate::error::{ConfigError, Problem, ProblemKind};
+use crate::global::log_error;
 use crate::listeners::{ListenerId, Listeners};
 use crate::validators::Validators;
-use crate::value::{AnyVar, ConfigValue, StageError, Staged, to_yaml_text};
+use crate::value::{AnyVar, ConfigValue, Staged, to_yaml_text};
 
 /// A typed configuration variable, shared as `Arc<ConfigVar<T>>` by the registry and
 /// everyone who looked it up.
@@ -116,13 +117,50 @@ impl<T: ConfigValue> ConfigVar<T> {
     /// would store must pass. A refusal rejects the whole load, as a wrong type
     /// does, with `Err(reason)` as the key's [`ProblemKind::Refused`]; a
     /// validator that panics refuses too. Validators run in the order they were
-    /// added, during a load and under its lock: one must not load configuration
-    /// or register variables (it may read variables it already holds).
+    /// added, during a load but with no registry lock held: one may read and
+    /// look up variables, and must not load configuration (the load it is part
+    /// of would wait for itself).
     ///
-    /// The value the variable holds now is not checked, nor is a value given to
-    /// [`ConfigVar::set`]: validators guard what comes from outside the program.
-    pub fn add_validator(&self, check: impl Fn(&T) -> Result<(), String> + Send + Sync + 'static) {
+    /// The value held now is checked too: a value loaded before the variable
+    /// was registered (an early value) has met no validator yet. If it is
+    /// refused, the variable goes back to its default (its listeners hear of
+    /// it), the refusal is reported on the `system` logger and returned. Add
+    /// validators right after [`Registry::lookup`](crate::Registry::lookup),
+    /// before loads run on other threads: a load that staged its values before
+    /// the validator existed may still store one it would refuse.
+    ///
+    /// A value given to [`ConfigVar::set`] is not checked: validators guard
+    /// what comes from outside the program.
+    ///
+    /// # Errors
+    /// [`ConfigError::Rejected`] with one [`ProblemKind::Refused`] problem if
+    /// the value held was refused (and replaced by the default).
+    pub fn add_validator(
+        &self,
+        check: impl Fn(&T) -> Result<(), String> + Send + Sync + 'static,
+    ) -> Result<(), ConfigError> {
         self.validators.add(check);
+        let Err(reason) = self.validate(&self.get()) else {
+            return Ok(());
+        };
+        log_error(format_args!(
+            "config {}: the value held is refused by a new validator ({reason}); \
+             back to the default",
+            self.name
+        ));
+        self.set(self.default.clone());
+        Err(self.refused(reason))
+    }
+
+    /// The error for a value of this variable that a validator refused.
+    fn refused(&self, reason: String) -> ConfigError {
+        ConfigError::Rejected {
+            problems: vec![Problem {
+                key: self.name.clone(),
+                file: None,
+                kind: ProblemKind::Refused { reason },
+            }],
+        }
     }
 
     /// Whether the validators would accept `value`: `Err` holds the first
@@ -138,13 +176,7 @@ impl<T: ConfigValue> ConfigVar<T> {
     /// variable; the value is then unchanged.
     pub fn try_set(&self, value: T) -> Result<(), ConfigError> {
         self.validate(&value)
-            .map_err(|reason| ConfigError::Rejected {
-                problems: vec![Problem {
-                    key: self.name.clone(),
-                    file: None,
-                    kind: ProblemKind::Refused { reason },
-                }],
-            })?;
+            .map_err(|reason| self.refused(reason))?;
         self.set(value);
         Ok(())
     }
@@ -217,9 +249,8 @@ impl<T: ConfigValue> AnyVar for ConfigVar<T> {
         serde_yaml::to_value(&*self.read())
     }
 
-    fn stage(self: Arc<Self>, node: &Value) -> Result<Box<dyn Staged>, StageError> {
-        let value = serde_yaml::from_value::<T>(node.clone()).map_err(StageError::WrongType)?;
-        self.validate(&value).map_err(StageError::Refused)?;
+    fn stage(self: Arc<Self>, node: &Value) -> Result<Box<dyn Staged>, serde_yaml::Error> {
+        let value = serde_yaml::from_value::<T>(node.clone())?;
         Ok(Box::new(StagedValue {
             var: self,
             value: Some(value),
@@ -239,6 +270,13 @@ struct StagedValue<T> {
 }
 
 impl<T: ConfigValue> Staged for StagedValue<T> {
+    fn check(&self) -> Result<(), String> {
+        match &self.value {
+            Some(value) => self.var.validate(value),
+            None => Ok(()), // stored already: it was checked before
+        }
+    }
+
     fn store(&mut self) -> bool {
         self.value.take().is_some_and(|value| self.var.store(value))
     }

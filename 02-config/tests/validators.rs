@@ -6,7 +6,7 @@ mod common;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use common::TempDir;
+use common::{TempDir, within_deadline};
 use sylar_config::{ConfigError, ConfigVar, ProblemKind, Registry};
 
 /// A positive stack size; 0 is refused.
@@ -17,7 +17,8 @@ fn stack_size(registry: &Registry) -> Arc<ConfigVar<usize>> {
     var.add_validator(|size| match size {
         0 => Err("a stack of 0 bytes cannot hold a frame".to_owned()),
         _ => Ok(()),
-    });
+    })
+    .unwrap();
     var
 }
 
@@ -69,10 +70,14 @@ fn the_same_text_loads_once_the_validator_accepts_it() {
         .unwrap();
     let ready = Arc::new(AtomicBool::new(false));
     let cause = Arc::clone(&ready);
-    path.add_validator(move |_| match cause.load(Ordering::SeqCst) {
-        true => Ok(()),
-        false => Err("the disk is not mounted yet".to_owned()),
-    });
+    // The default is on the root disk; anything else needs the disk mounted.
+    path.add_validator(
+        move |dir| match dir == "/var/log" || cause.load(Ordering::SeqCst) {
+            true => Ok(()),
+            false => Err("the disk is not mounted yet".to_owned()),
+        },
+    )
+    .unwrap();
     let text = "log:\n  dir: /srv/logs\n";
 
     let err = registry.load_yaml_str(text).unwrap_err();
@@ -88,14 +93,91 @@ fn the_same_text_loads_once_the_validator_accepts_it() {
 #[test]
 fn a_refused_directory_is_read_again_on_the_next_reload() {
     let registry = Registry::new();
-    let size = stack_size(&registry);
+    let dir = registry
+        .lookup("log.dir", String::from("/var/log"), "where logs go")
+        .unwrap();
+    let mounted = Arc::new(AtomicBool::new(false));
+    let cause = Arc::clone(&mounted);
+    dir.add_validator(
+        move |dir| match dir == "/var/log" || cause.load(Ordering::SeqCst) {
+            true => Ok(()),
+            false => Err("not mounted".to_owned()),
+        },
+    )
+    .unwrap();
     let conf = TempDir::new("validators-dir");
-    conf.write("fiber.yml", "fiber:\n  stack_size: 0\n");
+    conf.write("log.yml", "log:\n  dir: /srv/logs\n");
     assert!(registry.load_dir(conf.path(), false).is_err());
-    conf.write("fiber.yml", "fiber:\n  stack_size: 4096\n");
+    // The same file, unchanged: a refused load is not remembered as read.
+    mounted.store(true, Ordering::SeqCst);
     let report = registry.load_dir(conf.path(), false).unwrap();
-    assert_eq!(report.changed, ["fiber.stack_size"]);
-    assert_eq!(size.get(), 4096);
+    assert_eq!(report.changed, ["log.dir"]);
+    assert_eq!(dir.get(), "/srv/logs");
+}
+
+#[test]
+fn an_early_value_is_checked_when_the_validator_arrives() {
+    let registry = Registry::new();
+    // Loaded before any variable has the name: kept as an early value.
+    registry.load_yaml_str("fiber:\n  stack_size: 0\n").unwrap();
+    let size = registry
+        .lookup("fiber.stack_size", 131_072_usize, "bytes per fiber stack")
+        .unwrap();
+    assert_eq!(size.get(), 0, "the early value was taken at registration");
+    let err = size
+        .add_validator(|size| match size {
+            0 => Err("a stack of 0 bytes cannot hold a frame".to_owned()),
+            _ => Ok(()),
+        })
+        .unwrap_err();
+    assert!(refusal(&err, "fiber.stack_size").contains("cannot hold a frame"));
+    assert_eq!(size.get(), 131_072, "back to the default");
+}
+
+#[test]
+fn a_validator_may_look_variables_up_while_others_register() {
+    within_deadline("validator lookups", || {
+        let registry = Arc::new(Registry::new());
+        let low = registry.lookup("range.low", 0_i64, "lower bound").unwrap();
+        let high = registry
+            .lookup("range.high", 10_i64, "upper bound")
+            .unwrap();
+        let lookups = Arc::clone(&registry);
+        high.add_validator(move |high| {
+            // Reads another variable through the registry, during the load.
+            let low = lookups.lookup("range.low", 0_i64, "lower bound").unwrap();
+            match *high >= low.get() {
+                true => Ok(()),
+                false => Err(format!("{high} is below range.low")),
+            }
+        })
+        .unwrap();
+        // Another thread registers variables all the while: a queued writer
+        // must not leave the validator's lookup waiting behind the load.
+        let stop = Arc::new(AtomicBool::new(false));
+        let registrar = {
+            let (registry, stop) = (Arc::clone(&registry), Arc::clone(&stop));
+            std::thread::spawn(move || {
+                let mut n = 0;
+                while !stop.load(Ordering::SeqCst) {
+                    registry
+                        .lookup(&format!("extra.v{n}"), n, "filler")
+                        .unwrap();
+                    n += 1;
+                }
+            })
+        };
+        for round in 0..200_i64 {
+            registry
+                .load_yaml_str(&format!("range:\n  high: {}\n", 20 + round))
+                .unwrap();
+            assert!(registry.load_yaml_str("range:\n  high: -1\n").is_err());
+        }
+        stop.store(true, Ordering::SeqCst);
+        registrar.join().unwrap();
+        assert_eq!(high.get(), 219);
+        assert_eq!(low.get(), 0);
+    });
 }
 
 #[test]
@@ -107,7 +189,8 @@ fn a_panicking_validator_refuses_instead_of_unwinding_into_the_load() {
     name.add_validator(|value| {
         assert!(!value.is_empty(), "an empty name slipped through");
         Ok(())
-    });
+    })
+    .unwrap();
     let err = registry.load_yaml_str("server:\n  name: ''\n").unwrap_err();
     assert!(refusal(&err, "server.name").contains("an empty name slipped through"));
     assert_eq!(name.get(), "sylar");

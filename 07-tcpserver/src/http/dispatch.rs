@@ -99,8 +99,16 @@ impl ServletDispatch {
 /// that collide in a map that *stores* them; this map stores only the routes
 /// set up before serving, so an unkeyed hash loses nothing, and a short path
 /// costs a word or two instead of a step per byte.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 struct RouteHash(u64);
+
+impl Default for RouteHash {
+    /// A non-zero start: a first word equal to the state would otherwise
+    /// multiply to zero.
+    fn default() -> Self {
+        RouteHash(0x243f_6a88_85a3_08d3) // the first digits of pi: nothing up our sleeve
+    }
+}
 
 impl RouteHash {
     /// Mixes one word in: the full 128-bit product of the state (xor the
@@ -116,6 +124,9 @@ impl RouteHash {
 
 impl Hasher for RouteHash {
     fn write(&mut self, bytes: &[u8]) {
+        // The length first: the words overlap when it is not a multiple of
+        // eight, so two lengths could otherwise give the same words.
+        self.add(bytes.len() as u64);
         // Every word, none skipped: a "test" that is never true.
         any_word(bytes, |word| {
             self.add(word);
@@ -249,6 +260,13 @@ mod tests {
             "/abcdefg/abcdefg",
             "/hello",
             "/hello/",
+            // Overlapping last words and short-word packing used to give
+            // these pairs the same hash.
+            "/aaab",
+            "/aaaab",
+            "/aaaaaaab",
+            "/aaaaaaaab",
+            "\0",
         ];
         let mut hashes: Vec<u64> = paths.iter().map(|p| route_hash(p)).collect();
         hashes.sort_unstable();

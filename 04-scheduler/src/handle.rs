@@ -114,6 +114,16 @@ impl WeakHandle {
     pub fn upgrade(&self) -> Option<Handle> {
         self.shared.upgrade().map(|shared| Handle { shared })
     }
+
+    /// Whether the calling thread is running a worker loop of this
+    /// scheduler: one thread-local read and a comparison, no reference
+    /// count taken. Out of line, like every thread-local accessor a fiber
+    /// may call (chapter 3).
+    #[inline(never)]
+    pub fn is_current(&self) -> bool {
+        let (shared, _) = CURRENT.with(Cell::get);
+        std::ptr::eq(shared, self.shared.as_ptr())
+    }
 }
 // ANCHOR_END: weak_handle
 

@@ -141,6 +141,29 @@ fn a_weak_handle_upgrades_only_while_the_scheduler_exists() {
     let strong = weak.upgrade().expect("the scheduler exists");
     assert!(strong.same_as(&scheduler));
     drop(strong);
+    // It knows its own workers, without taking a reference.
+    assert!(!weak.is_current(), "the test thread is no worker");
+    let (tx, rx) = mpsc::channel();
+    let inside = weak.clone();
+    scheduler
+        .schedule(move || tx.send(inside.is_current()).unwrap())
+        .unwrap();
+    assert!(
+        rx.recv().unwrap(),
+        "a task of the scheduler runs on its worker"
+    );
+    let other = Scheduler::new(1, false, "other");
+    other.start().unwrap();
+    let (tx, rx) = mpsc::channel();
+    let elsewhere = weak.clone();
+    other
+        .schedule(move || tx.send(elsewhere.is_current()).unwrap())
+        .unwrap();
+    assert!(
+        !rx.recv().unwrap(),
+        "another scheduler's worker is not ours"
+    );
+    other.stop();
     scheduler.stop();
     assert!(weak.upgrade().is_some(), "stopped, but not yet dropped");
     drop(scheduler);

@@ -217,15 +217,21 @@ impl IoHandle {
         let Some(token) = reactor.reserve(fd, event)? else {
             return Ok(WakeReason::Woken);
         };
+        // Woken on this reactor's own scheduler (`None`, no reference count
+        // taken) when that is the one this worker runs, as it nearly always
+        // is; a fiber of another scheduler running here (inside a
+        // `use_caller` scheduler's `stop`, say) goes back to its own.
+        let on = match reactor.serves_current_scheduler() {
+            true => None,
+            false => Handle::current(),
+        };
         let reactor = reactor as *const Reactor as usize;
         park(move |fiber| {
             // SAFETY: the hand-off runs on this same worker thread, right
             // after the fiber switched out, while the worker loop (and so
             // the reactor, as above) is still alive.
             let reactor = unsafe { &*(reactor as *const Reactor) };
-            // `None`: woken on this reactor's own scheduler, the one this
-            // worker runs, with no reference count taken.
-            reactor.install(fd, event, token, fiber, None, deadline)
+            reactor.install(fd, event, token, fiber, on, deadline)
         })
         .map_err(|NotInFiber| EventError::NotInFiber)
     }

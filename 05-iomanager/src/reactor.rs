@@ -242,6 +242,24 @@ impl Reactor {
         self.home.get()?.upgrade()
     }
 
+    /// Whether the calling thread runs a worker of this reactor's own
+    /// scheduler (a fiber there that waits here needs no handle stored).
+    pub fn serves_current_scheduler(&self) -> bool {
+        self.home.get().is_some_and(WeakHandle::is_current)
+    }
+
+    /// Flushes what was woken outside the idle loop (a cancel, a timeout, a
+    /// forgotten fd): the home scheduler is looked up, an atomic upgrade of
+    /// a weak handle, only if something is to be scheduled there. Closing a
+    /// connection, which forgets its fd, usually wakes nobody.
+    fn flush_off_loop(&self, woken: Woken) {
+        let home = match woken.home.is_empty() {
+            true => None,
+            false => self.home(),
+        };
+        woken.flush(home.as_ref(), &self.pending);
+    }
+
     /// The reactor of this worker thread, if it is one (no reference count).
     pub fn current_ptr() -> *const Reactor {
         CURRENT.with(Cell::get)
@@ -300,7 +318,7 @@ impl Reactor {
             self.pending.fetch_add(1, Ordering::AcqRel);
             let mut woken = Woken::default();
             woken.add(wait, WakeReason::Woken);
-            woken.flush(self.home().as_ref(), &self.pending);
+            self.flush_off_loop(woken);
             return Ok(token);
         }
         state.slot(event).state = SlotState::Waiting(wait);
@@ -368,7 +386,7 @@ impl Reactor {
             drop(state);
             let mut woken = Woken::default();
             woken.add(wait, reason);
-            woken.flush(self.home().as_ref(), &self.pending);
+            self.flush_off_loop(woken);
             return;
         }
         // ANCHOR: slot_timer
@@ -425,7 +443,7 @@ impl Reactor {
         drop(state);
         let mut woken = Woken::default();
         woken.add(wait, WakeReason::TimedOut);
-        woken.flush(self.home().as_ref(), &self.pending);
+        self.flush_off_loop(woken);
     }
     // ANCHOR_END: expire_wait
 
@@ -447,7 +465,7 @@ impl Reactor {
                 drop(state);
                 let mut woken = Woken::default();
                 woken.add(wait, reason);
-                woken.flush(self.home().as_ref(), &self.pending);
+                self.flush_off_loop(woken);
                 true
             }
         }
@@ -505,7 +523,7 @@ impl Reactor {
             }
             any
         };
-        woken.flush(self.home().as_ref(), &self.pending);
+        self.flush_off_loop(woken);
         had_waiters
     }
     // ANCHOR_END: forget

@@ -22,6 +22,24 @@ fn stack_size(registry: &Registry) -> Arc<ConfigVar<usize>> {
     var
 }
 
+/// `log.dir`, whose default is on the root disk; any other directory is
+/// refused until the returned flag says its disk is mounted.
+fn log_dir(registry: &Registry) -> (Arc<ConfigVar<String>>, Arc<AtomicBool>) {
+    let dir = registry
+        .lookup("log.dir", String::from("/var/log"), "where logs go")
+        .unwrap();
+    let mounted = Arc::new(AtomicBool::new(false));
+    let cause = Arc::clone(&mounted);
+    dir.add_validator(
+        move |dir| match dir == "/var/log" || cause.load(Ordering::SeqCst) {
+            true => Ok(()),
+            false => Err("the disk is not mounted yet".to_owned()),
+        },
+    )
+    .unwrap();
+    (dir, mounted)
+}
+
 /// The reason of the one `Refused` problem in `err`, for key `key`.
 fn refusal(err: &ConfigError, key: &str) -> String {
     let ConfigError::Rejected { problems } = err else {
@@ -65,19 +83,7 @@ fn a_refused_value_rejects_the_whole_load() {
 #[test]
 fn the_same_text_loads_once_the_validator_accepts_it() {
     let registry = Registry::new();
-    let path = registry
-        .lookup("log.dir", String::from("/var/log"), "where logs go")
-        .unwrap();
-    let ready = Arc::new(AtomicBool::new(false));
-    let cause = Arc::clone(&ready);
-    // The default is on the root disk; anything else needs the disk mounted.
-    path.add_validator(
-        move |dir| match dir == "/var/log" || cause.load(Ordering::SeqCst) {
-            true => Ok(()),
-            false => Err("the disk is not mounted yet".to_owned()),
-        },
-    )
-    .unwrap();
+    let (path, ready) = log_dir(&registry);
     let text = "log:\n  dir: /srv/logs\n";
 
     let err = registry.load_yaml_str(text).unwrap_err();
@@ -93,18 +99,7 @@ fn the_same_text_loads_once_the_validator_accepts_it() {
 #[test]
 fn a_refused_directory_is_read_again_on_the_next_reload() {
     let registry = Registry::new();
-    let dir = registry
-        .lookup("log.dir", String::from("/var/log"), "where logs go")
-        .unwrap();
-    let mounted = Arc::new(AtomicBool::new(false));
-    let cause = Arc::clone(&mounted);
-    dir.add_validator(
-        move |dir| match dir == "/var/log" || cause.load(Ordering::SeqCst) {
-            true => Ok(()),
-            false => Err("not mounted".to_owned()),
-        },
-    )
-    .unwrap();
+    let (dir, mounted) = log_dir(&registry);
     let conf = TempDir::new("validators-dir");
     conf.write("log.yml", "log:\n  dir: /srv/logs\n");
     assert!(registry.load_dir(conf.path(), false).is_err());

@@ -143,26 +143,21 @@ fn a_weak_handle_upgrades_only_while_the_scheduler_exists() {
     drop(strong);
     // It knows its own workers, without taking a reference.
     assert!(!weak.is_current(), "the test thread is no worker");
-    let (tx, rx) = mpsc::channel();
-    let inside = weak.clone();
-    scheduler
-        .schedule(move || tx.send(inside.is_current()).unwrap())
-        .unwrap();
+    // What `weak.is_current()` says inside a task of `on`.
+    let asked_on = |on: &Scheduler| {
+        let (tx, rx) = mpsc::channel();
+        let weak = weak.clone();
+        on.schedule(move || tx.send(weak.is_current()).unwrap())
+            .unwrap();
+        rx.recv().unwrap()
+    };
     assert!(
-        rx.recv().unwrap(),
+        asked_on(&scheduler),
         "a task of the scheduler runs on its worker"
     );
     let other = Scheduler::new(1, false, "other");
     other.start().unwrap();
-    let (tx, rx) = mpsc::channel();
-    let elsewhere = weak.clone();
-    other
-        .schedule(move || tx.send(elsewhere.is_current()).unwrap())
-        .unwrap();
-    assert!(
-        !rx.recv().unwrap(),
-        "another scheduler's worker is not ours"
-    );
+    assert!(!asked_on(&other), "another scheduler's worker is not ours");
     other.stop();
     scheduler.stop();
     assert!(weak.upgrade().is_some(), "stopped, but not yet dropped");

@@ -4,8 +4,9 @@
 //! A load runs in two phases:
 //!
 //! 1. **stage**: every registered variable the load mentions deserializes its node
-//!    into a value of its own type and runs its validators, and nothing is
-//!    stored. Every failure is collected;
+//!    into a value of its own type (under the registry's read lock), then each
+//!    value meets its variable's validators (with no registry lock held), and
+//!    nothing is stored. Every failure is collected;
 //! 2. **commit**: only if there was no failure, every staged value is stored, and
 //!    then, once all are stored and no registry lock is held, the listeners run.
 //!

@@ -148,7 +148,7 @@ impl<T: ConfigValue> ConfigVar<T> {
              back to the default",
             self.name
         ));
-        self.set(self.default.clone());
+        self.reset();
         Err(self.refused(reason))
     }
 

@@ -95,8 +95,8 @@ pub(crate) struct Framing<'a> {
 /// CR, LF, NUL and the other control characters (tab excepted).
 pub(crate) fn is_sendable_field(name: &str, value: &str) -> bool {
     // `fold` and `&`, not `all`: no early exit, so no branch per byte (a
-    // field is valid almost always, and every response checks its fields);
-    // each byte is one table load, eight to a step once unrolled.
+    // field is valid almost always, and every field set is checked); each
+    // byte is one table load, eight to a step once unrolled.
     let name_ok = name.bytes().fold(true, |ok, b| ok & is_tchar(b));
     !name.is_empty() && name_ok && is_field_value(value)
 }

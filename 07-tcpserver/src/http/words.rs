@@ -28,3 +28,13 @@ pub(crate) fn any_word(bytes: &[u8], mut test: impl FnMut(u64) -> bool) -> bool 
     word[..bytes.len()].copy_from_slice(bytes);
     test(u64::from_ne_bytes(word))
 }
+
+/// Calls `f` on each of the words [`any_word`] reads (all of them: for a
+/// hash, which must see every byte).
+#[inline]
+pub(crate) fn for_each_word(bytes: &[u8], mut f: impl FnMut(u64)) {
+    any_word(bytes, |word| {
+        f(word);
+        false
+    });
+}

@@ -155,7 +155,7 @@ impl IoHandle {
         event: Event,
         f: impl FnOnce(WakeReason) + Send + 'static,
     ) -> Result<EventKey, EventError> {
-        let handle = self.elsewhere();
+        let handle = self.reactor.elsewhere();
         self.reactor
             .add_callback(fd, event, Box::new(f), handle)
             .map(EventKey)
@@ -192,7 +192,7 @@ impl IoHandle {
             return Ok(WakeReason::Woken);
         };
         let reactor = self.reactor.clone();
-        let handle = self.elsewhere();
+        let handle = self.reactor.elsewhere();
         park(move |fiber| reactor.install(fd, event, token, fiber, handle, deadline))
             .map_err(|NotInFiber| EventError::NotInFiber)
     }
@@ -217,14 +217,11 @@ impl IoHandle {
         let Some(token) = reactor.reserve(fd, event)? else {
             return Ok(WakeReason::Woken);
         };
-        // Woken on this reactor's own scheduler (`None`, no reference count
-        // taken) when that is the one this worker runs, as it nearly always
-        // is; a fiber of another scheduler running here (inside a
-        // `use_caller` scheduler's `stop`, say) goes back to its own.
-        let on = match reactor.serves_current_scheduler() {
-            true => None,
-            false => Handle::current(),
-        };
+        // Woken on this reactor's own scheduler (`None`) when that is the one
+        // this worker runs, as it nearly always is; a fiber of another
+        // scheduler running here (inside a `use_caller` scheduler's `stop`,
+        // say) goes back to its own.
+        let on = reactor.elsewhere();
         let reactor = reactor as *const Reactor as usize;
         park(move |fiber| {
             // SAFETY: the hand-off runs on this same worker thread, right
@@ -237,12 +234,6 @@ impl IoHandle {
     }
     // ANCHOR_END: wait_current
 
-    /// The scheduler a waiter registered now must be woken on, if it is not
-    /// this I/O manager's own (`None`, the usual case): the one the caller
-    /// runs on. A fiber of another scheduler that waits here goes home.
-    fn elsewhere(&self) -> Option<Handle> {
-        Handle::current().filter(|current| !current.same_as(&self.scheduler))
-    }
     // ANCHOR_END: wait
 
     // ANCHOR: cancel_forget

@@ -242,11 +242,19 @@ impl Reactor {
         self.home.get()?.upgrade()
     }
 
-    /// Whether the calling thread runs a worker of this reactor's own
-    /// scheduler (a fiber there that waits here needs no handle stored).
-    pub fn serves_current_scheduler(&self) -> bool {
-        self.home.get().is_some_and(WeakHandle::is_current)
+    // ANCHOR: elsewhere
+    /// The scheduler a waiter registered now from the calling thread must be
+    /// woken on, if it is not this reactor's own: `None` (the usual case, no
+    /// reference count taken, one thread-local read) when the caller runs on
+    /// a worker of the home scheduler or on no scheduler; otherwise the
+    /// caller's own, so that a fiber of another scheduler goes back there.
+    pub fn elsewhere(&self) -> Option<Handle> {
+        match self.home.get().is_some_and(WeakHandle::is_current) {
+            true => None,
+            false => Handle::current(),
+        }
     }
+    // ANCHOR_END: elsewhere
 
     /// Flushes what was woken outside the idle loop (a cancel, a timeout, a
     /// forgotten fd): the home scheduler is looked up, an atomic upgrade of

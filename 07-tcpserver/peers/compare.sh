@@ -107,14 +107,8 @@ log ""
 log "== $ROUNDS rounds x ${servers[*]} x c=[$CONNS], $DURATION each; server on CPU $SERVER_CPU, wrk -t2 on CPU $CLIENT_CPU"
 log "   raw results: $OUT"
 for ((round = 1; round <= ROUNDS; round++)); do
-    # Rotate the order each round, so drift on a shared machine is spread
-    # over all servers rather than always hitting the one that runs last.
-    live=("${servers[@]}")
-    ((${#live[@]})) || { log "no server left to measure"; exit 1; }
-    order=()
-    for ((i = 0; i < ${#live[@]}; i++)); do
-        order+=("${live[(i + round - 1) % ${#live[@]}]}")
-    done
+    ((${#servers[@]})) || { log "no server left to measure"; exit 1; }
+    rotate_servers "$round"
     for name in "${order[@]}"; do
         if ! start_server "$name" "$SERVER_CPU" "$OUT/$name.log"; then
             log "  skipping $name from now on"

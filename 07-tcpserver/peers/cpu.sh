@@ -50,10 +50,7 @@ printf 'round\tserver\tconns\trequests\tcpu_ms\tswitches\n' >"$RESULTS"
 log "== $ROUNDS rounds x ${servers[*]} x c=[$CONNS], ${DURATION}s each; server on CPU 0, wrk -t2 on CPU 1"
 log "   raw results: $OUT"
 for ((round = 1; round <= ROUNDS; round++)); do
-    order=()
-    for ((i = 0; i < ${#servers[@]}; i++)); do
-        order+=("${servers[(i + round - 1) % ${#servers[@]}]}")
-    done
+    rotate_servers "$round"
     for name in "${order[@]}"; do
         start_server "$name" 0 "$OUT/$name.log" || continue
         port=$(server_port "$name")

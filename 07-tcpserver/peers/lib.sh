@@ -73,6 +73,17 @@ drop_server() {
     servers=("${kept[@]}")
 }
 
+# Sets `order` to `servers` rotated for round $1 (1-based): each round starts
+# one server later, so drift on a shared machine is spread over all servers
+# rather than always hitting the one that runs last.
+rotate_servers() {
+    local i n=${#servers[@]}
+    order=()
+    for ((i = 0; i < n; i++)); do
+        order+=("${servers[(i + $1 - 1) % n]}")
+    done
+}
+
 # True when `servers` holds a build of ours.
 wants_ours() { [[ " ${servers[*]} " == *" sylar "* || " ${servers[*]} " == *" sylar-nopoll "* ]]; }
 

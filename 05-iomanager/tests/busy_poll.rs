@@ -7,9 +7,9 @@ mod common;
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{PATIENCE, pair, read_parked, within, write_parked};
+use common::{PATIENCE, pair, read_parked, timed_sleep, within, write_parked};
 use sylar_iomanager::{IoHandle, IoManager, WakeReason};
 
 /// The kernel thread id of the (single) worker of `iom`.
@@ -124,15 +124,9 @@ fn timers_readiness_and_stop_work_while_polling() {
         iom.set_busy_poll(window);
         assert_eq!(iom.busy_poll(), window);
         ping_pong(&iom, 100);
-        let (tx, rx) = mpsc::channel();
-        iom.schedule(move || {
-            let io = IoHandle::current().unwrap();
-            let start = Instant::now();
-            let reason = io.sleep(Duration::from_millis(30)).unwrap();
-            tx.send((reason, start.elapsed())).unwrap();
-        })
-        .unwrap();
-        let (reason, slept) = rx.recv_timeout(PATIENCE).unwrap();
+        let (reason, slept) = timed_sleep(&iom, Duration::from_millis(30))
+            .recv_timeout(PATIENCE)
+            .unwrap();
         assert_eq!(reason, WakeReason::Woken);
         assert!(slept >= Duration::from_millis(30), "woke early: {slept:?}");
         // Readiness: the ping-pong again, now with the worker polling.

@@ -6,9 +6,9 @@ mod common;
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{PATIENCE, pair, within};
+use common::{PATIENCE, pair, timed_sleep, within};
 use sylar_iomanager::{Event, IoHandle, IoManager, WakeReason};
 
 #[test]
@@ -59,14 +59,7 @@ fn stop_returns_with_parked_fibers_and_recurring_timers() {
 fn stop_lets_sleeping_fibers_finish_their_sleep() {
     within(PATIENCE, || {
         let iom = IoManager::new(1, false, "sleepy").unwrap();
-        let (tx, rx) = mpsc::channel();
-        iom.schedule(move || {
-            let io = IoHandle::current().unwrap();
-            let start = Instant::now();
-            let reason = io.sleep(Duration::from_millis(100)).unwrap();
-            tx.send((reason, start.elapsed())).unwrap();
-        })
-        .unwrap();
+        let rx = timed_sleep(&iom, Duration::from_millis(100));
         // Give it a moment to fall asleep, then stop: stop waits for it.
         std::thread::sleep(Duration::from_millis(10));
         iom.stop();

@@ -5,9 +5,9 @@ use std::io::{self, Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use sylar_iomanager::{Event, IoHandle, WakeReason};
+use sylar_iomanager::{Event, IoHandle, IoManager, WakeReason};
 
 /// Generous: machines are shared and slow; a hang still fails, just later.
 pub const PATIENCE: Duration = Duration::from_secs(30);
@@ -88,4 +88,18 @@ pub fn raise_fd_limit(wanted: u64) -> u64 {
         }
         limit.rlim_cur
     }
+}
+
+/// Schedules a fiber on `iom` that sleeps for `duration`; the receiver gets
+/// how its sleep ended and how long it took.
+pub fn timed_sleep(iom: &IoManager, duration: Duration) -> mpsc::Receiver<(WakeReason, Duration)> {
+    let (tx, rx) = mpsc::channel();
+    iom.schedule(move || {
+        let io = IoHandle::current().unwrap();
+        let start = Instant::now();
+        let reason = io.sleep(duration).unwrap();
+        tx.send((reason, start.elapsed())).unwrap();
+    })
+    .unwrap();
+    rx
 }

@@ -8,11 +8,11 @@
 mod common;
 
 use std::fs;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use common::{MemoryAppender, temp_path};
 use sylar_log::{
-    AppenderDefine, AppenderKind, Level, LogDefine, LogError, apply_config, check_config,
+    AppenderDefine, AppenderKind, Level, LogDefine, LogError, Logger, apply_config, check_config,
     sylar_debug, sylar_info,
 };
 
@@ -180,13 +180,20 @@ fn a_bad_pattern_from_config_is_rendered_visibly() {
     assert_eq!(capture.lines(), ["shown"]);
 }
 
+/// Logger `name` at `Warn`, writing its messages (`%m`) to a capture: set up
+/// by hand, so that a refused configuration can be seen to leave it alone.
+fn watched(name: &str) -> (Arc<Logger>, Arc<MemoryAppender>) {
+    let capture = MemoryAppender::with_pattern("%m");
+    let logger = sylar_log::logger(name);
+    logger.set_appenders(vec![capture.clone()]);
+    logger.set_level(Level::Warn);
+    (logger, capture)
+}
+
 #[test]
 fn an_error_changes_nothing() {
     let _serial = serial();
-    let capture = MemoryAppender::with_pattern("%m");
-    let logger = sylar_log::logger("cfg-unchanged");
-    logger.set_appenders(vec![capture.clone()]);
-    logger.set_level(Level::Warn);
+    let (logger, capture) = watched("cfg-unchanged");
     let unopenable = temp_path("cfg-dir");
     fs::create_dir(&unopenable).unwrap();
 
@@ -247,10 +254,7 @@ fn an_error_changes_nothing() {
 #[test]
 fn check_config_refuses_what_apply_would_and_changes_no_logger() {
     let _serial = serial();
-    let capture = MemoryAppender::with_pattern("%m");
-    let logger = sylar_log::logger("cfg-checked");
-    logger.set_appenders(vec![capture.clone()]);
-    logger.set_level(Level::Warn);
+    let (logger, capture) = watched("cfg-checked");
     let unopenable = temp_path("cfg-check-dir");
     fs::create_dir(&unopenable).unwrap();
     let file = |path: &std::path::Path| {

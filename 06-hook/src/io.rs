@@ -127,8 +127,8 @@ pub unsafe extern "C" fn recv(fd: c_int, buf: *mut c_void, len: size_t, flags: c
     if dont_wait(flags) {
         return call(Via::Libc);
     }
-    if wait_all(fd, flags) {
-        return recv_whole(fd, len, flags, |done, rest, via| {
+    if let Some(ctx) = wait_all(fd, flags) {
+        return recv_whole(fd, ctx, len, flags, |done, rest, via| {
             let recv = via.pick(real::recv(), direct::recv);
             // SAFETY: `done + rest == len`: the rest of the caller's buffer.
             unsafe { recv(fd, buf.cast::<u8>().add(done).cast(), rest, flags) }
@@ -139,29 +139,31 @@ pub unsafe extern "C" fn recv(fd: c_int, buf: *mut c_void, len: size_t, flags: c
 // ANCHOR_END: recv
 
 // ANCHOR: recv_whole
-/// Whether `MSG_WAITALL` asks for the whole length on a socket whose
-/// blocking we emulate: the non-blocking call underneath ignores the flag
-/// and returns what is there, so we go on ourselves.
-fn wait_all(fd: c_int, flags: c_int) -> bool {
-    flags & libc::MSG_WAITALL != 0
-        && flags & libc::MSG_PEEK == 0
-        && emulates_blocking_stream(fd_manager::lookup(fd))
+/// The descriptor's context when `MSG_WAITALL` asks for the whole length on
+/// a socket whose blocking we emulate (the non-blocking call underneath
+/// ignores the flag and returns what is there, so we go on ourselves);
+/// `None` otherwise. Looked up only when the flag is there.
+fn wait_all(fd: c_int, flags: c_int) -> Option<&'static FdCtx> {
+    if flags & libc::MSG_WAITALL == 0 || flags & libc::MSG_PEEK != 0 {
+        return None;
+    }
+    fd_manager::lookup(fd).filter(|&ctx| emulates_blocking_stream(Some(ctx)))
 }
 
 /// Reads until `len` bytes, the end of the stream, or an error, as a
 /// blocking `MSG_WAITALL` receive does: an error or a timeout after some
 /// bytes returns those bytes. `call(done, rest, via)` reads into the buffer
-/// at offset `done`, at most `rest` bytes.
+/// at offset `done`, at most `rest` bytes; `ctx` is what [`wait_all`] found.
 fn recv_whole(
     fd: c_int,
+    ctx: &FdCtx,
     len: size_t,
     flags: c_int,
     call: impl FnMut(usize, usize, Via) -> ssize_t,
 ) -> ssize_t {
-    let ctx = fd_manager::lookup(fd);
     transfer_whole(
         fd,
-        ctx,
+        Some(ctx),
         Event::Read,
         len,
         |rest| read_len(rest, flags),
@@ -190,8 +192,8 @@ pub unsafe extern "C" fn recvfrom(
     if dont_wait(flags) {
         return call(Via::Libc);
     }
-    if wait_all(fd, flags) {
-        return recv_whole(fd, len, flags, |done, rest, via| {
+    if let Some(ctx) = wait_all(fd, flags) {
+        return recv_whole(fd, ctx, len, flags, |done, rest, via| {
             // SAFETY: `done + rest == len`: the rest of the caller's buffer;
             // `addr` and `addrlen` as the caller gave them.
             unsafe {

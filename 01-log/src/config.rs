@@ -159,10 +159,17 @@ fn build_appender(logger: &str, def: &AppenderDefine) -> Result<Arc<dyn Appender
 
 // ANCHOR: check_config
 /// Checks logger definitions without applying them: what [`apply_config`] would
-/// refuse, this refuses, with the same error. Each file is opened for appending
-/// (and created, with its directories, if missing) and closed again; no logger
-/// changes and no writer thread starts. Chapter 2 runs it as the validator of
-/// the `logs` variable, so a list the loggers cannot take is never stored.
+/// refuse, this refuses, with the same error. It creates nothing and changes
+/// nothing: a file that exists is opened for appending without creating and
+/// closed again; for a missing one, the directories the open would create are
+/// checked, and the existing directory it would create the first entry in must
+/// be writable and searchable. No logger changes and no writer thread starts.
+/// Chapter 2 runs it as the validator of the `logs` variable, so a list the
+/// loggers cannot take is never stored, and a load refused for another key
+/// leaves no files behind.
+///
+/// Only trying can tell a full disk or quota, so such a list passes here and
+/// fails in [`apply_config`] (as one does whose directory changes in between).
 ///
 /// # Errors
 /// As [`apply_config`].
@@ -171,7 +178,7 @@ pub fn check_config(defs: &[LogDefine]) -> Result<(), LogError> {
     for def in defs {
         for appender in &def.appenders {
             if let Target::File(path) | Target::AsyncFile(path) = target(&def.name, appender)? {
-                FileSink::open(path)?;
+                FileSink::check(path)?;
             }
         }
     }

@@ -1,6 +1,7 @@
 //! Loggers described as data: `LogDefine` reads sylar's YAML shape, and `apply_config`
 //! builds, replaces and resets loggers, refusing bad definitions without changing
-//! anything; `check_config` refuses the same definitions and applies nothing.
+//! anything; `check_config` refuses the same definitions, with the same text, and
+//! applies nothing, creates nothing and writes nothing.
 //!
 //! `apply_config` remembers what the previous call configured (to reset loggers that
 //! disappear), so the tests of this binary take turns through `SERIAL`.
@@ -8,7 +9,9 @@
 mod common;
 
 use std::fs;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::SystemTime;
 
 use common::{MemoryAppender, temp_path};
 use sylar_log::{
@@ -251,44 +254,112 @@ fn an_error_changes_nothing() {
     fs::remove_dir(&unopenable).unwrap();
 }
 
+/// A one-logger list for `cfg-checked` at `debug`, writing to the file `path`.
+fn file_list(path: &Path) -> Vec<LogDefine> {
+    yaml(&format!(
+        "- name: cfg-checked\n  level: debug\n  appenders: [{{type: file, file: {}}}]\n",
+        path.display()
+    ))
+}
+
+/// Every entry under `root` (itself included, links not followed), with its size and
+/// modification time: equal listings mean nothing was created, removed or written.
+fn tree(root: &Path) -> Vec<(PathBuf, u64, SystemTime)> {
+    let mut entries = Vec::new();
+    let mut todo = vec![root.to_owned()];
+    while let Some(path) = todo.pop() {
+        let meta = fs::symlink_metadata(&path).unwrap();
+        if meta.is_dir() {
+            todo.extend(fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+        }
+        entries.push((path, meta.len(), meta.modified().unwrap()));
+    }
+    entries.sort();
+    entries
+}
+
 #[test]
-fn check_config_refuses_what_apply_would_and_changes_no_logger() {
+fn check_config_refuses_what_apply_would_with_the_same_text_and_creates_nothing() {
     let _serial = serial();
     let (logger, capture) = watched("cfg-checked");
-    let unopenable = temp_path("cfg-check-dir");
-    fs::create_dir(&unopenable).unwrap();
-    let file = |path: &std::path::Path| {
-        yaml(&format!(
-            "- name: cfg-checked\n  level: debug\n  appenders: [{{type: file, file: {}}}]\n",
-            path.display()
-        ))
-    };
+    let base = temp_path("cfg-check-refused");
+    let a_dir = base.join("a-dir");
+    fs::create_dir_all(&a_dir).unwrap();
+    let blocker = base.join("blocker");
+    fs::write(&blocker, "").unwrap();
+
+    // (list, what the error says); apply_config is asked the same, and must agree.
     let refused = [
-        file(&unopenable),
-        yaml("- name: cfg-x\n  appenders: [{type: file}]\n"),
-        yaml("- name: cfg-y\n  appenders: [{type: stdout, async: true}]\n"),
-        yaml("- name: cfg-z\n- name: cfg-z\n"),
+        (file_list(&a_dir), "Is a directory"),
+        (file_list(&blocker.join("app.log")), "File exists"),
+        (
+            file_list(&blocker.join("sub").join("app.log")),
+            "Not a directory",
+        ),
+        (
+            yaml("- name: cfg-x\n  appenders: [{type: file}]\n"),
+            "needs `file: <path>`",
+        ),
+        (
+            yaml("- name: cfg-y\n  appenders: [{type: stdout, async: true}]\n"),
+            "takes neither `file` nor `async`",
+        ),
+        (
+            yaml("- name: cfg-z\n- name: cfg-z\n"),
+            "`cfg-z` is defined twice",
+        ),
     ];
-    for defs in &refused {
+    let before = tree(&base);
+    for (defs, reason) in &refused {
         let checked = check_config(defs).unwrap_err().to_string();
+        assert!(checked.contains(reason), "{checked}");
+        assert_eq!(
+            tree(&base),
+            before,
+            "check_config changed the disk: {checked}"
+        );
         assert_eq!(checked, apply_config(defs).unwrap_err().to_string());
     }
 
-    // A good list passes and its file exists afterwards (directories created),
-    // but the logger is untouched until the list is applied.
-    let fresh = temp_path("cfg-check-new").join("sub").join("app.log");
-    check_config(&file(&fresh)).unwrap();
-    assert!(fresh.is_file(), "check_config opened (created) the file");
+    // No logger changed either.
     assert_eq!(logger.level(), Level::Warn);
     sylar_log::sylar_warn!(logger, "still captured");
     assert_eq!(capture.lines(), ["still captured"]);
-    assert_eq!(
-        fs::read_to_string(&fresh).unwrap(),
-        "",
-        "nothing was written"
-    );
-    fs::remove_dir(&unopenable).unwrap();
-    fs::remove_dir_all(fresh.parent().unwrap().parent().unwrap()).unwrap();
+    fs::remove_dir_all(&base).unwrap();
+}
+
+#[test]
+fn check_config_passes_a_good_list_without_creating_or_writing_anything() {
+    let _serial = serial();
+    let (logger, capture) = watched("cfg-checked");
+
+    // A file whose directories do not exist yet: the list passes, and afterwards
+    // neither the file nor any of its directories exists.
+    let top = temp_path("cfg-check-new");
+    let fresh = top.join("sub").join("app.log");
+    check_config(&file_list(&fresh)).unwrap();
+    assert!(!top.exists(), "check_config created {}", top.display());
+
+    // A file in an existing directory: nothing is created beside it.
+    let dir = temp_path("cfg-check-dir");
+    fs::create_dir(&dir).unwrap();
+    let before = tree(&dir);
+    check_config(&file_list(&dir.join("app.log"))).unwrap();
+    assert_eq!(tree(&dir), before, "check_config created the file");
+
+    // An existing file keeps its content, byte for byte, and its modification time.
+    let kept = dir.join("kept.log");
+    fs::write(&kept, "one line\n").unwrap();
+    let before = tree(&dir);
+    check_config(&file_list(&kept)).unwrap();
+    assert_eq!(fs::read(&kept).unwrap(), b"one line\n");
+    assert_eq!(tree(&dir), before);
+
+    // The logger is untouched until a list is applied.
+    assert_eq!(logger.level(), Level::Warn);
+    sylar_log::sylar_warn!(logger, "still captured");
+    assert_eq!(capture.lines(), ["still captured"]);
+    fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

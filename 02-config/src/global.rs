@@ -12,7 +12,8 @@
 //! ```
 //!
 //! The variable's validator runs [`sylar_log::check_config`] on every list a load
-//! brings, and its listener hands every accepted list to [`sylar_log::apply_config`],
+//! brings (it creates no file, so a refused load leaves nothing behind on disk), and
+//! its listener hands every accepted list to [`sylar_log::apply_config`],
 //! so a reload of a changed file reconfigures the loggers while the program runs.
 
 use std::fmt;

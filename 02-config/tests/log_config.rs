@@ -148,3 +148,48 @@ fn a_logs_value_the_loggers_refuse_is_rejected_and_loads_once_its_cause_is_fixed
         "to the new file\n"
     );
 }
+
+#[test]
+fn a_load_refused_for_another_key_leaves_no_log_file_behind() {
+    let _one_at_a_time = LOGS_IN_USE.lock().unwrap_or_else(|p| p.into_inner());
+    let port = global()
+        .lookup(
+            "cfg_nocreate.port",
+            8080_u16,
+            "a port, for a second key to refuse",
+        )
+        .unwrap();
+    port.add_validator(|p| {
+        if *p == 0 {
+            Err("port 0 is not allowed".to_owned())
+        } else {
+            Ok(())
+        }
+    })
+    .unwrap();
+    let dir = TempDir::new("logs-nocreate");
+    let new_dir = dir.path().join("new");
+    let log = new_dir.join("app.log");
+    let before = global().dump_yaml();
+
+    // `logs` alone would pass its check; the other key is refused, so the whole load
+    // is, and checking `logs` created neither the file nor its directory.
+    let text = format!(
+        "{}cfg_nocreate:\n  port: 0\n",
+        logs_yaml("cfg_nocreate", "info", "%m%n", &log)
+    );
+    let err = global().load_yaml_str(&text).unwrap_err();
+    let ConfigError::Rejected { problems } = &err else {
+        panic!("expected Rejected, got {err:?}");
+    };
+    assert!(
+        problems.iter().all(|p| p.key == "cfg_nocreate.port"),
+        "{err}"
+    );
+    assert!(
+        !new_dir.exists(),
+        "validating `logs` created {}",
+        new_dir.display()
+    );
+    assert_eq!(global().dump_yaml(), before, "nothing was stored");
+}

@@ -1,6 +1,6 @@
 //! Limits on the head and the body: 431 and 413, answered with
 //! `Connection: close`, checked before the memory is committed, and never
-//! reaching a servlet.
+//! reaching a servlet; 408 for a head or a body that arrives too slowly.
 
 #[path = "common/http.rs"]
 mod common;
@@ -16,6 +16,8 @@ const LIMITS: HttpLimits = HttpLimits {
     max_headers: 10,
     max_body_bytes: 1000,
     head_timeout: std::time::Duration::from_secs(30),
+    min_body_rate: 240,
+    body_grace: std::time::Duration::from_secs(5),
 };
 
 fn limited_server() -> (TestServer, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
@@ -172,7 +174,7 @@ fn a_chunked_body_within_the_limit_is_served() {
 fn limits_come_from_the_configuration() {
     sylar_config::global()
         .load_yaml_str(
-            "http:\n  request:\n    max_header_size: 2048\n    max_headers: 20\n    max_body_size: 4096\n",
+            "http:\n  request:\n    max_header_size: 2048\n    max_headers: 20\n    max_body_size: 4096\n    min_body_rate: 1000\n    body_grace: 250\n",
         )
         .unwrap();
     assert_eq!(
@@ -182,13 +184,25 @@ fn limits_come_from_the_configuration() {
             max_headers: 20,
             max_body_bytes: 4096,
             head_timeout: std::time::Duration::from_secs(30),
+            min_body_rate: 1000,
+            body_grace: std::time::Duration::from_millis(250),
         }
     );
+    // A negative rate is not a u64: the load is refused, nothing changes.
+    assert!(
+        sylar_config::global()
+            .load_yaml_str("http:\n  request:\n    min_body_rate: -1\n")
+            .is_err()
+    );
+    assert_eq!(HttpLimits::from_config().min_body_rate, 1000);
     let names = sylar_config::global().names();
     for name in [
         "http.request.max_header_size",
         "http.request.max_headers",
         "http.request.max_body_size",
+        "http.request.head_timeout",
+        "http.request.min_body_rate",
+        "http.request.body_grace",
     ] {
         assert!(names.iter().any(|n| n == name), "{name} registered");
     }
@@ -231,4 +245,143 @@ fn a_head_that_dribbles_in_is_closed_after_the_head_timeout() {
     let _ = client.read_to_string(&mut answer);
     assert!(answer.starts_with("HTTP/1.1 408 "), "{answer:?}");
     assert!(start.elapsed() >= Duration::from_millis(300));
+}
+
+/// A server whose every route is a counting echo, with the default limits
+/// but a body rate of `min_body_rate` bytes/s after 200 ms of grace.
+fn paced_server(
+    min_body_rate: u64,
+) -> (TestServer, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    let (dispatch, calls) = echo_everything();
+    let limits = HttpLimits {
+        min_body_rate,
+        body_grace: std::time::Duration::from_millis(200),
+        ..HttpLimits::default()
+    };
+    (TestServer::start_with(dispatch, limits, PATIENCE), calls)
+}
+
+/// Writes `pieces` one at a time, `gap` apart, on a connection of its own
+/// that does not wait for Nagle (each piece is its own segment).
+fn send_in_pieces(server: &TestServer, pieces: &[&[u8]], gap: std::time::Duration) -> Vec<u8> {
+    let mut stream = server.connect();
+    stream.set_nodelay(true).unwrap();
+    for piece in pieces {
+        stream.write_all(piece).unwrap();
+        std::thread::sleep(gap);
+    }
+    read_until_closed(&mut stream)
+}
+
+// ANCHOR: slow_body
+/// A body dribbled a byte every 20 ms (50 B/s) against a minimum of
+/// 1000 B/s after 200 ms of grace is answered with 408 and closed, long
+/// before its 100,000 bytes could arrive; no servlet runs. Each read is
+/// quick, so the socket's read timeout never fires: only the rate does.
+#[test]
+fn a_body_that_dribbles_in_is_408_once_it_falls_behind_the_minimum_rate() {
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
+    use std::time::{Duration, Instant};
+    let (server, calls) = paced_server(1000);
+    let mut stream = server.connect();
+    let start = Instant::now();
+    stream
+        .write_all(b"POST /up HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n\r\n")
+        .unwrap();
+    let answered = Arc::new(AtomicBool::new(false));
+    let dribbler = {
+        let mut writer = stream.try_clone().unwrap();
+        let answered = answered.clone();
+        std::thread::spawn(move || {
+            let mut sent = 0;
+            while !answered.load(Ordering::SeqCst) && writer.write_all(b"x").is_ok() {
+                sent += 1;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            sent
+        })
+    };
+    // The signal is the answer and the close; without the check this read
+    // times out after PATIENCE and the test fails.
+    let all = read_until_closed(&mut stream);
+    let elapsed = start.elapsed();
+    answered.store(true, Ordering::SeqCst);
+    let sent = dribbler.join().unwrap();
+    let resp = parse_one(&all);
+    assert_eq!(resp.status, 408, "{}", resp.text());
+    assert_eq!(resp.header("connection"), Some("close"));
+    assert_eq!(resp.text(), "408 Request Timeout: request body too slow\n");
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+    assert!(elapsed >= Duration::from_millis(200), "after {elapsed:?}");
+    assert!(sent < 100_000);
+    assert_eq!(server.stats.snapshot().bad_requests, 1);
+    assert_eq!(server.next_outcome(), Ok(()));
+}
+// ANCHOR_END: slow_body
+
+/// A body in six pieces 10 ms apart: well within 200 ms of grace plus what
+/// each 500 bytes buy at 1000 B/s, so it reaches the servlet whole.
+#[test]
+fn a_body_in_pieces_at_a_good_rate_is_served() {
+    let (server, calls) = paced_server(1000);
+    let head = b"POST /up HTTP/1.1\r\nHost: t\r\nContent-Length: 3000\r\nConnection: close\r\n\r\n";
+    let parts: Vec<Vec<u8>> = (b'a'..b'g').map(|c| vec![c; 500]).collect();
+    let mut pieces: Vec<&[u8]> = vec![head];
+    pieces.extend(parts.iter().map(Vec::as_slice));
+    let resp = parse_one(&send_in_pieces(
+        &server,
+        &pieces,
+        std::time::Duration::from_millis(10),
+    ));
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    assert_eq!(resp.body, parts.concat());
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+/// The same for a chunked body, its size lines and data in separate writes.
+#[test]
+fn a_chunked_body_in_pieces_at_a_good_rate_is_served() {
+    let (server, calls) = paced_server(1000);
+    let head =
+        b"POST /up HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+    let parts: Vec<Vec<u8>> = (b'a'..b'e').map(|c| vec![c; 500]).collect();
+    let mut pieces: Vec<&[u8]> = vec![head];
+    for part in &parts {
+        pieces.push(b"1f4\r\n");
+        pieces.push(part);
+        pieces.push(b"\r\n");
+    }
+    pieces.push(b"0\r\n\r\n");
+    let resp = parse_one(&send_in_pieces(
+        &server,
+        &pieces,
+        std::time::Duration::from_millis(10),
+    ));
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    assert_eq!(resp.body, parts.concat());
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+/// `min_body_rate: 0` turns the check off: five body bytes 30 ms apart with
+/// no grace at all, which any rate above about 35 B/s would refuse at the
+/// second byte, are served.
+#[test]
+fn a_zero_rate_turns_the_check_off() {
+    let (dispatch, calls) = echo_everything();
+    let limits = HttpLimits {
+        min_body_rate: 0,
+        body_grace: std::time::Duration::ZERO,
+        ..HttpLimits::default()
+    };
+    let server = TestServer::start_with(dispatch, limits, PATIENCE);
+    let head = b"POST /up HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nConnection: close\r\n\r\n";
+    let pieces: [&[u8]; 6] = [head, b"s", b"l", b"o", b"w", b"!"];
+    let resp = parse_one(&send_in_pieces(
+        &server,
+        &pieces,
+        std::time::Duration::from_millis(30),
+    ));
+    assert_eq!((resp.status, resp.text()), (200, "slow!".to_owned()));
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
 }

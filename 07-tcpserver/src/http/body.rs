@@ -4,9 +4,12 @@
 //! The chunked grammar is enforced to the letter, because framing is where
 //! request smuggling lives: hex digits only, a size that fits in 64 bits,
 //! CRLF (never a bare LF) after every size line and every chunk, and the body
-//! limit checked before each chunk is read, not after.
+//! limit checked before each chunk is read, not after. A request body must
+//! also keep up a minimum rate ([`BodyPace`]), checked before every read
+//! that may wait for the peer.
 
 use std::io::{self, Read};
+use std::time::{Duration, Instant};
 
 use super::buffer::ReadBuf;
 use super::error::{Failure, RequestError};
@@ -19,16 +22,90 @@ const MAX_CHUNK_LINE: usize = 4 * 1024;
 /// that actually arrive, not what a header promised.
 const READ_STEP: usize = 64 * 1024;
 
+// ANCHOR: body_pace
+/// The minimum data rate of a request body, after a grace period (ASP.NET
+/// Kestrel's `MinRequestBodyDataRate`). [`check`](Self::check) runs before
+/// each read that may wait for the peer, never after a read or on bytes
+/// already buffered: a body that is all in the buffer never reads the
+/// clock, and a client is cut off at most one socket read timeout after it
+/// falls below the line. Only body bytes count, not a chunked body's framing.
+pub(crate) struct BodyPace {
+    /// Bytes per second; 0 turns the check off.
+    min_rate: u64,
+    grace: Duration,
+    /// Bytes already in the output when the body began (not this body's).
+    base: usize,
+    /// When the body began: taken at the first check, which comes before the
+    /// first read that can wait, so nothing has waited yet and it is the
+    /// start of the body within microseconds.
+    start: Option<Instant>,
+}
+
+impl BodyPace {
+    /// At least `min_rate` bytes/s (0: no check) after `grace`, for a body
+    /// appended to an output that already holds `base` bytes.
+    pub(crate) fn new(min_rate: u64, grace: Duration, base: usize) -> BodyPace {
+        BodyPace {
+            min_rate,
+            grace,
+            base,
+            start: None,
+        }
+    }
+
+    /// No minimum rate: what the client uses for response bodies.
+    pub(crate) fn unlimited() -> BodyPace {
+        BodyPace::new(0, Duration::ZERO, 0)
+    }
+
+    /// Called with the output's length just before a read that may wait:
+    /// 408 if the body is behind its schedule.
+    pub(crate) fn check(&mut self, out_len: usize) -> Result<(), RequestError> {
+        if self.min_rate == 0 {
+            return Ok(());
+        }
+        let now = Instant::now();
+        let start = *self.start.get_or_insert(now);
+        let received = out_len.saturating_sub(self.base) as u64;
+        match behind(
+            now.saturating_duration_since(start),
+            received,
+            self.min_rate,
+            self.grace,
+        ) {
+            true => Err(RequestError::body_too_slow()),
+            false => Ok(()),
+        }
+    }
+}
+
+/// Whether `elapsed > grace + received / rate`, exactly and in integers:
+/// past the grace, `over > received / rate` is `over_ns * rate > received *
+/// 10^9`. `received * 10^9` fits in a `u128`; a product that does not is
+/// larger than it, so it is behind.
+fn behind(elapsed: Duration, received: u64, rate: u64, grace: Duration) -> bool {
+    let Some(over) = elapsed.checked_sub(grace) else {
+        return false;
+    };
+    match over.as_nanos().checked_mul(u128::from(rate)) {
+        Some(owed) => owed > u128::from(received) * 1_000_000_000,
+        None => true,
+    }
+}
+// ANCHOR_END: body_pace
+
 // ANCHOR: read_exact_body
 /// Appends exactly `len` more body bytes to `out`: first those already
 /// buffered, then straight from `reader` into `out` (no copy through the
-/// buffer). The end of input first is `UnexpectedEof`.
+/// buffer), asking `pace` before each read. The end of input first is
+/// `UnexpectedEof`.
 pub(crate) fn read_exact_body<R: Read + ?Sized>(
     rbuf: &mut ReadBuf,
     reader: &mut R,
     out: &mut Vec<u8>,
     len: u64,
-) -> io::Result<()> {
+    pace: &mut BodyPace,
+) -> Result<(), Failure> {
     let buffered = rbuf.data();
     let take = buffered
         .len()
@@ -37,6 +114,7 @@ pub(crate) fn read_exact_body<R: Read + ?Sized>(
     rbuf.consume(take);
     let mut remaining = len - take as u64;
     while remaining > 0 {
+        pace.check(out.len())?;
         let step = remaining.min(READ_STEP as u64) as usize;
         let old_len = out.len();
         out.resize(old_len + step, 0);
@@ -44,10 +122,10 @@ pub(crate) fn read_exact_body<R: Read + ?Sized>(
         let got = *result.as_ref().unwrap_or(&0);
         out.truncate(old_len + got);
         match result {
-            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(0) => return Err(Failure::Io(io::ErrorKind::UnexpectedEof.into())),
             Ok(n) => remaining -= n as u64,
             Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-            Err(err) => return Err(err),
+            Err(err) => return Err(Failure::Io(err)),
         }
     }
     Ok(())
@@ -58,25 +136,28 @@ pub(crate) fn read_exact_body<R: Read + ?Sized>(
 /// Decodes a chunked body into `out`, then reads and drops its trailer
 /// fields. Refuses (413) a body that would pass `max_body` before reading the
 /// chunk that would pass it, and (431) trailers over `max_trailer` bytes.
+/// `pace` is asked before every read, framing and trailers included.
 pub(crate) fn read_chunked<R: Read + ?Sized>(
     rbuf: &mut ReadBuf,
     reader: &mut R,
     out: &mut Vec<u8>,
     max_body: usize,
     max_trailer: usize,
+    pace: &mut BodyPace,
 ) -> Result<(), Failure> {
     loop {
-        let line = read_line(rbuf, reader, MAX_CHUNK_LINE)?;
+        let line = read_line(rbuf, reader, MAX_CHUNK_LINE, out.len(), pace)?;
         let size = parse_chunk_size(&rbuf.data()[..line])?;
         rbuf.consume(line + 2);
         if size == 0 {
-            return skip_trailers(rbuf, reader, max_trailer);
+            return skip_trailers(rbuf, reader, max_trailer, out.len(), pace);
         }
         if size > (max_body - out.len().min(max_body)) as u64 {
             return Err(RequestError::body_too_large().into());
         }
-        read_exact_body(rbuf, reader, out, size)?;
+        read_exact_body(rbuf, reader, out, size, pace)?;
         while rbuf.data().len() < 2 {
+            pace.check(out.len())?;
             if rbuf.fill(reader)? == 0 {
                 return Err(Failure::Io(io::ErrorKind::UnexpectedEof.into()));
             }
@@ -91,11 +172,14 @@ pub(crate) fn read_chunked<R: Read + ?Sized>(
 
 /// Waits until the buffer holds a whole line and returns its length without
 /// the CRLF. A line must end in CRLF: a bare LF is refused, as is a line
-/// longer than `max`.
+/// longer than `max`. `pace` is asked before each read, with the body's
+/// length so far, `body_len`.
 fn read_line<R: Read + ?Sized>(
     rbuf: &mut ReadBuf,
     reader: &mut R,
     max: usize,
+    body_len: usize,
+    pace: &mut BodyPace,
 ) -> Result<usize, Failure> {
     let mut scanned = 0;
     loop {
@@ -114,6 +198,7 @@ fn read_line<R: Read + ?Sized>(
         if scanned > max + 1 {
             return Err(RequestError::bad("chunk line too long").into());
         }
+        pace.check(body_len)?;
         if rbuf.fill(reader)? == 0 {
             return Err(Failure::Io(io::ErrorKind::UnexpectedEof.into()));
         }
@@ -158,10 +243,12 @@ fn skip_trailers<R: Read + ?Sized>(
     rbuf: &mut ReadBuf,
     reader: &mut R,
     max_trailer: usize,
+    body_len: usize,
+    pace: &mut BodyPace,
 ) -> Result<(), Failure> {
     let mut total = 0;
     loop {
-        let line = read_line(rbuf, reader, max_trailer)?;
+        let line = read_line(rbuf, reader, max_trailer, body_len, pace)?;
         total += line + 2;
         if total > max_trailer {
             return Err(
@@ -240,7 +327,8 @@ mod tests {
         let mut reader = Trickle(wire, step);
         let mut rbuf = ReadBuf::with_capacity(16);
         let mut out = Vec::new();
-        match read_chunked(&mut rbuf, &mut reader, &mut out, max_body, 1024) {
+        let mut pace = BodyPace::unlimited();
+        match read_chunked(&mut rbuf, &mut reader, &mut out, max_body, 1024, &mut pace) {
             Ok(()) => {
                 let mut rest = rbuf.data().to_vec();
                 rest.extend_from_slice(reader.0);
@@ -343,11 +431,45 @@ mod tests {
         rbuf.fill(&mut first).unwrap();
         let mut rest: &[u8] = b"defgh-next";
         let mut out = Vec::new();
-        read_exact_body(&mut rbuf, &mut rest, &mut out, 8).unwrap();
+        let mut pace = BodyPace::unlimited();
+        read_exact_body(&mut rbuf, &mut rest, &mut out, 8, &mut pace).unwrap();
         assert_eq!(out, b"abcdefgh");
         assert_eq!(rest, b"-next");
         let mut empty: &[u8] = b"";
-        let err = read_exact_body(&mut rbuf, &mut empty, &mut out, 1).unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+        let err = read_exact_body(&mut rbuf, &mut empty, &mut out, 1, &mut pace).unwrap_err();
+        assert_eq!(err.into_io().kind(), io::ErrorKind::UnexpectedEof);
+    }
+
+    #[test]
+    fn behind_is_exact_at_the_line_and_never_overflows() {
+        let ms = Duration::from_millis;
+        // 5 s of grace, 240 B/s: 480 bytes buy 2 s more.
+        assert!(!behind(ms(7000), 480, 240, ms(5000)));
+        assert!(behind(ms(7001), 480, 240, ms(5000)));
+        assert!(!behind(ms(4999), 0, 240, ms(5000)));
+        assert!(behind(ms(5001), 0, 240, ms(5000)));
+        // Extremes: no panic, no wrap.
+        assert!(behind(Duration::MAX, u64::MAX, u64::MAX, Duration::ZERO));
+        assert!(!behind(Duration::MAX, u64::MAX, 1, Duration::MAX));
+        assert!(!behind(ms(1000), u64::MAX, 1, Duration::ZERO));
+        assert!(behind(ms(1), 0, u64::MAX, Duration::ZERO));
+    }
+
+    #[test]
+    fn a_buffered_body_never_checks_the_pace() {
+        // A zero grace and the highest rate: any check at all would refuse.
+        let mut pace = BodyPace::new(u64::MAX, Duration::ZERO, 0);
+        let mut wire: &[u8] = b"5\r\nhello\r\n0\r\n\r\n";
+        let mut rbuf = ReadBuf::with_capacity(64);
+        rbuf.fill(&mut wire).unwrap();
+        let mut out = Vec::new();
+        let mut nothing: &[u8] = b"";
+        assert!(read_chunked(&mut rbuf, &mut nothing, &mut out, 100, 100, &mut pace).is_ok());
+        assert_eq!(pace.start, None);
+        // The first check that does happen starts the clock and passes.
+        let mut pace = BodyPace::new(u64::MAX, Duration::ZERO, 0);
+        let mut more: &[u8] = b"abc";
+        read_exact_body(&mut rbuf, &mut more, &mut out, 3, &mut pace).unwrap();
+        assert!(pace.start.is_some());
     }
 }

@@ -6,7 +6,7 @@ use std::mem::MaybeUninit;
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
-use super::body::{read_chunked, read_exact_body, read_to_end_limited};
+use super::body::{BodyPace, read_chunked, read_exact_body, read_to_end_limited};
 use super::buffer::ReadBuf;
 use super::encode::{is_sendable_field, push_decimal};
 use super::headers::Headers;
@@ -254,6 +254,7 @@ impl HttpConnection {
                     body,
                     self.max_body_bytes,
                     MAX_RESPONSE_HEAD,
+                    &mut BodyPace::unlimited(),
                 )
                 .map_err(|failure| failure.into_io())?;
             } else if headers.contains("transfer-encoding") {
@@ -266,7 +267,14 @@ impl HttpConnection {
                         "response body larger than the limit",
                     ));
                 }
-                read_exact_body(&mut self.rbuf, &mut self.stream, body, length)?;
+                read_exact_body(
+                    &mut self.rbuf,
+                    &mut self.stream,
+                    body,
+                    length,
+                    &mut BodyPace::unlimited(),
+                )
+                .map_err(|failure| failure.into_io())?;
             } else {
                 read_to_end_limited(&mut self.rbuf, &mut self.stream, body, self.max_body_bytes)?;
                 keep_alive = false;

@@ -40,6 +40,15 @@ impl RequestError {
         }
     }
 
+    /// 408 Request Timeout: the body arrived more slowly than
+    /// `min_body_rate` allows once `body_grace` had passed.
+    pub const fn body_too_slow() -> RequestError {
+        RequestError {
+            status: 408,
+            reason: "request body too slow",
+        }
+    }
+
     /// 431 Request Header Fields Too Large.
     pub const fn head_too_large(reason: &'static str) -> RequestError {
         RequestError {

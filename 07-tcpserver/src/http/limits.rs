@@ -10,7 +10,7 @@
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
-use sylar_config::ConfigVar;
+use sylar_config::{ConfigValue, ConfigVar};
 
 // ANCHOR: limits
 /// Limits on one request. A request over a limit is answered with an error
@@ -31,6 +31,23 @@ pub struct HttpLimits {
     /// whole head, so a client dribbling a byte every few seconds (slowloris)
     /// is answered with 408 and closed.
     pub head_timeout: Duration,
+    /// Slowest average rate, in bytes per second, at which a request body
+    /// may arrive once [`body_grace`](Self::body_grace) has passed: the body
+    /// is too slow (408, then close) when the time since it began exceeds
+    /// `body_grace + received / min_body_rate`, `received` counting the body
+    /// bytes only (the decoded data of a chunked body, never its framing).
+    /// Checked before each read that may wait for the peer, so a client is
+    /// cut off at most one socket read timeout after crossing the line.
+    /// The socket's read timeout bounds each read, this bounds the whole body
+    /// in proportion to its size: a large upload on a slow link is
+    /// legitimate, a byte every few seconds (slow POST, R.U.D.Y.) is not.
+    /// 0 disables the check.
+    pub min_body_rate: u64,
+    /// How long a request body may take before
+    /// [`min_body_rate`](Self::min_body_rate) applies: the credit every body
+    /// starts with, for TCP slow start, a `100 Continue` round trip, or a
+    /// client that pauses to open the file it uploads.
+    pub body_grace: Duration,
 }
 // ANCHOR_END: limits
 
@@ -42,9 +59,10 @@ impl HttpLimits {
 
     /// Reads the limits from the configuration variables
     /// `http.request.max_header_size`, `http.request.max_headers`,
-    /// `http.request.max_body_size` and `http.request.head_timeout` of the
-    /// global registry, registering them (with the [`Default`] values) on
-    /// first use. Called per connection, it picks up a reloaded
+    /// `http.request.max_body_size`, `http.request.head_timeout` (ms),
+    /// `http.request.min_body_rate` (bytes/s) and `http.request.body_grace`
+    /// (ms) of the global registry, registering them (with the [`Default`]
+    /// values) on first use. Called per connection, it picks up a reloaded
     /// configuration for the next connection.
     pub fn from_config() -> HttpLimits {
         match &*VARS {
@@ -53,6 +71,8 @@ impl HttpLimits {
                 max_headers: vars.max_headers.get(),
                 max_body_bytes: vars.max_body_bytes.get(),
                 head_timeout: Duration::from_millis(vars.head_timeout_ms.get()),
+                min_body_rate: vars.min_body_rate.get(),
+                body_grace: Duration::from_millis(vars.body_grace_ms.get()),
             },
             None => HttpLimits::default(),
         }
@@ -66,35 +86,52 @@ impl HttpLimits {
 
 impl Default for HttpLimits {
     /// 8 KiB of head (nginx's `large_client_header_buffers` size), 100 headers
-    /// (hyper's default), 8 MiB of body, 30 s for a head.
+    /// (hyper's default), 8 MiB of body, 30 s for a head, and a body at
+    /// 240 bytes/s after 5 s of grace (ASP.NET Kestrel's
+    /// `MinRequestBodyDataRate`): far below any real link (a 2G modem moves
+    /// a few KB/s), so only a client that stalls on purpose is cut off, and
+    /// 5 s covers slow start and a pause before the upload gets going.
     fn default() -> Self {
         HttpLimits {
             max_header_bytes: 8 * 1024,
             max_headers: 100,
             max_body_bytes: 8 * 1024 * 1024,
             head_timeout: Duration::from_secs(30),
+            min_body_rate: 240,
+            body_grace: Duration::from_secs(5),
         }
     }
 }
 
-/// The four configuration variables behind [`HttpLimits::from_config`].
+/// The six configuration variables behind [`HttpLimits::from_config`].
 struct LimitVars {
     max_header_bytes: Arc<ConfigVar<usize>>,
     max_headers: Arc<ConfigVar<usize>>,
     max_body_bytes: Arc<ConfigVar<usize>>,
     head_timeout_ms: Arc<ConfigVar<u64>>,
+    min_body_rate: Arc<ConfigVar<u64>>,
+    body_grace_ms: Arc<ConfigVar<u64>>,
 }
 
 // ANCHOR: limit_vars
+/// Registers one variable, or logs why it could not be.
+fn register<T: ConfigValue>(
+    name: &str,
+    default: T,
+    description: &str,
+) -> Option<Arc<ConfigVar<T>>> {
+    sylar_config::lookup(name, default, description)
+        .map_err(|err| log::error!(target: "system", "config {name}: {err}"))
+        .ok()
+}
+
 /// Registered once. `None` if a name was already registered with another type
-/// (a programming error elsewhere, logged); the defaults then apply.
+/// (a programming error elsewhere, logged); the defaults then apply. The
+/// types refuse what makes no sense: a load with a negative number, or one
+/// past 2^64, fails and leaves every value as it was.
 static VARS: LazyLock<Option<LimitVars>> = LazyLock::new(|| {
     let defaults = HttpLimits::default();
-    let register = |name: &str, default: usize, description: &str| {
-        sylar_config::lookup(name, default, description)
-            .map_err(|err| log::error!(target: "system", "config {name}: {err}"))
-            .ok()
-    };
+    let millis = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
     Some(LimitVars {
         max_header_bytes: register(
             "http.request.max_header_size",
@@ -111,13 +148,21 @@ static VARS: LazyLock<Option<LimitVars>> = LazyLock::new(|| {
             defaults.max_body_bytes,
             "largest HTTP request body in bytes (413 above)",
         )?,
-        head_timeout_ms: sylar_config::lookup(
+        head_timeout_ms: register(
             "http.request.head_timeout",
-            defaults.head_timeout.as_millis() as u64,
+            millis(defaults.head_timeout),
             "milliseconds a request head may take once it has begun (408 after)",
-        )
-        .map_err(|err| log::error!(target: "system", "config http.request.head_timeout: {err}"))
-        .ok()?,
+        )?,
+        min_body_rate: register(
+            "http.request.min_body_rate",
+            defaults.min_body_rate,
+            "slowest average bytes/s of a request body after its grace (408 below; 0: off)",
+        )?,
+        body_grace_ms: register(
+            "http.request.body_grace",
+            millis(defaults.body_grace),
+            "milliseconds a request body may take before min_body_rate applies",
+        )?,
     })
 });
 // ANCHOR_END: limit_vars
@@ -137,6 +182,24 @@ mod tests {
             .load_yaml_str("http:\n  request:\n    max_headers: 100\n")
             .unwrap();
         assert_eq!(HttpLimits::from_config(), HttpLimits::default());
+    }
+
+    #[test]
+    fn body_rate_variables_refuse_what_is_not_a_u64() {
+        // Only these two fields: another test changes max_headers meanwhile.
+        let rate = || {
+            let limits = HttpLimits::from_config();
+            (limits.min_body_rate, limits.body_grace)
+        };
+        assert_eq!(rate(), (240, Duration::from_secs(5)));
+        for bad in ["min_body_rate: -1", "body_grace: -5", "body_grace: 1e400"] {
+            let yaml = format!("http:\n  request:\n    {bad}\n");
+            assert!(
+                sylar_config::global().load_yaml_str(&yaml).is_err(),
+                "{bad} accepted"
+            );
+        }
+        assert_eq!(rate(), (240, Duration::from_secs(5)));
     }
 
     #[test]

@@ -21,7 +21,7 @@ use std::io::{self, IoSlice, Read, Write};
 use std::panic::{self, AssertUnwindSafe};
 use std::time::Instant;
 
-use super::body::{read_chunked, read_exact_body};
+use super::body::{BodyPace, read_chunked, read_exact_body};
 use super::buffer::{INITIAL_READ_BUF, ReadBuf};
 use super::dispatch::ServletDispatch;
 use super::encode::{Framing, encode_response, is_sendable_field, push_decimal};
@@ -189,7 +189,8 @@ impl<S: Read + Write> Session<'_, S> {
 
     // ANCHOR: read_body
     /// Reads the body the head announced into `self.req`, after sending
-    /// `100 Continue` if the client waits for it.
+    /// `100 Continue` if the client waits for it; a body that falls behind
+    /// `min_body_rate` is refused with 408 (see [`BodyPace`]).
     fn read_body(&mut self, head: &Head) -> Result<(), Failure> {
         let fully_buffered = match head.framing {
             BodyFraming::Empty => return Ok(()),
@@ -204,14 +205,20 @@ impl<S: Read + Write> Session<'_, S> {
             self.flush()?; // we may block: nothing owed may wait behind us
         }
         let (_, _, _, body) = self.req.parts_mut();
+        // The clock starts at the first read that may wait, not here.
+        let limits = self.limits;
+        let mut pace = BodyPace::new(limits.min_body_rate, limits.body_grace, body.len());
         match head.framing {
-            BodyFraming::Length(len) => read_exact_body(&mut self.rbuf, self.stream, body, len)?,
+            BodyFraming::Length(len) => {
+                read_exact_body(&mut self.rbuf, self.stream, body, len, &mut pace)?
+            }
             BodyFraming::Chunked => read_chunked(
                 &mut self.rbuf,
                 self.stream,
                 body,
-                self.limits.max_body_bytes,
-                self.limits.max_header_bytes,
+                limits.max_body_bytes,
+                limits.max_header_bytes,
+                &mut pace,
             )?,
             BodyFraming::Empty => {}
         }

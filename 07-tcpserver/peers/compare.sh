@@ -46,11 +46,7 @@ if (($(nproc) < 2)); then
 fi
 
 # Build everything first: a build must not run beside a measurement.
-build_peers "$OUT/build-peers.log"
-if wants_ours && ! build_ours "$OUT/build-ours.log"; then
-    drop_server sylar
-    drop_server sylar-nopoll
-fi
+build_all "$OUT"
 
 CLK_TCK=$(getconf CLK_TCK)
 RESULTS=$OUT/results.tsv

@@ -23,58 +23,38 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-ROUNDS=${ROUNDS:-3}
-DURATION=${DURATION:-6}
-DURATION=${DURATION%s}
-CONNS=${CONNS:-16 100 1000}
-OUT=${OUT:-$PEERS_DIR/target/cpu/$(date +%Y%m%d-%H%M%S)}
 servers=("$@")
 ((${#servers[@]})) || servers=(sylar-nopoll hyper may nginx)
-for s in "${servers[@]}"; do server_port "$s" >/dev/null || exit 2; done
-
-mkdir -p "$OUT"
-ensure_tools wrk nginx curl taskset pgrep python3 perf
-raise_nofile 4096
+measure_setup cpu
 if ! perf stat -e task-clock true >/dev/null 2>&1; then
     log "perf stat cannot count task-clock here (see /proc/sys/kernel/perf_event_paranoid)"
     exit 1
 fi
-build_peers "$OUT/build-peers.log"
-if wants_ours && ! build_ours "$OUT/build-ours.log"; then
-    drop_server sylar
-    drop_server sylar-nopoll
-fi
+build_all "$OUT"
+
+# Counts the server's CPU time and sleeps over one wrk run.
+measure_cpu() {
+    local name=$1 conns=$2 round=$3 csv perf_pid requests cpu_ms switches
+    csv=$OUT/perf-$name-c$conns-r$round.csv
+    perf stat -x, -e task-clock,context-switches -p "$MEASURE_PID" -o "$csv" -- sleep "$DURATION" &
+    perf_pid=$!
+    requests=$(wrk_requests "$conns")
+    wait "$perf_pid"
+    read -r cpu_ms switches < <(awk -F, '
+        $3 == "task-clock" { ms = $1 }
+        $3 == "context-switches" { cs = $1 }
+        END { print ms, cs }' "$csv")
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$name" "$conns" "$requests" "$cpu_ms" "$switches" >>"$RESULTS"
+    awk -v r="$round" -v s="$name" -v c="$conns" -v n="$requests" -v ms="$cpu_ms" -v cs="$switches" \
+        'BEGIN { printf "  round %s  %-13s c=%-5s %9d requests  %6.3f us CPU/request  %7.4f sleeps/request\n",
+                 r, s, c, n, ms * 1000 / n, cs / n }' >&2
+}
 
 RESULTS=$OUT/results.tsv
 printf 'round\tserver\tconns\trequests\tcpu_ms\tswitches\n' >"$RESULTS"
 log "== $ROUNDS rounds x ${servers[*]} x c=[$CONNS], ${DURATION}s each; server on CPU 0, wrk -t2 on CPU 1"
 log "   raw results: $OUT"
-for ((round = 1; round <= ROUNDS; round++)); do
-    rotate_servers "$round"
-    for name in "${order[@]}"; do
-        start_server "$name" 0 "$OUT/$name.log" || continue
-        port=$(server_port "$name")
-        url=http://127.0.0.1:$port/hello
-        for conns in $CONNS; do
-            taskset -c 1 wrk -t2 -c"$conns" -d2s "$url" >/dev/null 2>&1 || true # warm-up
-            perf stat -x, -e task-clock,context-switches -p "$MEASURE_PID" \
-                -o "$OUT/perf-$name-c$conns-r$round.csv" -- sleep "$DURATION" &
-            perf_pid=$!
-            out=$(taskset -c 1 wrk -t2 -c"$conns" -d"${DURATION}s" "$url")
-            wait "$perf_pid"
-            requests=$(awk '/requests in/ { print $1 }' <<<"$out")
-            read -r cpu_ms switches < <(awk -F, '
-                $3 == "task-clock" { ms = $1 }
-                $3 == "context-switches" { cs = $1 }
-                END { print ms, cs }' "$OUT/perf-$name-c$conns-r$round.csv")
-            printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$name" "$conns" "$requests" "$cpu_ms" "$switches" >>"$RESULTS"
-            awk -v r="$round" -v s="$name" -v c="$conns" -v n="$requests" -v ms="$cpu_ms" -v cs="$switches" \
-                'BEGIN { printf "  round %s  %-13s c=%-5s %9d requests  %6.3f us CPU/request  %7.4f sleeps/request\n",
-                         r, s, c, n, ms * 1000 / n, cs / n }' >&2
-        done
-        stop_server
-    done
-done
+measure_rounds measure_cpu
 
 python3 - "$RESULTS" "${servers[@]}" <<'EOF2'
 import csv, statistics, sys

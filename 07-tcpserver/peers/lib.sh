@@ -1,5 +1,6 @@
 # shellcheck shell=bash
-# Shared by compare.sh and memory.sh (sourced, not run): where things are,
+# Shared by the measuring scripts (compare.sh, cpu.sh, split.sh, memory.sh,
+# instructions.sh; sourced, not run): where things are,
 # installing the tools, building, and starting and stopping servers so that
 # every process a script starts is stopped again, even on Ctrl-C.
 #
@@ -147,6 +148,60 @@ build_peers() {
         log "the peers did not build (log: $logf)"
         return 1
     fi
+}
+
+# Builds the peers (fatal if that fails) and ours; if ours does not build,
+# drops it from `servers` and carries on with the peers. Logs go to $1.
+build_all() {
+    build_peers "$1/build-peers.log"
+    if wants_ours && ! build_ours "$1/build-ours.log"; then
+        drop_server sylar
+        drop_server sylar-nopoll
+    fi
+}
+
+# The set-up cpu.sh and split.sh share, once `servers` is set: refuses an
+# unknown server name (exit 2), reads ROUNDS, DURATION (seconds; a trailing
+# "s" is dropped), CONNS and OUT (default peers/target/$1/<time>) from the
+# environment, creates OUT and installs the tools both need.
+measure_setup() {
+    local s
+    for s in "${servers[@]}"; do server_port "$s" >/dev/null || exit 2; done
+    ROUNDS=${ROUNDS:-3}
+    DURATION=${DURATION:-6}
+    DURATION=${DURATION%s}
+    CONNS=${CONNS:-16 100 1000}
+    OUT=${OUT:-$PEERS_DIR/target/$1/$(date +%Y%m%d-%H%M%S)}
+    mkdir -p "$OUT"
+    ensure_tools wrk nginx curl taskset pgrep python3 perf
+    raise_nofile 4096
+}
+
+# The measuring loop of cpu.sh and split.sh: ROUNDS rounds; in each, every
+# server of `servers` in rotated order, started pinned to CPU 0; for each
+# connection count of CONNS, a 2 s wrk warm-up, then `$1 NAME CONNS ROUND`,
+# which measures MEASURE_PID while it runs `wrk_requests CONNS` and records
+# what it found. URL is the server's /hello.
+measure_rounds() {
+    local measure=$1 round name conns
+    for ((round = 1; round <= ROUNDS; round++)); do
+        rotate_servers "$round"
+        for name in "${order[@]}"; do
+            start_server "$name" 0 "$OUT/$name.log" || continue
+            URL=http://127.0.0.1:$(server_port "$name")/hello
+            for conns in $CONNS; do
+                taskset -c 1 wrk -t2 -c"$conns" -d2s "$URL" >/dev/null 2>&1 || true # warm-up
+                "$measure" "$name" "$conns" "$round"
+            done
+            stop_server
+        done
+    done
+}
+
+# Runs `wrk -t2 -c$1` pinned to CPU 1 against URL for DURATION seconds and
+# prints the number of requests it completed.
+wrk_requests() {
+    taskset -c 1 wrk -t2 -c"$1" -d"${DURATION}s" "$URL" | awk '/requests in/ { print $1 }'
 }
 
 # True while process $1 exists and is not a zombie.

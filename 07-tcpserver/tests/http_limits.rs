@@ -324,25 +324,16 @@ fn a_body_that_dribbles_in_is_408_once_it_falls_behind_the_minimum_rate() {
 /// each 500 bytes buy at 1000 B/s, so it reaches the servlet whole.
 #[test]
 fn a_body_in_pieces_at_a_good_rate_is_served() {
-    let (server, calls) = paced_server(1000);
     let head = b"POST /up HTTP/1.1\r\nHost: t\r\nContent-Length: 3000\r\nConnection: close\r\n\r\n";
     let parts: Vec<Vec<u8>> = (b'a'..b'g').map(|c| vec![c; 500]).collect();
     let mut pieces: Vec<&[u8]> = vec![head];
     pieces.extend(parts.iter().map(Vec::as_slice));
-    let resp = parse_one(&send_in_pieces(
-        &server,
-        &pieces,
-        std::time::Duration::from_millis(10),
-    ));
-    assert_eq!(resp.status, 200, "{}", resp.text());
-    assert_eq!(resp.body, parts.concat());
-    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert_served_in_pieces(&pieces, &parts.concat());
 }
 
 /// The same for a chunked body, its size lines and data in separate writes.
 #[test]
 fn a_chunked_body_in_pieces_at_a_good_rate_is_served() {
-    let (server, calls) = paced_server(1000);
     let head =
         b"POST /up HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
     let parts: Vec<Vec<u8>> = (b'a'..b'e').map(|c| vec![c; 500]).collect();
@@ -353,13 +344,20 @@ fn a_chunked_body_in_pieces_at_a_good_rate_is_served() {
         pieces.push(b"\r\n");
     }
     pieces.push(b"0\r\n\r\n");
+    assert_served_in_pieces(&pieces, &parts.concat());
+}
+
+/// Sends `pieces` 10 ms apart to a server that wants 1000 B/s of body after
+/// its grace, and checks that its servlet ran once and echoed `body`.
+fn assert_served_in_pieces(pieces: &[&[u8]], body: &[u8]) {
+    let (server, calls) = paced_server(1000);
     let resp = parse_one(&send_in_pieces(
         &server,
-        &pieces,
+        pieces,
         std::time::Duration::from_millis(10),
     ));
     assert_eq!(resp.status, 200, "{}", resp.text());
-    assert_eq!(resp.body, parts.concat());
+    assert_eq!(resp.body, body);
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 }
 

@@ -112,7 +112,22 @@ pub(crate) fn read_exact_body<R: Read + ?Sized>(
         .min(usize::try_from(len).unwrap_or(usize::MAX));
     out.extend_from_slice(&buffered[..take]);
     rbuf.consume(take);
-    let mut remaining = len - take as u64;
+    match len - take as u64 {
+        0 => Ok(()), // all here already: the usual case for a small body
+        remaining => read_rest(reader, out, remaining, pace),
+    }
+}
+
+/// The part of [`read_exact_body`] that reads from the peer: `remaining`
+/// bytes straight into `out`, asking `pace` before each read. Kept out of
+/// line so that a body that came whole with its head pays nothing for it.
+#[inline(never)]
+fn read_rest<R: Read + ?Sized>(
+    reader: &mut R,
+    out: &mut Vec<u8>,
+    mut remaining: u64,
+    pace: &mut BodyPace,
+) -> Result<(), Failure> {
     while remaining > 0 {
         pace.check(out.len())?;
         let step = remaining.min(READ_STEP as u64) as usize;

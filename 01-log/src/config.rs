@@ -220,9 +220,22 @@ fn target<'a>(logger: &str, def: &'a AppenderDefine) -> Result<Target<'a>, LogEr
         (AppenderKind::File, None) => Err(LogError::Config(format!(
             "logger `{logger}`: a file appender needs `file: <path>`"
         ))),
+        (AppenderKind::File, Some(path)) if !names_a_file(path) => Err(LogError::Config(format!(
+            "logger `{logger}`: `file: {}` names a directory, not a file",
+            path.display()
+        ))),
         (AppenderKind::File, Some(path)) if def.asynchronous => Ok(Target::AsyncFile(path)),
         (AppenderKind::File, Some(path)) => Ok(Target::File(path)),
     }
+}
+
+/// False for a path that can only name a directory: empty, or ending in `/`, `.` or
+/// `..` as its last component. (`Path::file_name` cannot tell: it reads `logs/` and
+/// `logs/.` as `logs`.)
+fn names_a_file(path: &Path) -> bool {
+    let bytes = path.as_os_str().as_encoded_bytes();
+    let last = bytes.rsplit(|&b| b == b'/').next().unwrap_or_default();
+    !matches!(last, b"" | b"." | b"..")
 }
 
 /// Applies an appender definition's optional level and pattern (parsed leniently)

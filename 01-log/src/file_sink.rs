@@ -119,26 +119,35 @@ impl Drop for FileSink {
 
 // ANCHOR: open_append
 /// Opens for appending (`O_APPEND`: every `write(2)` lands at the end, even with other
-/// writers) and returns the file with its `(device, inode)`. Missing directories are
-/// created first, then the file.
+/// writers) and returns the file with its `(device, inode)`. An existing file is opened
+/// as it is; only when there is none are the missing directories created, then the file.
+/// (Opening an existing file with `O_CREAT` can be refused where opening it without is
+/// not: `fs.protected_regular` in a sticky directory such as `/tmp`.)
 fn open_append(path: &Path) -> io::Result<(File, (u64, u64))> {
-    if let Some(dir) = parent_dir(path) {
-        fs::create_dir_all(dir)?;
-    }
-    let file = OpenOptions::new().create(true).append(true).open(path)?;
+    let file = match OpenOptions::new().append(true).open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            if let Some(dir) = parent_dir(path) {
+                fs::create_dir_all(dir)?;
+            }
+            OpenOptions::new().create(true).append(true).open(path)?
+        }
+        Err(e) => return Err(e),
+    };
     let meta = file.metadata()?;
     Ok((file, (meta.dev(), meta.ino())))
 }
 
 /// Decides whether [`open_append`] would succeed on `path`, and with which error it would
-/// fail, by looking only: it creates nothing and changes nothing on disk. It follows the
-/// real open step by step:
+/// fail, by looking only: it creates nothing and changes nothing on disk. It takes the
+/// real open's steps:
 ///
-/// 1. the directories, as `create_dir_all` would make them (see [`check_dirs`]);
-/// 2. whatever exists at `path` is opened for appending *without* `create`, and closed:
-///    the permission check the real open makes, `EISDIR` for a directory as the real
-///    open gives, and nothing written (content and times stay as they were);
-/// 3. a missing file must be creatable: if its directory exists already, that directory
+/// 1. whatever exists at `path` is opened for appending *without* `create`, and closed,
+///    exactly as `open_append` starts: the permission check, `EISDIR` for a directory,
+///    `ENOTDIR` for a file on the way, and nothing written (content and times stay);
+/// 2. if nothing is there, the directories as `create_dir_all` would make them (see
+///    [`check_dirs`]);
+/// 3. and the file must be creatable: if its directory exists already, that directory
 ///    must be writable and searchable ([`writable_dir`]); a directory the real open would
 ///    create itself always is.
 ///
@@ -146,16 +155,18 @@ fn open_append(path: &Path) -> io::Result<(File, (u64, u64))> {
 /// tell: a full disk or quota (`ENOSPC`, `EDQUOT`) passes here; so does a umask that
 /// takes write or search permission from the owner of new directories; a dangling
 /// symbolic link at `path` is judged by the link's directory, where the real open creates
-/// the link's target; and the disk may change between this check and the open.
+/// the link's target; and the disk may change between this check and the open. A path
+/// that names a directory rather than a file (`""`, `logs/`, `logs/.`) is refused
+/// before either runs, by the configuration's own check.
 fn check_append(path: &Path) -> io::Result<()> {
-    let dir = parent_dir(path);
-    let dir_exists = match dir {
-        Some(dir) => check_dirs(dir)?,
-        None => true, // the current directory
-    };
     match OpenOptions::new().append(true).open(path) {
         Ok(_file) => Ok(()),
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            let dir = parent_dir(path);
+            let dir_exists = match dir {
+                Some(dir) => check_dirs(dir)?,
+                None => true, // the current directory
+            };
             if dir_exists {
                 writable_dir(dir.unwrap_or(Path::new(".")))
             } else {
@@ -346,7 +357,7 @@ mod tests {
                 "dir-is-a-file",
                 |d| fs::write(d.join("blocker"), "").unwrap(),
                 "blocker/app.log",
-                Fails("File exists"),
+                Fails("Not a directory"),
             ),
             (
                 "under-a-file",

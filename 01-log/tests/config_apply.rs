@@ -291,11 +291,20 @@ fn check_config_refuses_what_apply_would_with_the_same_text_and_creates_nothing(
     // (list, what the error says); apply_config is asked the same, and must agree.
     let refused = [
         (file_list(&a_dir), "Is a directory"),
-        (file_list(&blocker.join("app.log")), "File exists"),
+        (file_list(&blocker.join("app.log")), "Not a directory"),
         (
             file_list(&blocker.join("sub").join("app.log")),
             "Not a directory",
         ),
+        // Paths that can only name a directory, existing or not: refused by
+        // what they say, before anything looks at the disk.
+        (
+            yaml("- name: cfg-e\n  appenders: [{type: file, file: \"\"}]\n"),
+            "names a directory",
+        ),
+        (file_list(&base.join("new-dir/")), "names a directory"),
+        (file_list(&base.join("new-dir/.")), "names a directory"),
+        (file_list(&base.join("..")), "names a directory"),
         (
             yaml("- name: cfg-x\n  appenders: [{type: file}]\n"),
             "needs `file: <path>`",

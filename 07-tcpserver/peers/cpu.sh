@@ -34,12 +34,10 @@ build_all "$OUT"
 
 # Counts the server's CPU time and sleeps over one wrk run.
 measure_cpu() {
-    local name=$1 conns=$2 round=$3 csv perf_pid requests cpu_ms switches
+    local name=$1 conns=$2 round=$3 csv requests cpu_ms switches
     csv=$OUT/perf-$name-c$conns-r$round.csv
-    perf stat -x, -e task-clock,context-switches -p "$MEASURE_PID" -o "$csv" -- sleep "$DURATION" &
-    perf_pid=$!
-    requests=$(wrk_requests "$conns")
-    wait "$perf_pid"
+    requests=$(perf_beside_wrk "$conns" "$csv.log" stat -x, -e task-clock,context-switches -o "$csv") ||
+        return 0
     read -r cpu_ms switches < <(awk -F, '
         $3 == "task-clock" { ms = $1 }
         $3 == "context-switches" { cs = $1 }

@@ -180,7 +180,7 @@ measure_setup() {
 # The measuring loop of cpu.sh and split.sh: ROUNDS rounds; in each, every
 # server of `servers` in rotated order, started pinned to CPU 0; for each
 # connection count of CONNS, a 2 s wrk warm-up, then `$1 NAME CONNS ROUND`,
-# which measures MEASURE_PID while it runs `wrk_requests CONNS` and records
+# which measures MEASURE_PID while wrk runs (`perf_beside_wrk`) and records
 # what it found. URL is the server's /hello.
 measure_rounds() {
     local measure=$1 round name conns
@@ -202,6 +202,28 @@ measure_rounds() {
 # prints the number of requests it completed.
 wrk_requests() {
     taskset -c 1 wrk -t2 -c"$1" -d"${DURATION}s" "$URL" | awk '/requests in/ { print $1 }'
+}
+
+# Runs `perf ARGS... -p MEASURE_PID -- sleep DURATION` (its messages in $2)
+# beside `wrk_requests $1`, and prints wrk's request count. Returns 1, having
+# said why, if perf failed or wrk completed no request: the caller skips
+# the run rather than divide by nothing.
+perf_beside_wrk() {
+    local conns=$1 perf_log=$2 perf_pid requests status=0
+    shift 2
+    perf "$@" -p "$MEASURE_PID" -- sleep "$DURATION" >"$perf_log" 2>&1 &
+    perf_pid=$!
+    requests=$(wrk_requests "$conns") || true
+    wait "$perf_pid" || status=$?
+    if ((status != 0)); then
+        log "  perf failed (status $status, messages in $perf_log): run skipped"
+        return 1
+    fi
+    if ! [[ $requests =~ ^[0-9]+$ ]] || ((requests == 0)); then
+        log "  wrk completed no request (${requests:-no output}): run skipped"
+        return 1
+    fi
+    printf '%s\n' "$requests"
 }
 
 # True while process $1 exists and is not a zombie.

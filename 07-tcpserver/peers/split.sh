@@ -15,12 +15,12 @@
 #
 # Servers and wrk are pinned as in compare.sh. While wrk runs, `perf record -e
 # cpu-clock -c PERIOD` samples the server (all its threads) once per
-# PERIOD_US of CPU time it uses; each sample is tagged with the binary
-# (kernel, server, library) its instruction belongs to. Samples x period /
-# requests = microseconds of CPU per request in that part. Sampling costs
-# the server a little (an interrupt per sample, counted in the kernel's
-# part), so the totals run a few percent above cpu.sh's: compare shares
-# here, amounts there.
+# PERIOD_US of CPU time it uses; each sample is tagged with where its
+# instruction was: the kernel, the server's executable, or a library.
+# Samples x period / requests = microseconds of CPU per request in that
+# part. Sampling has a cost of its own and the totals are estimates, within
+# about 10 % of cpu.sh's: read the shares here and the amounts there. Needs
+# root (or kernel.perf_event_paranoid <= 1) to see the kernel.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -28,28 +28,33 @@ servers=("$@")
 ((${#servers[@]})) || servers=(sylar-nopoll may)
 measure_setup split
 PERIOD_US=${PERIOD_US:-500}
-if ! perf record -e cpu-clock -o /dev/null true >/dev/null 2>&1; then
-    log "perf cannot sample cpu-clock here (see /proc/sys/kernel/perf_event_paranoid)"
+# Without root (or kernel.perf_event_paranoid <= 1) perf quietly samples
+# user space only (`cpu-clock:u`), and every kernel figure would read 0.
+probe=$OUT/probe.data
+if ! perf record -q -e cpu-clock -o "$probe" true >/dev/null 2>&1 ||
+    perf evlist -i "$probe" 2>/dev/null | grep -q ':u'; then
+    log "perf cannot sample the kernel here: run as root, or set kernel.perf_event_paranoid to 1 or less"
     exit 1
 fi
+rm -f "$probe"
 build_all "$OUT"
 
 # Samples the server over one wrk run and counts the samples per binary.
 measure_split() {
-    local name=$1 conns=$2 round=$3 data exe perf_pid requests kernel own libs
+    local name=$1 conns=$2 round=$3 data exe requests kernel own libs
     data=$OUT/perf-$name-c$conns-r$round.data
+    # The executable's name as perf reports it (a rebuilt binary is "(deleted)").
     exe=$(basename "$(readlink "/proc/$MEASURE_PID/exe")")
-    perf record -q -e cpu-clock -c $((PERIOD_US * 1000)) -p "$MEASURE_PID" \
-        -o "$data" -- sleep "$DURATION" >/dev/null 2>&1 &
-    perf_pid=$!
-    requests=$(wrk_requests "$conns")
-    wait "$perf_pid"
-    # Samples per binary: "[kernel.kallsyms]", the server's executable, libraries.
-    read -r kernel own libs < <(perf report -i "$data" --stdio -q -n --sort dso -g none 2>/dev/null |
+    exe=${exe% (deleted)}
+    requests=$(perf_beside_wrk "$conns" "$data.log" record -q -e cpu-clock \
+        -c $((PERIOD_US * 1000)) -o "$data") || return 0
+    # Samples per symbol: "[k]" marks the kernel (modules included); the
+    # rest is the server's executable or a library.
+    read -r kernel own libs < <(perf report -i "$data" --stdio -q -n --sort dso,sym -g none 2>/dev/null |
         awk -v exe="$exe" '
-            $3 ~ /^\[kernel/ { k += $2; next }
+            $4 == "[k]" { k += $2; next }
             $3 == exe { o += $2; next }
-            NF >= 3 { l += $2 }
+            NF >= 4 { l += $2 }
             END { print k + 0, o + 0, l + 0 }')
     rm -f "$data"
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$name" "$conns" "$requests" \

@@ -24,20 +24,21 @@ const READ_STEP: usize = 64 * 1024;
 
 // ANCHOR: body_pace
 /// The minimum data rate of a request body, after a grace period (ASP.NET
-/// Kestrel's `MinRequestBodyDataRate`). [`check`](Self::check) runs before
-/// each read that may wait for the peer, never after a read or on bytes
-/// already buffered: a body that is all in the buffer never reads the
-/// clock, and a client is cut off at most one socket read timeout after it
-/// falls below the line. Only body bytes count, not a chunked body's framing.
+/// Kestrel's `MinRequestBodyDataRate`). The clock starts just before the
+/// first read from the peer ([`start`](Self::start)), and the rate is
+/// checked after every read that brought bytes, those bytes counted
+/// ([`check`](Self::check)): a body that is all in the buffer never reads
+/// the clock, bytes that had arrived while the server was busy elsewhere
+/// are credited before any verdict, and a client is cut off at most one
+/// socket read timeout after it falls below the line. Only body bytes
+/// count, not a chunked body's framing.
 pub(crate) struct BodyPace {
     /// Bytes per second; 0 turns the check off.
     min_rate: u64,
     grace: Duration,
     /// Bytes already in the output when the body began (not this body's).
     base: usize,
-    /// When the body began: taken at the first check, which comes before the
-    /// first read that can wait, so nothing has waited yet and it is the
-    /// start of the body within microseconds.
+    /// When the body began: taken just before the first read from the peer.
     start: Option<Instant>,
 }
 
@@ -58,8 +59,16 @@ impl BodyPace {
         BodyPace::new(0, Duration::ZERO, 0)
     }
 
-    /// Called with the output's length just before a read that may wait:
-    /// 408 if the body is behind its schedule.
+    /// Called just before a read from the peer: the first call starts the
+    /// clock.
+    pub(crate) fn start(&mut self) {
+        if self.min_rate != 0 && self.start.is_none() {
+            self.start = Some(Instant::now());
+        }
+    }
+
+    /// Called after a read that brought bytes, with the output's length
+    /// then: 408 if the body is behind its schedule.
     pub(crate) fn check(&mut self, out_len: usize) -> Result<(), RequestError> {
         if self.min_rate == 0 {
             return Ok(());
@@ -97,7 +106,7 @@ fn behind(elapsed: Duration, received: u64, rate: u64, grace: Duration) -> bool 
 // ANCHOR: read_exact_body
 /// Appends exactly `len` more body bytes to `out`: first those already
 /// buffered, then straight from `reader` into `out` (no copy through the
-/// buffer), asking `pace` before each read. The end of input first is
+/// buffer), keeping `pace` with each read. The end of input first is
 /// `UnexpectedEof`.
 pub(crate) fn read_exact_body<R: Read + ?Sized>(
     rbuf: &mut ReadBuf,
@@ -119,7 +128,7 @@ pub(crate) fn read_exact_body<R: Read + ?Sized>(
 }
 
 /// The part of [`read_exact_body`] that reads from the peer: `remaining`
-/// bytes straight into `out`, asking `pace` before each read. Kept out of
+/// bytes straight into `out`, keeping `pace` with each read. Kept out of
 /// line so that a body that came whole with its head pays nothing for it.
 #[inline(never)]
 fn read_rest<R: Read + ?Sized>(
@@ -129,7 +138,7 @@ fn read_rest<R: Read + ?Sized>(
     pace: &mut BodyPace,
 ) -> Result<(), Failure> {
     while remaining > 0 {
-        pace.check(out.len())?;
+        pace.start();
         let step = remaining.min(READ_STEP as u64) as usize;
         let old_len = out.len();
         out.resize(old_len + step, 0);
@@ -138,7 +147,10 @@ fn read_rest<R: Read + ?Sized>(
         out.truncate(old_len + got);
         match result {
             Ok(0) => return Err(Failure::Io(io::ErrorKind::UnexpectedEof.into())),
-            Ok(n) => remaining -= n as u64,
+            Ok(n) => {
+                remaining -= n as u64;
+                pace.check(out.len())?;
+            }
             Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
             Err(err) => return Err(Failure::Io(err)),
         }
@@ -151,7 +163,7 @@ fn read_rest<R: Read + ?Sized>(
 /// Decodes a chunked body into `out`, then reads and drops its trailer
 /// fields. Refuses (413) a body that would pass `max_body` before reading the
 /// chunk that would pass it, and (431) trailers over `max_trailer` bytes.
-/// `pace` is asked before every read, framing and trailers included.
+/// `pace` is kept with every read, framing and trailers included.
 pub(crate) fn read_chunked<R: Read + ?Sized>(
     rbuf: &mut ReadBuf,
     reader: &mut R,
@@ -172,10 +184,7 @@ pub(crate) fn read_chunked<R: Read + ?Sized>(
         }
         read_exact_body(rbuf, reader, out, size, pace)?;
         while rbuf.data().len() < 2 {
-            pace.check(out.len())?;
-            if rbuf.fill(reader)? == 0 {
-                return Err(Failure::Io(io::ErrorKind::UnexpectedEof.into()));
-            }
+            paced_fill(rbuf, reader, out.len(), pace)?;
         }
         if &rbuf.data()[..2] != b"\r\n" {
             return Err(RequestError::bad("chunk data not followed by CRLF").into());
@@ -187,7 +196,7 @@ pub(crate) fn read_chunked<R: Read + ?Sized>(
 
 /// Waits until the buffer holds a whole line and returns its length without
 /// the CRLF. A line must end in CRLF: a bare LF is refused, as is a line
-/// longer than `max`. `pace` is asked before each read, with the body's
+/// longer than `max`. `pace` is kept with each read, with the body's
 /// length so far, `body_len`.
 fn read_line<R: Read + ?Sized>(
     rbuf: &mut ReadBuf,
@@ -213,11 +222,25 @@ fn read_line<R: Read + ?Sized>(
         if scanned > max + 1 {
             return Err(RequestError::bad("chunk line too long").into());
         }
-        pace.check(body_len)?;
-        if rbuf.fill(reader)? == 0 {
-            return Err(Failure::Io(io::ErrorKind::UnexpectedEof.into()));
-        }
+        paced_fill(rbuf, reader, body_len, pace)?;
     }
+}
+
+/// Reads more framing bytes into `rbuf` for a body `body_len` bytes long so
+/// far: the clock started before the read, the pace checked after it (the
+/// framing itself counts for nothing). The end of input is `UnexpectedEof`.
+fn paced_fill<R: Read + ?Sized>(
+    rbuf: &mut ReadBuf,
+    reader: &mut R,
+    body_len: usize,
+    pace: &mut BodyPace,
+) -> Result<(), Failure> {
+    pace.start();
+    if rbuf.fill(reader)? == 0 {
+        return Err(Failure::Io(io::ErrorKind::UnexpectedEof.into()));
+    }
+    pace.check(body_len)?;
+    Ok(())
 }
 
 // ANCHOR: parse_chunk_size
@@ -472,7 +495,7 @@ mod tests {
 
     #[test]
     fn a_buffered_body_never_checks_the_pace() {
-        // A zero grace and the highest rate: any check at all would refuse.
+        // A zero grace and the highest rate: any check would refuse.
         let mut pace = BodyPace::new(u64::MAX, Duration::ZERO, 0);
         let mut wire: &[u8] = b"5\r\nhello\r\n0\r\n\r\n";
         let mut rbuf = ReadBuf::with_capacity(64);
@@ -481,8 +504,8 @@ mod tests {
         let mut nothing: &[u8] = b"";
         assert!(read_chunked(&mut rbuf, &mut nothing, &mut out, 100, 100, &mut pace).is_ok());
         assert_eq!(pace.start, None);
-        // The first check that does happen starts the clock and passes.
-        let mut pace = BodyPace::new(u64::MAX, Duration::ZERO, 0);
+        // A read from the peer starts the clock (an hour of grace: it passes).
+        let mut pace = BodyPace::new(1, Duration::from_secs(3600), 0);
         let mut more: &[u8] = b"abc";
         read_exact_body(&mut rbuf, &mut more, &mut out, 3, &mut pace).unwrap();
         assert!(pace.start.is_some());

@@ -4,7 +4,8 @@
 # pass/fail table with the figures; exits 1 if any check failed.
 #
 #   07-tcpserver/reliability/run.sh [SCENARIO...]
-#       scenarios: load slowloris resets emfile shutdown (default: all, in that order)
+#       scenarios: load slowloris slowbody resets emfile shutdown
+#       (default: all, in that order)
 #
 # Settings, from the environment (defaults keep the whole run to a few minutes):
 #   DURATION=60s          load: length of the wrk run
@@ -12,9 +13,15 @@
 #   THREADS=2             the server's I/O threads (--threads)
 #   SLOW_CONNS=1000       slowloris: slow connections, kept at that number...
 #   SLOW_INTERVAL_MS=2000 ...each sending a header byte this often
-#   SLOW_DURATION=20s     slowloris: each wrk run (unloaded, then beside them)
-#   WRK_CONNS=100         slowloris: wrk connections
+#   SLOW_DURATION=20s     slowloris, slowbody: each wrk run (unloaded, then beside them)
+#   WRK_CONNS=100         slowloris, slowbody: wrk connections
+#   SLOWBODY_CONNS=1000   slowbody: slow POSTs (Content-Length SLOWBODY_LEN=1000000),
+#                         kept at that number, each sending...
+#   SLOWBODY_CHUNK=500    ...this many body bytes...
+#   SLOWBODY_INTERVAL_MS=1000 ...this often (500 bytes/s: half MIN_BODY_RATE)
 #   HEAD_TIMEOUT_MS=5000  http.request.head_timeout of the server under test
+#   MIN_BODY_RATE=1000    http.request.min_body_rate (bytes/s; 0 turns the check off)
+#   BODY_GRACE_MS=2000    http.request.body_grace
 #   READ_TIMEOUT_MS=30000 tcp_server.read_timeout of the server under test
 #   RST_CONNS=4000        resets: resetting clients, in 4 kinds
 #   EMFILE_NOFILE=64      emfile: `ulimit -n` of the server under test
@@ -43,7 +50,13 @@ SLOW_INTERVAL_MS=${SLOW_INTERVAL_MS:-2000}
 SLOW_DURATION=${SLOW_DURATION:-20s}
 [[ $SLOW_DURATION =~ ^[0-9]+$ ]] && SLOW_DURATION=${SLOW_DURATION}s
 WRK_CONNS=${WRK_CONNS:-100}
+SLOWBODY_CONNS=${SLOWBODY_CONNS:-1000}
+SLOWBODY_LEN=${SLOWBODY_LEN:-1000000}
+SLOWBODY_CHUNK=${SLOWBODY_CHUNK:-500}
+SLOWBODY_INTERVAL_MS=${SLOWBODY_INTERVAL_MS:-1000}
 HEAD_TIMEOUT_MS=${HEAD_TIMEOUT_MS:-5000}
+MIN_BODY_RATE=${MIN_BODY_RATE:-1000}
+BODY_GRACE_MS=${BODY_GRACE_MS:-2000}
 READ_TIMEOUT_MS=${READ_TIMEOUT_MS:-30000}
 RST_CONNS=${RST_CONNS:-4000}
 EMFILE_NOFILE=${EMFILE_NOFILE:-64}
@@ -54,13 +67,18 @@ PORT=${PORT_BASE:-18180}
 OUT=${OUT:-$HERE/target/run/$(date +%Y%m%d-%H%M%S)}
 CLIENTS=$HERE/target/release
 scenarios=("$@")
-((${#scenarios[@]})) || scenarios=(load slowloris resets emfile shutdown)
+((${#scenarios[@]})) || scenarios=(load slowloris slowbody resets emfile shutdown)
 for s in "${scenarios[@]}"; do
     case $s in
-    load | slowloris | resets | emfile | shutdown) ;;
-    *) log "unknown scenario '$s' (known: load slowloris resets emfile shutdown)" && exit 2 ;;
+    load | slowloris | slowbody | resets | emfile | shutdown) ;;
+    *) log "unknown scenario '$s' (known: load slowloris slowbody resets emfile shutdown)" && exit 2 ;;
     esac
 done
+# slowbody's clients must be slower than the minimum rate (when it is on).
+if ((MIN_BODY_RATE > 0 && SLOWBODY_CHUNK * 1000 >= MIN_BODY_RATE * SLOWBODY_INTERVAL_MS)); then
+    log "slowbody: SLOWBODY_CHUNK bytes every SLOWBODY_INTERVAL_MS ms is not below MIN_BODY_RATE"
+    exit 2
+fi
 
 mkdir -p "$OUT"
 ensure_tools wrk curl pgrep
@@ -77,6 +95,8 @@ cat >"$CONF/reliability.yml" <<EOF
 http:
   request:
     head_timeout: $HEAD_TIMEOUT_MS
+    min_body_rate: $MIN_BODY_RATE
+    body_grace: $BODY_GRACE_MS
 tcp_server:
   read_timeout: $READ_TIMEOUT_MS
 server:
@@ -259,6 +279,67 @@ scenario_slowloris() {
 }
 # ANCHOR_END: scenario_slowloris
 
+# ANCHOR: scenario_slowbody
+scenario_slowbody() {
+    local rate=$((SLOWBODY_CHUNK * 1000 / SLOWBODY_INTERVAL_MS))
+    log ""
+    log "== slowbody: $SLOWBODY_CONNS POSTs of $SLOWBODY_LEN bytes, $SLOWBODY_CHUNK body bytes every $SLOWBODY_INTERVAL_MS ms ($rate bytes/s), beside wrk -c$WRK_CONNS"
+    start_sylar "$OUT/slowbody-sylar.log" || { record slowbody "server starts" "did not start" 0; return; }
+    warm_up
+    read -r base_conns base_fibers base_fds < <(idle_state "$SYLAR_PID")
+    run_wrk "$OUT/slowbody-wrk-alone.txt" -t2 -c"$WRK_CONNS" -d"$SLOW_DURATION" "http://127.0.0.1:$PORT/hello"
+    local alone=$WRK_RPS secs=${SLOW_DURATION%s}
+    # When the server must have cut a client off, timed from its head: a body
+    # that gets at most $rate bytes/s falls behind grace + received /
+    # min_body_rate by grace * min_body_rate / (min_body_rate - rate) ms (the
+    # bytes buy the time over the grace), and the server sees it before its
+    # next read, once the read under way returns: when the next chunk
+    # arrives, or at the read timeout if that is sooner. Plus 2 s of margin.
+    # Never before the grace: a client slowed down by a busy machine sends
+    # less, and may rightly be cut off sooner than on schedule.
+    local wait=$((SLOWBODY_INTERVAL_MS < READ_TIMEOUT_MS ? SLOWBODY_INTERVAL_MS : READ_TIMEOUT_MS))
+    local behind=0 earliest=$BODY_GRACE_MS limit=0
+    if ((MIN_BODY_RATE > 0)); then
+        behind=$((BODY_GRACE_MS * MIN_BODY_RATE / (MIN_BODY_RATE - rate)))
+        limit=$((behind + wait + 2000))
+        log "   expected: behind after $behind ms, so cut off between $earliest and $limit ms (min_body_rate $MIN_BODY_RATE, body_grace $BODY_GRACE_MS ms, next chunk or read timeout $wait ms, margin 2000 ms)"
+    else
+        log "   min_body_rate 0: the check is off, nothing should cut them off (this run's first check fails)"
+    fi
+    "$CLIENTS/slowloris" --addr "127.0.0.1:$PORT" --conns "$SLOWBODY_CONNS" \
+        --body-len "$SLOWBODY_LEN" --chunk "$SLOWBODY_CHUNK" --interval-ms "$SLOWBODY_INTERVAL_MS" \
+        --reopen-secs "$secs" --max-secs $((secs + limit / 1000 + 10)) \
+        >"$OUT/slowbody.txt" 2>&1 </dev/null &
+    local slow_pid=$!
+    STARTED_PIDS+=("$slow_pid")
+    while alive "$slow_pid" && ! grep -q "dribbling" "$OUT/slowbody.txt"; do sleep 0.1; done
+    run_wrk "$OUT/slowbody-wrk-beside.txt" -t2 -c"$WRK_CONNS" -d"$SLOW_DURATION" "http://127.0.0.1:$PORT/hello"
+    local beside=$WRK_RPS beside_errors=$((WRK_CONNECT + WRK_READ + WRK_WRITE + WRK_TIMEOUT + WRK_NON2XX))
+    wait "$slow_pid" || true
+    stop_pid "$slow_pid"
+    local line opened closed got_408 reset still min_ms max_ms median_ms sent
+    line=$(grep '^slowloris: conns=' "$OUT/slowbody.txt" || echo "")
+    opened=$(kv "$line" opened) closed=$(kv "$line" closed) got_408=$(kv "$line" got_408)
+    reset=$(kv "$line" reset) still=$(kv "$line" still_open) sent=$(kv "$line" sent_max)
+    min_ms=$(kv "$line" closed_after_ms_min) median_ms=$(kv "$line" closed_after_ms_median)
+    max_ms=$(kv "$line" closed_after_ms_max)
+    record slowbody "every slow body answered 408 and closed by the minimum rate ($MIN_BODY_RATE bytes/s after $BODY_GRACE_MS ms)" \
+        "${closed:-0} of ${opened:-0} closed, ${got_408:-0} with 408, ${reset:-?} reset, ${still:-?} left; after ${min_ms:-?} ms min, ${median_ms:-?} ms median, ${max_ms:-?} ms max (between $earliest and $limit); at most ${sent:-?} body bytes each" \
+        "$([ "$limit" -gt 0 ] && [ -n "$opened" ] && [ "$opened" -ge "$SLOWBODY_CONNS" ] && [ "$closed" = "$opened" ] && [ "$got_408" = "$closed" ] && [ "$min_ms" -ge "$earliest" ] && [ "$max_ms" -le "$limit" ] && echo 1)"
+    local ratio=$((beside * 100 / (alone > 0 ? alone : 1)))
+    record slowbody "wrk throughput within 20 % of the unloaded figure" \
+        "$beside req/s beside them, $alone alone: $ratio %; wrk errors beside: $beside_errors" \
+        "$([ "$ratio" -ge 80 ] && [ "$beside_errors" = 0 ] && echo 1)"
+    local flimit
+    flimit=$(fiber_limit "$base_fibers")
+    read -r conns fibers fds < <(idle_state "$SYLAR_PID" "$flimit" "$base_fds")
+    record slowbody "back to idle: connections, fibers, fds" \
+        "connections $conns (idle $base_conns), fibers $fibers (idle $base_fibers, limit $flimit), fds $fds (idle $base_fds)" \
+        "$([ "$conns" = 1 ] && [ "$fibers" -le "$flimit" ] && [ "$fds" -le "$base_fds" ] && echo 1)"
+    stop_pid "$SYLAR_PID"
+}
+# ANCHOR_END: scenario_slowbody
+
 # ANCHOR: scenario_resets
 scenario_resets() {
     log ""
@@ -389,7 +470,7 @@ done
     echo "### Reliability: \`07-tcpserver/reliability/run.sh\`"
     echo
     echo "$(date -u +%Y-%m-%d), $(nproc) cores ($(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -n 1)), Linux $(uname -r);"
-    echo "sylar --threads $THREADS, head_timeout $HEAD_TIMEOUT_MS ms, read_timeout $READ_TIMEOUT_MS ms, shutdown_grace $GRACE_MS ms;"
+    echo "sylar --threads $THREADS, head_timeout $HEAD_TIMEOUT_MS ms, min_body_rate $MIN_BODY_RATE bytes/s, body_grace $BODY_GRACE_MS ms, read_timeout $READ_TIMEOUT_MS ms, shutdown_grace $GRACE_MS ms;"
     echo "ran $(($(date +%s) - started)) s; load average $load_start before, $(cut -d' ' -f1-3 /proc/loadavg) after."
     echo
     echo "| scenario | check | figures | result |"

@@ -5,8 +5,8 @@
 //! request smuggling lives: hex digits only, a size that fits in 64 bits,
 //! CRLF (never a bare LF) after every size line and every chunk, and the body
 //! limit checked before each chunk is read, not after. A request body must
-//! also keep up a minimum rate ([`BodyPace`]), checked before every read
-//! that may wait for the peer.
+//! also keep up a minimum rate ([`BodyPace`]), checked after every read
+//! from the peer that brings bytes.
 
 use std::io::{self, Read};
 use std::time::{Duration, Instant};

@@ -36,8 +36,9 @@ pub struct HttpLimits {
     /// is too slow (408, then close) when the time since it began exceeds
     /// `body_grace + received / min_body_rate`, `received` counting the body
     /// bytes only (the decoded data of a chunked body, never its framing).
-    /// Checked before each read that may wait for the peer, so a client is
-    /// cut off at most one socket read timeout after crossing the line.
+    /// Checked after each read from the peer that brings bytes (those bytes
+    /// counted), so a client is cut off at most one socket read timeout after
+    /// crossing the line.
     /// The socket's read timeout bounds each read, this bounds the whole body
     /// in proportion to its size: a large upload on a slow link is
     /// legitimate, a byte every few seconds (slow POST, R.U.D.Y.) is not.

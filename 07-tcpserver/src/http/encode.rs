@@ -125,11 +125,73 @@ const FIELD_VALUE: [bool; 256] = {
     table
 };
 
+// ANCHOR: stream_framing
+/// How a streamed body goes on the wire, decided with its head by
+/// [`encode_streamed_head`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StreamFraming {
+    /// No body (`HEAD`, 204, 304): the reader is dropped unread.
+    Skip,
+    /// `Content-Length: n`, `n` the declared length: exactly `n` bytes.
+    Length,
+    /// `Transfer-Encoding: chunked`: a chunk a read, then `0\r\n\r\n`.
+    Chunked,
+    /// HTTP/1.0 and no length: the body ends when the connection closes
+    /// (the head says `Connection: close`).
+    UntilClose,
+}
+// ANCHOR_END: stream_framing
+
 // ANCHOR: encode_response
-/// Appends `resp` to `out` as HTTP/1.1. Returns true if the body still has to
-/// be written after `out` (a large `Content-Length` body, left in place to
-/// save a copy); false if `out` now holds the whole response.
+/// Appends `resp`, a buffered response, to `out` as HTTP/1.1. Returns true
+/// if the body still has to be written after `out` (a large `Content-Length`
+/// body, left in place to save a copy); false if `out` now holds the whole
+/// response. A streamed response goes through [`encode_streamed_head`].
 pub(crate) fn encode_response(out: &mut Vec<u8>, resp: &HttpResponse, framing: &Framing) -> bool {
+    debug_assert!(!resp.is_streamed(), "see encode_streamed_head");
+    push_head_fields(out, resp, framing);
+    let status = resp.status();
+    let body = resp.body();
+    let chunked =
+        resp.is_chunked() && framing.client_version == Version::Http11 && !framing.head_request;
+    let mut body_after = false;
+    if forbids_body(status) {
+        // 1xx, 204, 304: no body and no Content-Length (RFC 9110 §8.6).
+    } else if chunked {
+        out.extend_from_slice(b"Transfer-Encoding: chunked\r\n");
+    } else {
+        push_content_length(out, body.len() as u64);
+    }
+    if !framing.keep_alive {
+        out.extend_from_slice(b"Connection: close\r\n");
+    } else if framing.client_version == Version::Http10 {
+        out.extend_from_slice(b"Connection: keep-alive\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+
+    if forbids_body(status) || framing.head_request {
+        // headers only
+    } else if chunked {
+        for chunk in resp.chunks() {
+            push_hex(out, chunk.len() as u64);
+            out.extend_from_slice(b"\r\n");
+            out.extend_from_slice(chunk);
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(b"0\r\n\r\n");
+    } else if body.len() <= INLINE_BODY_MAX {
+        out.extend_from_slice(body);
+    } else {
+        body_after = true;
+    }
+    body_after
+}
+
+/// The status line and the fields of `resp`, all but the framing: the same
+/// for a buffered response and a streamed one. Inlined: in the buffered
+/// path, it is the code it always was.
+#[inline(always)]
+fn push_head_fields(out: &mut Vec<u8>, resp: &HttpResponse, framing: &Framing) {
     let status = resp.status();
     debug_assert!(
         (100..=999).contains(&status),
@@ -177,43 +239,60 @@ pub(crate) fn encode_response(out: &mut Vec<u8>, resp: &HttpResponse, framing: &
         date[6..6 + DATE_LEN].copy_from_slice(&http_date_now());
         out.extend_from_slice(&date);
     }
+}
+// ANCHOR_END: encode_response
 
-    let body = resp.body();
-    let chunked =
-        resp.is_chunked() && framing.client_version == Version::Http11 && !framing.head_request;
-    let mut body_after = false;
-    if forbids_body(status) {
-        // 1xx, 204, 304: no body and no Content-Length (RFC 9110 §8.6).
-    } else if chunked {
-        out.extend_from_slice(b"Transfer-Encoding: chunked\r\n");
+// ANCHOR: encode_streamed_head
+/// Appends the head of `resp`, a streamed response, to `out`: the same
+/// status line and fields as [`encode_response`], then the framing, decided
+/// from the declared length, the client's version and the method. Returns
+/// how the body is to follow. Out of line and cold: the buffered path never
+/// carries it.
+#[cold]
+#[inline(never)]
+pub(crate) fn encode_streamed_head(
+    out: &mut Vec<u8>,
+    resp: &HttpResponse,
+    framing: &Framing,
+) -> StreamFraming {
+    push_head_fields(out, resp, framing);
+    let len = resp.streamed_len();
+    let bodiless = forbids_body(resp.status());
+    let how = if bodiless || framing.head_request {
+        StreamFraming::Skip
+    } else if len.is_some() {
+        StreamFraming::Length
+    } else if framing.client_version == Version::Http11 {
+        StreamFraming::Chunked
     } else {
-        push_content_length(out, body.len() as u64);
+        StreamFraming::UntilClose
+    };
+    match (bodiless, len, how) {
+        (true, _, _) => {} // no body and no length (RFC 9110 §8.6)
+        (false, Some(n), _) => {
+            // HEAD too. Not `push_content_length`: a second caller would
+            // keep it from being inlined into the buffered path.
+            out.extend_from_slice(b"Content-Length: ");
+            push_decimal(out, n);
+            out.extend_from_slice(b"\r\n");
+        }
+        (false, None, StreamFraming::Chunked) => {
+            out.extend_from_slice(b"Transfer-Encoding: chunked\r\n");
+        }
+        // HEAD of an unknown length: nothing to announce. HTTP/1.0: the
+        // close ends the body.
+        (false, None, _) => {}
     }
-    if !framing.keep_alive {
+    let keep_alive = framing.keep_alive && how != StreamFraming::UntilClose;
+    if !keep_alive {
         out.extend_from_slice(b"Connection: close\r\n");
     } else if framing.client_version == Version::Http10 {
         out.extend_from_slice(b"Connection: keep-alive\r\n");
     }
     out.extend_from_slice(b"\r\n");
-
-    if forbids_body(status) || framing.head_request {
-        // headers only
-    } else if chunked {
-        for chunk in resp.chunks() {
-            push_hex(out, chunk.len() as u64);
-            out.extend_from_slice(b"\r\n");
-            out.extend_from_slice(chunk);
-            out.extend_from_slice(b"\r\n");
-        }
-        out.extend_from_slice(b"0\r\n\r\n");
-    } else if body.len() <= INLINE_BODY_MAX {
-        out.extend_from_slice(body);
-    } else {
-        body_after = true;
-    }
-    body_after
+    how
 }
-// ANCHOR_END: encode_response
+// ANCHOR_END: encode_streamed_head
 
 /// Logs a field the servlet set that cannot be sent. Out of line: the
 /// formatting machinery would otherwise crowd the common path.
@@ -411,5 +490,76 @@ mod tests {
         let mut out = Vec::new();
         assert!(encode_response(&mut out, &resp, &KEEP));
         assert!(out.ends_with(b"\r\n\r\n"));
+    }
+
+    /// The head of a streamed response and what is left to do.
+    fn encode_streamed(
+        len: Option<u64>,
+        status: u16,
+        framing: &Framing,
+    ) -> (String, StreamFraming) {
+        let mut resp = HttpResponse::new(status);
+        resp.set_chunked(true); // ignored: the length decides
+        resp.set_body_reader(std::io::empty(), len);
+        let mut out = Vec::new();
+        let rest = encode_streamed_head(&mut out, &resp, framing);
+        (without_date(&String::from_utf8(out).unwrap()), rest)
+    }
+
+    #[test]
+    fn streamed_framing_follows_the_length_the_version_and_the_method() {
+        let http10 = Framing {
+            client_version: Version::Http10,
+            ..KEEP
+        };
+        let head = Framing {
+            head_request: true,
+            ..KEEP
+        };
+        let cases = [
+            (
+                Some(7),
+                200,
+                KEEP,
+                "Content-Length: 7\n",
+                StreamFraming::Length,
+            ),
+            (
+                None,
+                200,
+                KEEP,
+                "Transfer-Encoding: chunked\n",
+                StreamFraming::Chunked,
+            ),
+            (
+                Some(7),
+                200,
+                http10,
+                "Content-Length: 7\nConnection: keep-alive\n",
+                StreamFraming::Length,
+            ),
+            (
+                None,
+                200,
+                http10,
+                "Connection: close\n",
+                StreamFraming::UntilClose,
+            ),
+            (
+                Some(7),
+                200,
+                head,
+                "Content-Length: 7\n",
+                StreamFraming::Skip,
+            ),
+            (None, 200, head, "", StreamFraming::Skip),
+            (Some(7), 204, KEEP, "", StreamFraming::Skip),
+        ];
+        for (len, status, framing, fields, how) in cases {
+            let (text, rest) = encode_streamed(len, status, &framing);
+            let reason = crate::http::status::reason_phrase(status);
+            let expected = format!("HTTP/1.1 {status} {reason}\nServer: test/1\n{fields}");
+            assert_eq!((text, rest), (expected, how), "{len:?} {status}");
+        }
     }
 }

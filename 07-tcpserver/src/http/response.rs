@@ -1,5 +1,8 @@
 //! [`HttpResponse`]: what a servlet fills in.
 
+use std::fmt;
+use std::io::Read;
+
 use super::encode::{is_field_value, is_sendable_field};
 use super::headers::Headers;
 use super::status::reason_phrase;
@@ -15,9 +18,10 @@ use super::status::reason_phrase;
 /// token in `Connection` closes the connection as
 /// [`set_keep_alive(false)`](Self::set_keep_alive) does.
 ///
-/// The body is built in memory and sent whole: chunked framing changes the
-/// bytes on the wire, not when they are sent.
-#[derive(Debug, Clone)]
+/// The body is either built in memory and sent whole (chunked framing then
+/// changes the bytes on the wire, not when they are sent), or *streamed*: a
+/// reader handed over with [`set_body_reader`](Self::set_body_reader), which
+/// the session pulls from in bounded pieces after the servlet returns.
 pub struct HttpResponse {
     status: u16,
     headers: Headers,
@@ -33,8 +37,25 @@ pub struct HttpResponse {
     chunk_ends: Vec<usize>,
     chunked: bool,
     keep_alive: bool,
+    /// A streamed body, if the servlet handed one over: it replaces `body`.
+    /// Checked once per response, after the servlet: a buffered response
+    /// pays for one test of `None`.
+    /// Boxed: one pointer, and a test of `None` is a test of null.
+    streamed: Option<Box<StreamedBody>>,
 }
 // ANCHOR_END: response
+
+// ANCHOR: streamed_body
+/// A body the session pulls from a reader, and the length the servlet
+/// declared for it (`None`: unknown, sent chunked, or until the close for an
+/// HTTP/1.0 client).
+pub(crate) struct StreamedBody {
+    /// `Send`: the fiber that pulls from it may park on hooked I/O and resume
+    /// on another worker thread.
+    pub reader: Box<dyn Read + Send>,
+    pub len: Option<u64>,
+}
+// ANCHOR_END: streamed_body
 
 impl HttpResponse {
     /// A response with `status`, no headers, an empty body, keep-alive on.
@@ -47,6 +68,7 @@ impl HttpResponse {
             chunk_ends: Vec::new(),
             chunked: false,
             keep_alive: true,
+            streamed: None,
         }
     }
 
@@ -108,26 +130,98 @@ impl HttpResponse {
         self.headers.insert("Content-Type", content_type);
     }
 
-    /// Replaces the body (one chunk, if the response is chunked).
+    /// Replaces the body (one chunk, if the response is chunked), and drops
+    /// a body reader set before.
     pub fn set_body(&mut self, body: impl Into<Vec<u8>>) {
+        self.drop_body_reader();
         self.body = body.into();
         self.chunk_ends.clear();
     }
 
     /// Appends to the body, in the buffer the connection reuses: the way to
-    /// answer without allocating.
+    /// answer without allocating. Drops a body reader set before.
     pub fn append_body(&mut self, bytes: &[u8]) {
+        self.drop_body_reader();
         self.body.extend_from_slice(bytes);
     }
 
-    /// The body buffer itself (for `write!` and the like).
+    /// The body buffer itself (for `write!` and the like). Drops a body
+    /// reader set before: what is written here is the body.
     pub fn body_mut(&mut self) -> &mut Vec<u8> {
+        self.drop_body_reader();
         &mut self.body
     }
 
-    /// The whole body (all chunks, for a chunked response).
+    /// The whole body (all chunks, for a chunked response). Empty for a
+    /// streamed response: its bytes are in the reader, and are only read
+    /// while they are sent.
     pub fn body(&self) -> &[u8] {
         &self.body
+    }
+
+    // ANCHOR: set_body_reader
+    /// Streams the body from `body` instead of holding it: after the servlet
+    /// returns, the session sends the head, then reads `body` in bounded
+    /// pieces (64 KiB at most, into one buffer) and writes each out, so a body
+    /// of any size costs the same memory. Replaces the buffered body (which
+    /// [`body`](Self::body) then shows empty); [`set_body`](Self::set_body),
+    /// [`append_body`](Self::append_body), [`body_mut`](Self::body_mut) and
+    /// [`append_chunk`](Self::append_chunk) drop the reader again.
+    ///
+    /// The session runs in a fiber: `body` may block on hooked I/O (a file,
+    /// a pipe, another socket) and only this connection's fiber waits.
+    ///
+    /// Framing follows `len`, not [`set_chunked`](Self::set_chunked):
+    /// - `Some(n)`: `Content-Length: n`, and exactly `n` bytes are read; a
+    ///   reader that ends sooner leaves the client a short body, and the
+    ///   connection is closed (the head is out: there is nothing else to do).
+    /// - `None`: chunked for HTTP/1.1, one chunk per read; for HTTP/1.0, no
+    ///   length and `Connection: close`, the end of the body being the close.
+    ///
+    /// A `HEAD` request (or a status without a body: 204, 304) gets the head
+    /// only, `Content-Length` included when `len` is known; the reader is
+    /// dropped unread. A reader that fails or panics midway is logged and
+    /// the connection closed without the chunked terminator, so a client can
+    /// tell the body was cut.
+    pub fn set_body_reader(&mut self, body: impl Read + Send + 'static, len: Option<u64>) {
+        self.body.clear();
+        self.chunk_ends.clear();
+        self.streamed = Some(Box::new(StreamedBody {
+            reader: Box::new(body),
+            len,
+        }));
+    }
+    // ANCHOR_END: set_body_reader
+
+    /// True if the body is streamed from a reader (see
+    /// [`set_body_reader`](Self::set_body_reader)).
+    pub fn is_streamed(&self) -> bool {
+        self.streamed.is_some()
+    }
+
+    /// The declared length of a streamed body (`None` when unknown).
+    pub(crate) fn streamed_len(&self) -> Option<u64> {
+        self.streamed.as_ref().and_then(|s| s.len)
+    }
+
+    /// Takes the streamed body out, to be sent (or dropped unread).
+    pub(crate) fn take_body_reader(&mut self) -> Option<Box<StreamedBody>> {
+        self.streamed.take()
+    }
+
+    /// Drops a body reader, if any. The test is inline (a buffered body pays
+    /// one compare); dropping the box is out of line.
+    #[inline]
+    fn drop_body_reader(&mut self) {
+        if self.streamed.is_some() {
+            self.drop_body_reader_slow();
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn drop_body_reader_slow(&mut self) {
+        self.streamed = None;
     }
 
     /// Sends the body with `Transfer-Encoding: chunked` (`true`) or
@@ -144,7 +238,9 @@ impl HttpResponse {
 
     /// Appends one chunk to the body and makes the response chunked. An empty
     /// chunk is skipped: on the wire, size 0 means "the end".
+    /// Drops a body reader set before.
     pub fn append_chunk(&mut self, bytes: &[u8]) {
+        self.drop_body_reader();
         self.chunked = true;
         if bytes.is_empty() {
             return;
@@ -194,7 +290,10 @@ impl HttpResponse {
 
     /// Resets to a fresh response (`status`, keep-alive as given) for the next
     /// request on the connection, keeping memory up to `keep` bytes a buffer.
+    /// A body reader still here (the servlet panicked after setting it) is
+    /// dropped.
     pub(crate) fn recycle(&mut self, status: u16, keep_alive: bool, keep: usize) {
+        self.drop_body_reader();
         self.status = status;
         self.keep_alive = keep_alive;
         self.chunked = false;
@@ -209,11 +308,36 @@ impl HttpResponse {
     }
 }
 
+impl fmt::Debug for HttpResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpResponse")
+            .field("status", &self.status)
+            .field("headers", &self.headers)
+            .field("fields_checked", &self.fields_checked)
+            .field("body", &self.body)
+            .field("chunk_ends", &self.chunk_ends)
+            .field("chunked", &self.chunked)
+            .field("keep_alive", &self.keep_alive)
+            .field(
+                "streamed",
+                &self
+                    .streamed
+                    .as_ref()
+                    .map(|s| format!("reader, length {:?}", s.len)),
+            )
+            .finish()
+    }
+}
+
 impl PartialEq for HttpResponse {
     /// Same status, fields, body and framing (whether the fields were
-    /// checked as they were set does not matter).
+    /// checked as they were set does not matter). Two streamed responses are
+    /// compared by their declared lengths: a reader cannot be compared
+    /// without being consumed.
     fn eq(&self, other: &HttpResponse) -> bool {
-        self.status == other.status
+        let streamed = |r: &HttpResponse| r.streamed.as_ref().map(|s| s.len);
+        streamed(self) == streamed(other)
+            && self.status == other.status
             && self.headers == other.headers
             && self.body == other.body
             && self.chunk_ends == other.chunk_ends
@@ -295,10 +419,29 @@ mod tests {
     }
 
     #[test]
+    fn a_reader_and_a_buffered_body_replace_each_other() {
+        let mut resp = HttpResponse::new(200);
+        resp.set_body("buffered");
+        resp.set_body_reader(&b"streamed"[..], Some(8));
+        assert!(resp.is_streamed() && resp.body().is_empty());
+        assert_eq!(resp.streamed_len(), Some(8));
+        resp.set_body("again");
+        assert!(!resp.is_streamed() && resp.body() == b"again");
+        resp.set_body_reader(&b"x"[..], None);
+        resp.append_chunk(b"c");
+        assert!(!resp.is_streamed());
+        resp.set_body_reader(&b"x"[..], None);
+        resp.body_mut().push(b'y');
+        assert!(!resp.is_streamed());
+        assert!(format!("{resp:?}").contains("streamed: None"));
+    }
+
+    #[test]
     fn recycle_resets_everything() {
         let mut resp = HttpResponse::new(404);
         resp.set_header("X", "y");
         resp.append_chunk(b"z");
+        resp.set_body_reader(std::io::empty(), None);
         resp.set_keep_alive(false);
         resp.recycle(200, true, 1024);
         assert_eq!(resp, HttpResponse::new(200));

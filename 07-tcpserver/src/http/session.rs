@@ -24,14 +24,17 @@ use std::time::Instant;
 use super::body::{BodyPace, read_chunked, read_exact_body};
 use super::buffer::{INITIAL_READ_BUF, ReadBuf};
 use super::dispatch::ServletDispatch;
-use super::encode::{Framing, encode_response, is_sendable_field, push_decimal};
+use super::encode::{
+    Framing, StreamFraming, encode_response, encode_streamed_head, is_sendable_field, push_decimal,
+    push_hex,
+};
 use super::error::{Failure, RequestError};
 use super::framing::BodyFraming;
 use super::limits::HttpLimits;
 use super::method::Method;
 use super::parse::{Head, parse_head};
 use super::request::HttpRequest;
-use super::response::HttpResponse;
+use super::response::{HttpResponse, StreamedBody};
 use super::stats::SessionStats;
 use super::version::Version;
 
@@ -42,6 +45,10 @@ const KEEP_BYTES: usize = 64 * 1024;
 /// Pending responses are written once they reach this size, even if more
 /// pipelined requests are waiting.
 const FLUSH_AT: usize = 32 * 1024;
+
+/// A streamed body is read in pieces of at most this size, into one buffer
+/// per response: the memory a streamed response costs, whatever its length.
+const STREAM_PIECE: usize = 64 * 1024;
 
 /// The write buffer is released above this capacity (it reaches about
 /// `FLUSH_AT` plus one inline response in normal use, and is then kept).
@@ -258,6 +265,10 @@ impl<S: Read + Write> Session<'_, S> {
             keep_alive,
             server_line: self.server_line,
         };
+        if resp.is_streamed() {
+            // Out of line: pulls the body from the servlet's reader.
+            return Ok(self.send_streamed(&framing)? && keep_alive);
+        }
         if encode_response(&mut self.wbuf, resp, &framing) {
             // A large body: written from where it is, beside what is pending.
             let mut slices = [IoSlice::new(&self.wbuf), IoSlice::new(resp.body())];
@@ -270,6 +281,59 @@ impl<S: Read + Write> Session<'_, S> {
         Ok(keep_alive)
     }
     // ANCHOR_END: respond
+
+    // ANCHOR: send_streamed
+    /// Sends a streamed response: its head, framed by the encoder, then its
+    /// body, pulled from the servlet's reader a piece at a time. Returns
+    /// whether the connection may stay open: not if the body ends with the
+    /// close (HTTP/1.0), nor if it was cut short (the reader failed,
+    /// panicked or ended before its declared length), which is logged; the
+    /// client sees the body cut.
+    #[cold]
+    #[inline(never)]
+    fn send_streamed(&mut self, framing: &Framing) -> io::Result<bool> {
+        let how = encode_streamed_head(&mut self.wbuf, &self.resp, framing);
+        let Some(body) = self.resp.take_body_reader() else {
+            return Ok(true); // `respond` saw a reader: not reached
+        };
+        let StreamedBody { mut reader, len } = *body;
+        if how == StreamFraming::Skip {
+            drop_quietly(reader); // HEAD, 204, 304: never read
+            return Ok(true);
+        }
+        // The reader may block (a pipe, another socket): what the client is
+        // owed, this head included, goes out first.
+        self.flush()?;
+        let mut piece = vec![0; STREAM_PIECE];
+        let result = pump(
+            &mut *self.stream,
+            &mut *reader,
+            how,
+            len,
+            &mut piece,
+            &mut self.wbuf,
+        );
+        drop_quietly(reader);
+        self.wbuf.clear(); // chunk-size lines; the terminator comes next
+        match result {
+            Ok(()) if how == StreamFraming::Chunked => {
+                self.wbuf.extend_from_slice(b"0\r\n\r\n");
+                Ok(true)
+            }
+            Ok(()) => Ok(how != StreamFraming::UntilClose),
+            Err(Cut::Client(err)) => Err(err),
+            Err(Cut::Body(why)) => {
+                log::error!(
+                    target: "system",
+                    "http: streamed body of {} {} cut short: {why}; closing the connection",
+                    self.req.method(),
+                    self.req.path()
+                );
+                Ok(false)
+            }
+        }
+    }
+    // ANCHOR_END: send_streamed
 
     // ANCHOR: reject
     /// Answers a refused request with its status and a one-line reason, and
@@ -294,6 +358,7 @@ impl<S: Read + Write> Session<'_, S> {
             keep_alive: false,
             server_line: self.server_line,
         };
+        // A fresh response: nothing left to send but what `wbuf` holds.
         encode_response(&mut self.wbuf, &self.resp, &framing);
         self.flush()
     }
@@ -326,6 +391,99 @@ fn write_all_once<W: Write + ?Sized>(stream: &mut W, buf: &[u8]) -> io::Result<(
         Ok(n) => stream.write_all(&buf[n..]),
         Err(err) if err.kind() == io::ErrorKind::Interrupted => stream.write_all(buf),
         Err(err) => Err(err),
+    }
+}
+
+/// Why a streamed body stopped before its end.
+enum Cut {
+    /// Writing to the client failed: the session's usual I/O error.
+    Client(io::Error),
+    /// The body itself failed (read error, panic, ended short): why.
+    Body(String),
+}
+
+// ANCHOR: pump
+/// Copies `reader` to `out` framed as `how` (not `Skip`), a piece of at most
+/// `piece.len()` bytes a read, each written before the next read; `frame`
+/// holds each chunk-size line. A `Length` body reads no byte past `len`.
+/// The chunked terminator is the caller's to send.
+fn pump<W: Write + ?Sized>(
+    out: &mut W,
+    reader: &mut (dyn Read + Send),
+    how: StreamFraming,
+    len: Option<u64>,
+    piece: &mut [u8],
+    frame: &mut Vec<u8>,
+) -> Result<(), Cut> {
+    let declared = match how {
+        StreamFraming::Length => len.unwrap_or(0),
+        _ => u64::MAX, // until the reader ends
+    };
+    let mut left = declared;
+    while left > 0 {
+        let want = piece.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        let n = read_piece(reader, &mut piece[..want]).map_err(Cut::Body)?;
+        if n == 0 {
+            break;
+        }
+        if how == StreamFraming::Length {
+            left -= n as u64;
+        }
+        let data = &piece[..n];
+        let written = if how == StreamFraming::Chunked {
+            frame.clear();
+            push_hex(frame, n as u64);
+            frame.extend_from_slice(b"\r\n");
+            let mut slices = [
+                IoSlice::new(frame),
+                IoSlice::new(data),
+                IoSlice::new(b"\r\n"),
+            ];
+            write_all_vectored(out, &mut slices)
+        } else {
+            write_all_vectored(out, &mut [IoSlice::new(data)])
+        };
+        written.map_err(Cut::Client)?;
+    }
+    match how {
+        StreamFraming::Length if left > 0 => Err(Cut::Body(format!(
+            "the reader ended after {} of its {declared} bytes",
+            declared - left
+        ))),
+        _ => Ok(()),
+    }
+}
+// ANCHOR_END: pump
+
+/// One read from a servlet's reader, retried when interrupted. An error, a
+/// panic (the reader runs after the servlet's `catch_unwind`, so it has its
+/// own) and a count larger than asked all come back as why the body failed.
+fn read_piece(reader: &mut (dyn Read + Send), buf: &mut [u8]) -> Result<usize, String> {
+    loop {
+        let asked = buf.len();
+        match panic::catch_unwind(AssertUnwindSafe(|| reader.read(buf))) {
+            Ok(Ok(n)) if n <= asked => return Ok(n),
+            Ok(Ok(n)) => return Err(format!("the reader claimed {n} bytes of {asked}")),
+            Ok(Err(err)) if err.kind() == io::ErrorKind::Interrupted => {}
+            Ok(Err(err)) => return Err(format!("read failed: {err}")),
+            Err(payload) => {
+                return Err(format!(
+                    "the reader panicked: {}",
+                    panic_message(payload.as_ref())
+                ));
+            }
+        }
+    }
+}
+
+/// Drops a servlet's reader, containing a panic in its `Drop`.
+fn drop_quietly(reader: Box<dyn Read + Send>) {
+    if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(move || drop(reader))) {
+        log::error!(
+            target: "system",
+            "http: a body reader panicked when dropped: {}",
+            panic_message(payload.as_ref())
+        );
     }
 }
 

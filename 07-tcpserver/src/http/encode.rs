@@ -217,9 +217,12 @@ fn push_head_fields(out: &mut Vec<u8>, resp: &HttpResponse, framing: &Framing) {
     // (`headers_mut`) and they are checked here.
     let check_fields = !resp.fields_checked();
     for (name, value) in resp.headers().iter() {
-        if ["content-length", "transfer-encoding", "connection"]
-            .iter()
-            .any(|owned| name.eq_ignore_ascii_case(owned))
+        // Spelled out, not `[..].iter().any(..)`: this code is inlined into
+        // both encoders, and two callers made the compiler keep `any` out
+        // of line, a call per field.
+        if name.eq_ignore_ascii_case("content-length")
+            || name.eq_ignore_ascii_case("transfer-encoding")
+            || name.eq_ignore_ascii_case("connection")
         {
             continue; // the framing is ours to write
         }

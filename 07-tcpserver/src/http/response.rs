@@ -226,7 +226,9 @@ impl HttpResponse {
 
     /// Sends the body with `Transfer-Encoding: chunked` (`true`) or
     /// `Content-Length` (`false`, the default). An HTTP/1.0 client, or a `HEAD`
-    /// request, gets `Content-Length` regardless: it cannot take chunks.
+    /// request, gets `Content-Length` regardless: it cannot take chunks. A
+    /// streamed body is framed by its declared length instead (see
+    /// [`set_body_reader`](Self::set_body_reader)).
     pub fn set_chunked(&mut self, chunked: bool) {
         self.chunked = chunked;
     }

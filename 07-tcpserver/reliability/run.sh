@@ -235,15 +235,40 @@ scenario_load() {
     record load "every response correct (200, Hello World)" \
         "$WRK_GOOD good, $WRK_BAD wrong" \
         "$([ "$WRK_BAD" = 0 ] && [ "$WRK_GOOD" = "$WRK_REQUESTS" ] && echo 1)"
-    local limit
-    limit=$(fiber_limit "$base_fibers")
-    read -r conns fibers fds < <(idle_state "$SYLAR_PID" "$limit" "$base_fds")
-    record load "back to idle: connections, fibers, fds" \
-        "connections $conns (idle $base_conns), fibers $fibers (idle $base_fibers, limit $limit), fds $fds (idle $base_fds)" \
-        "$([ "$conns" = 1 ] && [ "$fibers" -le "$limit" ] && [ "$fds" -le "$base_fds" ] && echo 1)"
+    record_back_to_idle load
     stop_pid "$SYLAR_PID"
 }
 # ANCHOR_END: scenario_load
+
+# ANCHOR: back_to_idle
+# record_back_to_idle SCENARIO: waits until the server is idle again and
+# records whether its connections, fibers and fds are back to what they
+# were before the scenario (the caller's base_conns, base_fibers, base_fds).
+record_back_to_idle() {
+    local limit conns fibers fds
+    limit=$(fiber_limit "$base_fibers")
+    read -r conns fibers fds < <(idle_state "$SYLAR_PID" "$limit" "$base_fds")
+    record "$1" "back to idle: connections, fibers, fds" \
+        "connections $conns (idle $base_conns), fibers $fibers (idle $base_fibers, limit $limit), fds $fds (idle $base_fds)" \
+        "$([ "$conns" = 1 ] && [ "$fibers" -le "$limit" ] && [ "$fds" -le "$base_fds" ] && echo 1)"
+}
+# ANCHOR_END: back_to_idle
+
+# wrk_beside_slow_clients NAME CLIENT-ARGS...: starts the slowloris client
+# with CLIENT-ARGS (its report in $OUT/NAME.txt) and, once it is dribbling,
+# runs wrk beside it (figures in WRK_RPS and the WRK_* error counts); then
+# waits for the client to end.
+wrk_beside_slow_clients() {
+    local name=$1 slow_pid
+    shift
+    "$CLIENTS/slowloris" --addr "127.0.0.1:$PORT" "$@" >"$OUT/$name.txt" 2>&1 </dev/null &
+    slow_pid=$!
+    STARTED_PIDS+=("$slow_pid")
+    while alive "$slow_pid" && ! grep -q "dribbling" "$OUT/$name.txt"; do sleep 0.1; done
+    run_wrk "$OUT/$name-wrk-beside.txt" -t2 -c"$WRK_CONNS" -d"$SLOW_DURATION" "http://127.0.0.1:$PORT/hello"
+    wait "$slow_pid" || true
+    stop_pid "$slow_pid"
+}
 
 # ANCHOR: scenario_slowloris
 scenario_slowloris() {
@@ -253,16 +278,9 @@ scenario_slowloris() {
     warm_up
     run_wrk "$OUT/slowloris-wrk-alone.txt" -t2 -c"$WRK_CONNS" -d"$SLOW_DURATION" "http://127.0.0.1:$PORT/hello"
     local alone=$WRK_RPS secs=${SLOW_DURATION%s}
-    "$CLIENTS/slowloris" --addr "127.0.0.1:$PORT" --conns "$SLOW_CONNS" \
-        --interval-ms "$SLOW_INTERVAL_MS" --reopen-secs "$secs" --max-secs $((secs + 60)) \
-        >"$OUT/slowloris.txt" 2>&1 </dev/null &
-    local slow_pid=$!
-    STARTED_PIDS+=("$slow_pid")
-    while alive "$slow_pid" && ! grep -q "dribbling" "$OUT/slowloris.txt"; do sleep 0.1; done
-    run_wrk "$OUT/slowloris-wrk-beside.txt" -t2 -c"$WRK_CONNS" -d"$SLOW_DURATION" "http://127.0.0.1:$PORT/hello"
+    wrk_beside_slow_clients slowloris --conns "$SLOW_CONNS" \
+        --interval-ms "$SLOW_INTERVAL_MS" --reopen-secs "$secs" --max-secs $((secs + 60))
     local beside=$WRK_RPS beside_errors=$((WRK_CONNECT + WRK_READ + WRK_WRITE + WRK_TIMEOUT + WRK_NON2XX))
-    wait "$slow_pid" || true
-    stop_pid "$slow_pid"
     local line opened closed got_408 still max_ms median_ms
     line=$(grep '^slowloris: conns=' "$OUT/slowloris.txt" || echo "")
     opened=$(kv "$line" opened) closed=$(kv "$line" closed) got_408=$(kv "$line" got_408) still=$(kv "$line" still_open)
@@ -292,9 +310,9 @@ scenario_slowbody() {
     # When the server must have cut a client off, timed from its head: a body
     # that gets at most $rate bytes/s falls behind grace + received /
     # min_body_rate by grace * min_body_rate / (min_body_rate - rate) ms (the
-    # bytes buy the time over the grace), and the server sees it before its
-    # next read, once the read under way returns: when the next chunk
-    # arrives, or at the read timeout if that is sooner. Plus 2 s of margin.
+    # bytes buy the time over the grace), and the server sees it after the
+    # next read that brings bytes: when the next chunk arrives, or at the
+    # read timeout if that is sooner. Plus 2 s of margin.
     # Never before the grace: a client slowed down by a busy machine sends
     # less, and may rightly be cut off sooner than on schedule.
     local wait=$((SLOWBODY_INTERVAL_MS < READ_TIMEOUT_MS ? SLOWBODY_INTERVAL_MS : READ_TIMEOUT_MS))
@@ -306,17 +324,10 @@ scenario_slowbody() {
     else
         log "   min_body_rate 0: the check is off, nothing should cut them off (this run's first check fails)"
     fi
-    "$CLIENTS/slowloris" --addr "127.0.0.1:$PORT" --conns "$SLOWBODY_CONNS" \
+    wrk_beside_slow_clients slowbody --conns "$SLOWBODY_CONNS" \
         --body-len "$SLOWBODY_LEN" --chunk "$SLOWBODY_CHUNK" --interval-ms "$SLOWBODY_INTERVAL_MS" \
-        --reopen-secs "$secs" --max-secs $((secs + limit / 1000 + 10)) \
-        >"$OUT/slowbody.txt" 2>&1 </dev/null &
-    local slow_pid=$!
-    STARTED_PIDS+=("$slow_pid")
-    while alive "$slow_pid" && ! grep -q "dribbling" "$OUT/slowbody.txt"; do sleep 0.1; done
-    run_wrk "$OUT/slowbody-wrk-beside.txt" -t2 -c"$WRK_CONNS" -d"$SLOW_DURATION" "http://127.0.0.1:$PORT/hello"
+        --reopen-secs "$secs" --max-secs $((secs + limit / 1000 + 10))
     local beside=$WRK_RPS beside_errors=$((WRK_CONNECT + WRK_READ + WRK_WRITE + WRK_TIMEOUT + WRK_NON2XX))
-    wait "$slow_pid" || true
-    stop_pid "$slow_pid"
     local line opened closed got_408 reset still min_ms max_ms median_ms sent
     line=$(grep '^slowloris: conns=' "$OUT/slowbody.txt" || echo "")
     opened=$(kv "$line" opened) closed=$(kv "$line" closed) got_408=$(kv "$line" got_408)
@@ -330,12 +341,7 @@ scenario_slowbody() {
     record slowbody "wrk throughput within 20 % of the unloaded figure" \
         "$beside req/s beside them, $alone alone: $ratio %; wrk errors beside: $beside_errors" \
         "$([ "$ratio" -ge 80 ] && [ "$beside_errors" = 0 ] && echo 1)"
-    local flimit
-    flimit=$(fiber_limit "$base_fibers")
-    read -r conns fibers fds < <(idle_state "$SYLAR_PID" "$flimit" "$base_fds")
-    record slowbody "back to idle: connections, fibers, fds" \
-        "connections $conns (idle $base_conns), fibers $fibers (idle $base_fibers, limit $flimit), fds $fds (idle $base_fds)" \
-        "$([ "$conns" = 1 ] && [ "$fibers" -le "$flimit" ] && [ "$fds" -le "$base_fds" ] && echo 1)"
+    record_back_to_idle slowbody
     stop_pid "$SYLAR_PID"
 }
 # ANCHOR_END: scenario_slowbody
@@ -358,12 +364,7 @@ scenario_resets() {
     failed=$(grep -o '_failed=[0-9]*' <<<"$line" | awk -F= '{ s += $2 } END { print s + 0 }')
     record resets "$RST_CONNS resets ran as planned" "${line#resets: }" \
         "$([ -n "$line" ] && [ "$failed" = 0 ] && echo 1)"
-    local limit
-    limit=$(fiber_limit "$base_fibers")
-    read -r conns fibers fds < <(idle_state "$SYLAR_PID" "$limit" "$base_fds")
-    record resets "back to idle: connections, fibers, fds" \
-        "connections $conns (idle $base_conns), fibers $fibers (idle $base_fibers, limit $limit), fds $fds (idle $base_fds)" \
-        "$([ "$conns" = 1 ] && [ "$fibers" -le "$limit" ] && [ "$fds" -le "$base_fds" ] && echo 1)"
+    record_back_to_idle resets
     local cpu code
     cpu=$(cpu_percent "$SYLAR_PID" 2)
     code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$PORT/hello" || true)

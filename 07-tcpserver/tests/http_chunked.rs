@@ -3,7 +3,7 @@
 #[path = "common/http.rs"]
 mod common;
 
-use std::io::{BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::sync::atomic::Ordering;
 
 use common::{PATIENCE, TestServer, echo_everything, parse_one, read_response};
@@ -13,9 +13,7 @@ use sylar_tcpserver::http::{HttpConnection, HttpRequest, HttpResponse, ServletDi
 fn chunked_request_bodies_are_decoded() {
     let (dispatch, _) = echo_everything();
     let server = TestServer::start(dispatch);
-    let stream = server.connect();
-    let mut writer = stream.try_clone().unwrap();
-    let mut reader = BufReader::new(stream);
+    let (mut writer, mut reader) = server.connect_split();
     writer
         .write_all(
             b"POST /up HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n\
@@ -88,9 +86,7 @@ fn http10_clients_get_a_length_instead_of_chunks() {
 #[test]
 fn head_of_a_chunked_response_has_its_length_and_no_body() {
     let server = TestServer::start(chunky_dispatch());
-    let stream = server.connect();
-    let mut writer = stream.try_clone().unwrap();
-    let mut reader = BufReader::new(stream);
+    let (mut writer, mut reader) = server.connect_split();
     writer
         .write_all(
             b"HEAD /chunks HTTP/1.1\r\nHost: t\r\n\r\nGET /chunks HTTP/1.1\r\nHost: t\r\n\r\n",
@@ -107,9 +103,7 @@ fn head_of_a_chunked_response_has_its_length_and_no_body() {
 fn expect_100_continue_is_answered_before_the_body_is_read() {
     let (dispatch, calls) = echo_everything();
     let server = TestServer::start(dispatch);
-    let stream = server.connect();
-    let mut writer = stream.try_clone().unwrap();
-    let mut reader = BufReader::new(stream);
+    let (mut writer, mut reader) = server.connect_split();
     writer
         .write_all(
             b"PUT /file HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n",

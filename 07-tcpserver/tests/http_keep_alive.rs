@@ -4,7 +4,7 @@
 #[path = "common/http.rs"]
 mod common;
 
-use std::io::{BufReader, Write};
+use std::io::Write;
 use std::sync::atomic::Ordering;
 
 use common::{
@@ -16,9 +16,7 @@ use sylar_tcpserver::http::{HttpConnection, HttpRequest, HttpResponse, ServletDi
 fn http11_connection_serves_requests_until_the_client_says_close() {
     let (dispatch, calls) = echo_everything();
     let server = TestServer::start(dispatch);
-    let stream = server.connect();
-    let mut writer = stream.try_clone().unwrap();
-    let mut reader = BufReader::new(stream);
+    let (mut writer, mut reader) = server.connect_split();
     for i in 0..3 {
         write!(writer, "GET /n{i} HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
         let resp = read_response(&mut reader, false);
@@ -58,9 +56,7 @@ fn http10_closes_after_one_response_by_default() {
 fn http10_keep_alive_is_honoured_and_announced() {
     let (dispatch, _) = echo_everything();
     let server = TestServer::start(dispatch);
-    let stream = server.connect();
-    let mut writer = stream.try_clone().unwrap();
-    let mut reader = BufReader::new(stream);
+    let (mut writer, mut reader) = server.connect_split();
     for path in ["/one", "/two"] {
         write!(
             writer,
@@ -85,9 +81,7 @@ fn empty_bodies_carry_content_length_zero() {
         resp.set_status(201)
     });
     let server = TestServer::start(dispatch);
-    let stream = server.connect();
-    let mut writer = stream.try_clone().unwrap();
-    let mut reader = BufReader::new(stream);
+    let (mut writer, mut reader) = server.connect_split();
     for path in ["/empty", "/created"] {
         write!(
             writer,
@@ -112,9 +106,7 @@ fn head_gets_the_length_of_the_body_but_not_the_body() {
         resp.set_body("eleven char")
     });
     let server = TestServer::start(dispatch);
-    let stream = server.connect();
-    let mut writer = stream.try_clone().unwrap();
-    let mut reader = BufReader::new(stream);
+    let (mut writer, mut reader) = server.connect_split();
     writer
         .write_all(b"HEAD /page HTTP/1.1\r\nHost: t\r\n\r\n")
         .unwrap();

@@ -5,7 +5,7 @@
 #[path = "common/http.rs"]
 mod common;
 
-use std::io::{BufReader, Write};
+use std::io::Write;
 use std::sync::atomic::Ordering;
 
 use common::{PATIENCE, TestServer, echo_everything, parse_one, read_response, read_until_closed};
@@ -124,9 +124,7 @@ fn a_413_reaches_a_client_that_already_sent_part_of_the_body() {
 #[test]
 fn a_body_at_the_limit_is_served() {
     let (server, _) = limited_server();
-    let stream = server.connect();
-    let mut writer = stream.try_clone().unwrap();
-    let mut reader = BufReader::new(stream);
+    let (mut writer, mut reader) = server.connect_split();
     writer
         .write_all(b"POST /up HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n")
         .unwrap();

@@ -4,7 +4,7 @@
 #[path = "common/http.rs"]
 mod common;
 
-use std::io::{BufReader, Write};
+use std::io::Write;
 
 use common::{TestServer, counting_echo, parse_all, read_response};
 use sylar_tcpserver::http::{HttpRequest, HttpResponse, ServletDispatch};
@@ -29,9 +29,7 @@ fn a_panic_is_answered_with_500_and_the_server_carries_on() {
     let server = TestServer::start(dispatch);
 
     // A kept-alive connection opened before the panic...
-    let stream = server.connect();
-    let mut writer = stream.try_clone().unwrap();
-    let mut reader = BufReader::new(stream);
+    let (mut writer, mut reader) = server.connect_split();
     writer
         .write_all(b"GET /before HTTP/1.1\r\nHost: t\r\n\r\n")
         .unwrap();

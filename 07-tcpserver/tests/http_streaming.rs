@@ -6,9 +6,9 @@
 
 #[path = "common/http.rs"]
 mod common;
+#[path = "common/counting.rs"]
+mod counting;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use common::{PATIENCE, TestServer, parse_one, read_response};
+use counting::{Counting, Memory, allocated};
 use sylar_iomanager::IoManager;
 use sylar_tcpserver::HttpServer;
 use sylar_tcpserver::http::{
@@ -272,9 +273,7 @@ fn http10_gets_the_body_delimited_by_the_close() {
     assert_eq!(server.next_outcome(), Ok(()));
 
     // With a length, HTTP/1.0 keeps its keep-alive.
-    let stream = server.connect();
-    let mut writer = stream.try_clone().unwrap();
-    let mut reader = BufReader::new(stream);
+    let (mut writer, mut reader) = server.connect_split();
     writer
         .write_all(b"GET /stream?size=100&len=100 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
         .unwrap();
@@ -291,9 +290,7 @@ fn http10_gets_the_body_delimited_by_the_close() {
 fn head_reads_nothing_from_the_reader() {
     let (dispatch, reads, _) = stream_dispatch();
     let server = TestServer::start(dispatch);
-    let stream = server.connect();
-    let mut writer = stream.try_clone().unwrap();
-    let mut reader = BufReader::new(stream);
+    let (mut writer, mut reader) = server.connect_split();
     for (query, length) in [("size=5000&len=5000", Some("5000")), ("size=5000", None)] {
         writer
             .write_all(format!("HEAD /stream?{query} HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes())
@@ -389,9 +386,7 @@ fn a_reader_shorter_than_its_length_closes_with_a_short_body() {
 fn keep_alive_goes_on_after_streamed_responses() {
     let (dispatch, _, _) = stream_dispatch();
     let server = TestServer::start(dispatch);
-    let stream = server.connect();
-    let mut writer = stream.try_clone().unwrap();
-    let mut reader = BufReader::new(stream);
+    let (mut writer, mut reader) = server.connect_split();
     let size = 300_000;
     writer
         .write_all(format!("GET /stream?size={size} HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes())
@@ -435,76 +430,11 @@ fn keep_alive_goes_on_after_streamed_responses() {
     );
 }
 
-// The memory test: a counting allocator, as in http_allocation.rs.
-
-thread_local! {
-    /// Allocations and bytes asked for by this thread.
-    static ALLOCATED: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
-}
-
-/// The system allocator, counting each thread's allocations and their sizes.
-struct Counting;
-
-fn count(layout: Layout) {
-    let _ = ALLOCATED.try_with(|c| {
-        let (n, bytes) = c.get();
-        c.set((n + 1, bytes + layout.size() as u64));
-    });
-}
-
-// SAFETY: every call is forwarded unchanged to `System`, which upholds the
-// `GlobalAlloc` contract; the counter is a thread-local `Cell` that neither
-// allocates nor panics (`try_with` fails quietly during thread teardown).
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count(layout);
-        // SAFETY: the caller's `layout` contract is passed on as is.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        count(layout);
-        // SAFETY: as for `alloc`.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from `System` through the methods above.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count(Layout::from_size_align(new_size, layout.align()).unwrap());
-        // SAFETY: as for `dealloc`, and `new_size` is the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+// The memory test: the counting allocator of `common/counting.rs`, as in
+// http_allocation.rs.
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
-
-/// A connection in memory: reads come from `input`, writes are counted and
-/// dropped (so the test's own side allocates nothing).
-struct Memory<'a> {
-    input: &'a [u8],
-    written: u64,
-}
-
-impl Read for Memory<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.input.read(buf)
-    }
-}
-
-impl Write for Memory<'_> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.written += buf.len() as u64;
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
 
 /// Allocations and bytes allocated while serving two streamed responses of
 /// `size` bytes (chunked, then with a length) and a buffered one on one
@@ -522,9 +452,9 @@ fn allocations_for(size: u64, dispatch: &ServletDispatch) -> ((u64, u64), u64) {
         input: input.as_bytes(),
         written: 0,
     };
-    let (n0, b0) = ALLOCATED.with(Cell::get);
+    let (n0, b0) = allocated();
     serve_connection(&mut conn, dispatch, &limits, "alloc-test", &stats).unwrap();
-    let (n1, b1) = ALLOCATED.with(Cell::get);
+    let (n1, b1) = allocated();
     assert_eq!(stats.snapshot().requests, 3);
     ((n1 - n0, b1 - b0), conn.written)
 }

@@ -99,6 +99,14 @@ impl TestServer {
         stream
     }
 
+    /// A new connection as a writer and a buffered reader of the same socket,
+    /// for a conversation of several requests.
+    pub fn connect_split(&self) -> (TcpStream, BufReader<TcpStream>) {
+        let stream = self.connect();
+        let writer = stream.try_clone().unwrap();
+        (writer, BufReader::new(stream))
+    }
+
     /// Sends `request` on a new connection and reads until the server closes
     /// it; panics if it does not (the read times out).
     pub fn exchange(&self, request: &[u8]) -> Vec<u8> {

@@ -382,6 +382,105 @@ fn a_reader_shorter_than_its_length_closes_with_a_short_body() {
     );
 }
 
+/// Requests pipelined in one write around a chunked streamed response: the
+/// buffered answer owed before it goes out before its head, and the one
+/// after it follows its terminator.
+#[test]
+fn pipelined_requests_around_a_streamed_response_keep_their_order() {
+    let (dispatch, _, _) = stream_dispatch();
+    let server = TestServer::start(dispatch);
+    let (mut writer, mut reader) = server.connect_split();
+    let size = 200_000;
+    writer
+        .write_all(
+            format!(
+                "GET /plain HTTP/1.1\r\nHost: t\r\n\r\n\
+                 GET /stream?size={size} HTTP/1.1\r\nHost: t\r\n\r\n\
+                 GET /plain HTTP/1.1\r\nHost: t\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+    assert_eq!(read_response(&mut reader, false).text(), "plain");
+    let streamed = read_response(&mut reader, false);
+    assert_eq!(streamed.header("transfer-encoding"), Some("chunked"));
+    assert!(streamed.body == pattern(size), "the body arrived altered");
+    assert_eq!(read_response(&mut reader, false).text(), "plain");
+}
+
+/// A reader whose own `Drop` panics (after counting the drop).
+struct PanicsWhenDropped(Arc<AtomicUsize>);
+
+impl Read for PanicsWhenDropped {
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        Ok(0)
+    }
+}
+
+impl Drop for PanicsWhenDropped {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        panic!("a body reader fails as it is dropped (expected by the test)");
+    }
+}
+
+/// A reader's `Drop` is servlet code: its panic is contained whether the
+/// body was sent, skipped for `HEAD`, or left behind by a servlet that
+/// panicked after handing it over; the connection and the server go on.
+#[test]
+fn a_reader_that_panics_when_dropped_is_contained_on_every_path() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let mut dispatch = ServletDispatch::new();
+    let d = drops.clone();
+    dispatch.add_servlet(
+        "/drop",
+        move |req: &HttpRequest, resp: &mut HttpResponse| {
+            resp.set_body_reader(PanicsWhenDropped(d.clone()), Some(0));
+            if req.query_param("then").as_deref() == Some("panic") {
+                panic!("the servlet fails after handing a reader over (expected by the test)");
+            }
+        },
+    );
+    dispatch.add_servlet("/plain", |_: &HttpRequest, resp: &mut HttpResponse| {
+        resp.set_body("plain");
+    });
+    let server = TestServer::start(dispatch);
+    let (mut writer, mut reader) = server.connect_split();
+    writer
+        .write_all(
+            b"GET /drop HTTP/1.1\r\nHost: t\r\n\r\n\
+              HEAD /drop HTTP/1.1\r\nHost: t\r\n\r\n\
+              GET /plain HTTP/1.1\r\nHost: t\r\n\r\n",
+        )
+        .unwrap();
+    let sent = read_response(&mut reader, false);
+    assert_eq!(
+        (sent.status, sent.header("content-length")),
+        (200, Some("0"))
+    );
+    let head = read_response(&mut reader, true);
+    assert_eq!(
+        (head.status, head.header("content-length")),
+        (200, Some("0"))
+    );
+    assert_eq!(read_response(&mut reader, false).text(), "plain");
+    assert_eq!(drops.load(Ordering::SeqCst), 2);
+
+    let (mut writer, mut reader) = server.connect_split();
+    writer
+        .write_all(b"GET /drop?then=panic HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    assert_eq!(read_response(&mut reader, false).status, 500);
+    assert_eq!(drops.load(Ordering::SeqCst), 3);
+    assert_eq!(
+        server.stats.snapshot().panics,
+        1,
+        "the servlet's panic only"
+    );
+    let plain = server.exchange(b"GET /plain HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    assert_eq!(parse_one(&plain).text(), "plain");
+}
+
 #[test]
 fn keep_alive_goes_on_after_streamed_responses() {
     let (dispatch, _, _) = stream_dispatch();
@@ -484,12 +583,20 @@ fn memory_stays_bounded_whatever_the_size() {
 /// [`PATIENCE`] (a hang fails, later).
 fn within_patience(f: impl FnOnce() + Send + 'static) {
     let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
+    let worker = std::thread::spawn(move || {
         f();
-        tx.send(()).unwrap();
+        let _ = tx.send(());
     });
-    rx.recv_timeout(PATIENCE)
-        .expect("did not finish in time (hang?)");
+    match rx.recv_timeout(PATIENCE) {
+        Ok(()) => {}
+        // `f` panicked (its sender is gone): show its own failure.
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            if let Err(payload) = worker.join() {
+                std::panic::resume_unwind(payload);
+            }
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => panic!("did not finish in time (hang?)"),
+    }
 }
 
 #[test]

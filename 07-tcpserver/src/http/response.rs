@@ -2,9 +2,11 @@
 
 use std::fmt;
 use std::io::Read;
+use std::panic::{self, AssertUnwindSafe};
 
 use super::encode::{is_field_value, is_sendable_field};
 use super::headers::Headers;
+use super::session::panic_message;
 use super::status::reason_phrase;
 
 // ANCHOR: response
@@ -54,6 +56,23 @@ pub(crate) struct StreamedBody {
     /// on another worker thread.
     pub reader: Box<dyn Read + Send>,
     pub len: Option<u64>,
+}
+
+impl Drop for StreamedBody {
+    /// A reader's own `Drop` is servlet code, run wherever the body is let
+    /// go (sent, skipped for `HEAD`, replaced, left behind by a servlet that
+    /// panicked, or abandoned when the client vanished): a panic in it is
+    /// contained and logged here, once for all those paths.
+    fn drop(&mut self) {
+        let reader = std::mem::replace(&mut self.reader, Box::new(std::io::empty()));
+        if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(move || drop(reader))) {
+            log::error!(
+                target: "system",
+                "http: a body reader panicked when dropped: {}",
+                panic_message(payload.as_ref())
+            );
+        }
+    }
 }
 // ANCHOR_END: streamed_body
 
@@ -168,8 +187,12 @@ impl HttpResponse {
     /// [`append_body`](Self::append_body), [`body_mut`](Self::body_mut) and
     /// [`append_chunk`](Self::append_chunk) drop the reader again.
     ///
-    /// The session runs in a fiber: `body` may block on hooked I/O (a file,
-    /// a pipe, another socket) and only this connection's fiber waits.
+    /// The session runs in a fiber: `body` may block on hooked I/O (a pipe,
+    /// another socket) and only this connection's fiber waits. But while it
+    /// waits, nobody watches the client, and the server's `stop` cannot wake
+    /// it: a reader must bound its own waits (a read timeout on an upstream
+    /// socket, say), or a stalled source holds the connection as long as it
+    /// stalls.
     ///
     /// Framing follows `len`, not [`set_chunked`](Self::set_chunked):
     /// - `Some(n)`: `Content-Length: n`, and exactly `n` bytes are read; a
@@ -178,11 +201,12 @@ impl HttpResponse {
     /// - `None`: chunked for HTTP/1.1, one chunk per read; for HTTP/1.0, no
     ///   length and `Connection: close`, the end of the body being the close.
     ///
-    /// A `HEAD` request (or a status without a body: 204, 304) gets the head
-    /// only, `Content-Length` included when `len` is known; the reader is
-    /// dropped unread. A reader that fails or panics midway is logged and
-    /// the connection closed without the chunked terminator, so a client can
-    /// tell the body was cut.
+    /// A `HEAD` request gets the head only, with `Content-Length` when `len`
+    /// is known; a status without a body (204, 304) gets the head without a
+    /// length field. Either way the reader is dropped unread. A reader that
+    /// fails or panics midway is logged and the connection closed without
+    /// the chunked terminator, so a client can tell the body was cut; a
+    /// panic in the reader's own `Drop` is contained and logged too.
     pub fn set_body_reader(&mut self, body: impl Read + Send + 'static, len: Option<u64>) {
         self.body.clear();
         self.chunk_ends.clear();

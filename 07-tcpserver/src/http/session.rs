@@ -7,7 +7,11 @@
 //!            v                                     │
 //!   read head ──> read body ──> servlet ──> encode into wbuf ──> (flush)
 //!   │ (flush wbuf before      (catch_unwind:         │
-//!   │  any blocking read)      panic -> 500)         └─ close: flush, return
+//!   │  any blocking read)      panic -> 500)         ├─ streamed body: flush the
+//!   │                                                │  head, then pull the reader
+//!   │                                                │  a piece at a time, writing
+//!   │                                                │  each (send_streamed)
+//!   │                                                └─ close: flush, return
 //!   └─ refused: error response + Connection: close, flush, return
 //! ```
 //!
@@ -293,27 +297,45 @@ impl<S: Read + Write> Session<'_, S> {
     #[inline(never)]
     fn send_streamed(&mut self, framing: &Framing) -> io::Result<bool> {
         let how = encode_streamed_head(&mut self.wbuf, &self.resp, framing);
-        let Some(body) = self.resp.take_body_reader() else {
+        let Some(mut body) = self.resp.take_body_reader() else {
             return Ok(true); // `respond` saw a reader: not reached
         };
-        let StreamedBody { mut reader, len } = *body;
-        if how == StreamFraming::Skip {
-            drop_quietly(reader); // HEAD, 204, 304: never read
-            return Ok(true);
+        // HEAD, 204, 304: never read. Every way out of here drops `body`,
+        // and its `Drop` contains a panic of the reader's own.
+        let open = match how {
+            StreamFraming::Skip => true,
+            _ => {
+                // The reader may block (a pipe, another socket): what the
+                // client is owed, this head included, goes out first.
+                self.flush()?;
+                self.pump_body(&mut body, how)?
+            }
+        };
+        drop(body);
+        if self.wbuf.len() >= FLUSH_AT {
+            self.flush()?;
         }
-        // The reader may block (a pipe, another socket): what the client is
-        // owed, this head included, goes out first.
-        self.flush()?;
-        let mut piece = vec![0; STREAM_PIECE];
+        Ok(open)
+    }
+
+    /// Pulls `body` to the client framed as `how`, through one buffer the
+    /// size of a piece (or of the whole body, if declared smaller). Returns
+    /// whether the connection may stay open; a chunked body's terminator is
+    /// left in `wbuf`, to go out with whatever follows it.
+    fn pump_body(&mut self, body: &mut StreamedBody, how: StreamFraming) -> io::Result<bool> {
+        let size = match (how, body.len) {
+            (StreamFraming::Length, Some(len)) => len.min(STREAM_PIECE as u64) as usize,
+            _ => STREAM_PIECE,
+        };
+        let mut piece = vec![0; size];
         let result = pump(
             &mut *self.stream,
-            &mut *reader,
+            &mut *body.reader,
             how,
-            len,
+            body.len,
             &mut piece,
             &mut self.wbuf,
         );
-        drop_quietly(reader);
         self.wbuf.clear(); // chunk-size lines; the terminator comes next
         match result {
             Ok(()) if how == StreamFraming::Chunked => {
@@ -476,17 +498,6 @@ fn read_piece(reader: &mut (dyn Read + Send), buf: &mut [u8]) -> Result<usize, S
     }
 }
 
-/// Drops a servlet's reader, containing a panic in its `Drop`.
-fn drop_quietly(reader: Box<dyn Read + Send>) {
-    if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(move || drop(reader))) {
-        log::error!(
-            target: "system",
-            "http: a body reader panicked when dropped: {}",
-            panic_message(payload.as_ref())
-        );
-    }
-}
-
 /// Replaces whatever the servlet left with a plain 500 that closes the
 /// connection.
 fn internal_error(resp: &mut HttpResponse) {
@@ -496,7 +507,7 @@ fn internal_error(resp: &mut HttpResponse) {
 }
 
 /// The text of a panic payload, when it has one.
-fn panic_message(payload: &(dyn Any + Send)) -> &str {
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> &str {
     if let Some(text) = payload.downcast_ref::<&str>() {
         text
     } else if let Some(text) = payload.downcast_ref::<String>() {

@@ -7,12 +7,14 @@ use std::fmt;
 use std::io;
 use std::ops::Deref;
 use std::os::fd::RawFd;
-use std::sync::Arc;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sylar_fiber::{NotInFiber, WakeReason, in_fiber, park};
 use sylar_scheduler::{Handle, ScheduleError, Scheduler};
 
+use crate::blocking;
 use crate::event::{Event, EventError, Waiter};
 use crate::reactor::Reactor;
 use crate::timer::{Timer, TimerManager};
@@ -320,6 +322,45 @@ impl IoHandle {
         })
     }
     // ANCHOR_END: sleep
+
+    // ANCHOR: run_blocking
+    /// Runs `f`, a call that would block its thread (the system resolver, a
+    /// file read, a long computation), without blocking the worker: the
+    /// calling fiber parks, a helper thread of a small shared pool runs `f`,
+    /// and the fiber is scheduled back on the scheduler it ran on, with the
+    /// result. Outside a fiber, `f` simply runs here.
+    ///
+    /// Until `f` returns, [`IoManager::stop`] does not finish: the call is
+    /// counted among the pending waiters. `stop` cannot interrupt `f`, so
+    /// `f` should bound its own waits.
+    ///
+    /// A panic in `f` is caught on the helper thread and resumed in the
+    /// calling fiber, as if the fiber itself had panicked.
+    pub fn run_blocking<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> T {
+        if !in_fiber() {
+            return f();
+        }
+        let home = Handle::current().unwrap_or_else(|| self.scheduler.clone());
+        let reactor = self.reactor.clone();
+        let slot = Arc::new(Mutex::new(None));
+        let filled = slot.clone();
+        reactor.begin_outside();
+        let parked = park(move |fiber| {
+            // Off the fiber's stack now: hand the fiber and the call over.
+            blocking::submit(Box::new(move || {
+                let result = panic::catch_unwind(AssertUnwindSafe(f));
+                *filled.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
+                reactor.end_outside(fiber, &home);
+            }));
+        });
+        debug_assert!(parked.is_ok(), "in_fiber() said we are in a fiber");
+        let result = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+        match result.expect("a blocking call wakes its fiber only after storing its result") {
+            Ok(value) => value,
+            Err(payload) => panic::resume_unwind(payload),
+        }
+    }
+    // ANCHOR_END: run_blocking
 
     /// The timers themselves, for inspection.
     pub fn timers(&self) -> &Arc<TimerManager> {

@@ -41,7 +41,9 @@
 //! - `sys`: the epoll instance and the eventfd that wakes it.
 //! - `reactor`: events in and out, and the idle loop (sylar's `idle`).
 //! - `iomanager`: [`IoManager`] (owner) and [`IoHandle`] (the API).
+//! - `blocking`: the helper threads behind [`IoHandle::run_blocking`].
 
+mod blocking;
 mod busy_poll;
 mod event;
 mod fd_context;

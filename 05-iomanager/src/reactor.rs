@@ -277,6 +277,28 @@ impl Reactor {
         self.pending.load(Ordering::Acquire)
     }
 
+    // ANCHOR: blocking_count
+    /// Counts a fiber that parked outside the reactor (a blocking call on
+    /// the pool) as a pending waiter, so that `stop` waits for it. Called
+    /// before the fiber parks.
+    pub fn begin_outside(&self) {
+        self.pending.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Wakes a fiber counted by [`Reactor::begin_outside`]: schedules it on
+    /// `on` (or leaks it if that scheduler has stopped: a parked fiber must
+    /// not be dropped), *then* lowers the count, as [`Woken::flush`] does
+    /// and for the same reason. If the count reaches zero, the reactor's
+    /// workers are woken: the fiber may have gone to another scheduler, and
+    /// a stopping worker asleep in `epoll_wait` must look again.
+    pub fn end_outside(&self, fiber: Fiber, on: &Handle) {
+        schedule_or_leak(Some(on), &mut std::iter::once(Task::Fiber(fiber)));
+        if self.pending.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.wake.notify();
+        }
+    }
+    // ANCHOR_END: blocking_count
+
     fn context(&self, fd: RawFd) -> Result<&FdContext, EventError> {
         self.fds.get(fd).ok_or(EventError::InvalidFd(fd))
     }

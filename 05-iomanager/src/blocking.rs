@@ -1,0 +1,180 @@
+//! A small pool of helper threads for calls that cannot be made
+//! non-blocking (the resolver, a file read, a long computation), used by
+//! [`IoHandle::run_blocking`](crate::IoHandle::run_blocking).
+//!
+//! The fiber that makes such a call parks; a helper thread runs the call and
+//! then schedules the fiber back, with the result beside it. The worker that
+//! ran the fiber is free meanwhile.
+//!
+//! ```text
+//!  worker thread              pool ("sylar-blocking")         reactor
+//!  ─────────────              ───────────────────────         ───────
+//!  fiber: run_blocking(f)
+//!    pending += 1  ───────────────────────────────────────▶  pending: n+1
+//!    park ──▶ handoff(fiber):
+//!             submit(job) ──▶ queue ──▶ helper wakes
+//!  (runs other fibers)                  r = catch_unwind(f)
+//!                                       slot = r
+//!                             ◀──────── schedule(fiber)  (1)
+//!                                       pending -= 1  ─────▶  pending: n   (2)
+//!  fiber resumes: takes r,
+//!  returns it or resume_unwind
+//! ```
+//!
+//! The pool starts no thread until the first job, runs at most
+//! [`MAX_THREADS`] at once, and a helper that has had nothing to do for
+//! [`IDLE_EXIT`] exits. Jobs wait in one queue behind a mutex and a condition
+//! variable: a blocking call costs a thread switch and a syscall or more, so
+//! the queue's lock is never the expensive part.
+
+use std::collections::VecDeque;
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::Duration;
+
+// ANCHOR: pool
+/// At most this many helper threads at once; more jobs wait in the queue.
+pub(crate) const MAX_THREADS: usize = 4;
+
+/// A helper thread with nothing to do for this long exits.
+pub(crate) const IDLE_EXIT: Duration = Duration::from_secs(10);
+
+/// One blocking call, packaged with what must happen after it.
+pub(crate) type Job = Box<dyn FnOnce() + Send>;
+
+/// The process-wide pool: a queue, and a count of its threads.
+struct Pool {
+    state: Mutex<State>,
+    /// Signalled when a job is queued.
+    ready: Condvar,
+}
+
+struct State {
+    jobs: VecDeque<Job>,
+    /// Helper threads alive.
+    threads: usize,
+    /// Of those, how many wait for a job.
+    idle: usize,
+}
+
+static POOL: Pool = Pool {
+    state: Mutex::new(State {
+        jobs: VecDeque::new(),
+        threads: 0,
+        idle: 0,
+    }),
+    ready: Condvar::new(),
+};
+// ANCHOR_END: pool
+
+impl Pool {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A job never runs under the lock, so a poisoned lock only means a
+        // panic in this file's few lines; the state is still consistent.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+// ANCHOR: submit
+/// Queues `job` to run on a helper thread, starting one if none is idle and
+/// fewer than [`MAX_THREADS`] run. If no thread can be started and none is
+/// alive, the job runs on the calling thread instead: blocking it is better
+/// than never running the job (whose fiber would then wait forever).
+pub(crate) fn submit(job: Job) {
+    let mut state = POOL.lock();
+    state.jobs.push_back(job);
+    if state.idle > 0 {
+        drop(state);
+        POOL.ready.notify_one();
+        return;
+    }
+    if state.threads >= MAX_THREADS {
+        return; // a busy helper takes it when it is done
+    }
+    state.threads += 1;
+    drop(state);
+    let spawned = std::thread::Builder::new()
+        .name("sylar-blocking".into())
+        .spawn(helper);
+    if let Err(e) = spawned {
+        log::error!(target: "system", "cannot start a blocking-pool thread: {e}");
+        let mut state = POOL.lock();
+        state.threads -= 1;
+        if state.threads == 0 {
+            let jobs: Vec<Job> = state.jobs.drain(..).collect();
+            drop(state);
+            jobs.into_iter().for_each(|job| job());
+        }
+    }
+}
+// ANCHOR_END: submit
+
+// ANCHOR: helper
+/// A helper thread: runs queued jobs; exits after [`IDLE_EXIT`] without one.
+fn helper() {
+    let mut state = POOL.lock();
+    loop {
+        if let Some(job) = state.jobs.pop_front() {
+            drop(state);
+            job(); // catches its own panics (see `run_blocking`)
+            state = POOL.lock();
+            continue;
+        }
+        state.idle += 1;
+        let (next, timeout) = POOL
+            .ready
+            .wait_timeout(state, IDLE_EXIT)
+            .unwrap_or_else(|e| e.into_inner());
+        state = next;
+        state.idle -= 1;
+        if timeout.timed_out() && state.jobs.is_empty() {
+            state.threads -= 1;
+            return;
+        }
+    }
+}
+// ANCHOR_END: helper
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    const PATIENCE: Duration = Duration::from_secs(30);
+
+    /// More jobs than threads, each waiting for the next one's start: they
+    /// all finish only if every job runs (and at most MAX_THREADS at once
+    /// is enough, since each is released by the test, not by another job).
+    #[test]
+    fn runs_every_job_on_named_threads_and_caps_the_count() {
+        let (started_tx, started_rx) = mpsc::channel();
+        let (done_tx, done_rx) = mpsc::channel();
+        let mut releases = Vec::new();
+        for i in 0..3 * MAX_THREADS {
+            let (release_tx, release_rx) = mpsc::channel::<()>();
+            releases.push(release_tx);
+            let (started_tx, done_tx) = (started_tx.clone(), done_tx.clone());
+            submit(Box::new(move || {
+                let name = std::thread::current().name().map(str::to_owned);
+                started_tx.send(i).unwrap();
+                release_rx.recv_timeout(PATIENCE).unwrap();
+                done_tx.send(name).unwrap();
+            }));
+        }
+        // Exactly MAX_THREADS jobs start while none is released.
+        for _ in 0..MAX_THREADS {
+            started_rx.recv_timeout(PATIENCE).unwrap();
+        }
+        assert!(POOL.lock().threads <= MAX_THREADS);
+        assert!(
+            started_rx.try_recv().is_err(),
+            "more than MAX_THREADS ran at once"
+        );
+        for release in releases {
+            release.send(()).unwrap();
+        }
+        for _ in 0..3 * MAX_THREADS {
+            let name = done_rx.recv_timeout(PATIENCE).unwrap();
+            assert_eq!(name.as_deref(), Some("sylar-blocking"));
+        }
+    }
+}

@@ -48,6 +48,7 @@
 //! - `fcntl`: fcntl, fcntl64, ioctl — the user's O_NONBLOCK kept apart from ours.
 //! - `sleep`: sleep, usleep, nanosleep, clock_nanosleep.
 //! - `poll`: poll.
+//! - `resolve`: getaddrinfo, on a helper thread while the fiber parks.
 //! - `live`: [`is_live`], proof that the hooks are linked in.
 
 mod do_io;
@@ -58,6 +59,7 @@ mod io;
 mod live;
 mod original;
 mod poll;
+mod resolve;
 mod sleep;
 mod socket;
 

@@ -88,7 +88,7 @@ macro_rules! originals {
         )*
         /// Typed accessors: `real::read()` is the real `read`.
         pub(crate) mod real {
-            use super::{c_int, c_uint, c_ulong, c_void, clockid_t, iovec, msghdr, nfds_t, pollfd, size_t, sockaddr, socklen_t, ssize_t, timespec, useconds_t};
+            use super::{addrinfo, c_char, c_int, c_uint, c_ulong, c_void, clockid_t, iovec, msghdr, nfds_t, pollfd, size_t, sockaddr, socklen_t, ssize_t, timespec, useconds_t};
             $(
                 #[inline]
                 pub(crate) fn $name() -> $ty {
@@ -102,8 +102,8 @@ macro_rules! originals {
 }
 
 use libc::{
-    c_int, c_uint, c_ulong, c_void, clockid_t, iovec, msghdr, nfds_t, pollfd, size_t, sockaddr,
-    socklen_t, ssize_t, timespec, useconds_t,
+    addrinfo, c_char, c_int, c_uint, c_ulong, c_void, clockid_t, iovec, msghdr, nfds_t, pollfd,
+    size_t, sockaddr, socklen_t, ssize_t, timespec, useconds_t,
 };
 
 originals! {
@@ -136,6 +136,7 @@ originals! {
     getsockopt: unsafe extern "C" fn(c_int, c_int, c_int, *mut c_void, *mut socklen_t) -> c_int;
     setsockopt: unsafe extern "C" fn(c_int, c_int, c_int, *const c_void, socklen_t) -> c_int;
     poll: unsafe extern "C" fn(*mut pollfd, nfds_t, c_int) -> c_int;
+    getaddrinfo: unsafe extern "C" fn(*const c_char, *const c_char, *const addrinfo, *mut *mut addrinfo) -> c_int;
 }
 // ANCHOR_END: originals
 
@@ -173,6 +174,7 @@ pub(crate) fn resolve_all() {
         &getsockopt,
         &setsockopt,
         &poll,
+        &getaddrinfo,
     ] {
         original.try_resolve();
     }

@@ -82,16 +82,17 @@ impl Pool {
 pub(crate) fn submit(job: Job) {
     let mut state = POOL.lock();
     state.jobs.push_back(job);
-    if state.idle > 0 {
-        drop(state);
-        POOL.ready.notify_one();
-        return;
+    // More jobs waiting than idle helpers to take them (an idle helper that
+    // was signalled but has not woken yet still counts as idle): start one.
+    let start = state.jobs.len() > state.idle && state.threads < MAX_THREADS;
+    if start {
+        state.threads += 1;
     }
-    if state.threads >= MAX_THREADS {
-        return; // a busy helper takes it when it is done
-    }
-    state.threads += 1;
     drop(state);
+    POOL.ready.notify_one();
+    if !start {
+        return; // an idle helper, or the first busy one to finish, takes it
+    }
     let spawned = std::thread::Builder::new()
         .name("sylar-blocking".into())
         .spawn(helper);

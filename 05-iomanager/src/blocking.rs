@@ -28,7 +28,9 @@
 //! the queue's lock is never the expensive part.
 
 use std::collections::VecDeque;
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard, Once};
 use std::time::Duration;
 
 // ANCHOR: pool
@@ -74,12 +76,30 @@ impl Pool {
     }
 }
 
+/// Set in the child of a `fork`: the pool's threads did not come along (and
+/// one of them may have held its lock), so the child runs jobs inline.
+static IN_FORKED_CHILD: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn after_fork_in_child() {
+    IN_FORKED_CHILD.store(true, Ordering::Relaxed);
+}
+
 // ANCHOR: submit
-/// Queues `job` to run on a helper thread, starting one if none is idle and
-/// fewer than [`MAX_THREADS`] run. If no thread can be started and none is
-/// alive, the job runs on the calling thread instead: blocking it is better
-/// than never running the job (whose fiber would then wait forever).
+/// Queues `job` to run on a helper thread, starting one when more jobs wait
+/// than helpers are idle and fewer than [`MAX_THREADS`] run. If no thread can
+/// be started and none is alive, or in the child of a `fork` (which has
+/// none of the pool's threads), the job runs on the calling thread instead:
+/// blocking it is better than never running the job (whose fiber would then
+/// wait forever).
 pub(crate) fn submit(job: Job) {
+    static ATFORK: Once = Once::new();
+    // SAFETY: registers a child handler that only stores to an atomic.
+    ATFORK.call_once(|| unsafe {
+        libc::pthread_atfork(None, None, Some(after_fork_in_child));
+    });
+    if IN_FORKED_CHILD.load(Ordering::Relaxed) {
+        return job();
+    }
     let mut state = POOL.lock();
     state.jobs.push_back(job);
     // More jobs waiting than idle helpers to take them (an idle helper that
@@ -116,7 +136,11 @@ fn helper() {
     loop {
         if let Some(job) = state.jobs.pop_front() {
             drop(state);
-            job(); // catches its own panics (see `run_blocking`)
+            // `run_blocking`'s jobs catch their callers' panics; this catches
+            // anything else, so that a panic never costs the pool a thread.
+            if panic::catch_unwind(AssertUnwindSafe(job)).is_err() {
+                log::error!(target: "system", "a blocking-pool job panicked");
+            }
             state = POOL.lock();
             continue;
         }

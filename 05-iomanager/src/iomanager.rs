@@ -274,7 +274,8 @@ impl IoHandle {
     }
     // ANCHOR_END: cancel_forget
 
-    /// How many waiters are registered and not yet woken.
+    /// How many waiters are registered and not yet woken, blocking calls
+    /// still out ([`IoHandle::run_blocking`]) included.
     pub fn pending_events(&self) -> usize {
         self.reactor.pending()
     }
@@ -327,26 +328,34 @@ impl IoHandle {
     /// Runs `f`, a call that would block its thread (the system resolver, a
     /// file read, a long computation), without blocking the worker: the
     /// calling fiber parks, a helper thread of a small shared pool runs `f`,
-    /// and the fiber is scheduled back on the scheduler it ran on, with the
-    /// result. Outside a fiber, `f` simply runs here.
+    /// and the fiber is scheduled back on this I/O manager, with the result.
+    ///
+    /// Only a fiber of this I/O manager's own scheduler is parked this way;
+    /// anywhere else (outside a fiber, or in a fiber of another scheduler,
+    /// whose `stop` would not know about the call) `f` simply runs here.
     ///
     /// Until `f` returns, [`IoManager::stop`] does not finish: the call is
     /// counted among the pending waiters. `stop` cannot interrupt `f`, so
-    /// `f` should bound its own waits.
+    /// `f` should bound its own waits. The pool is shared by every I/O
+    /// manager in the process and has at most four threads: a slow call
+    /// delays the others behind it, and an `f` that waits for another
+    /// blocking call's result can deadlock once four such calls are out.
     ///
     /// A panic in `f` is caught on the helper thread and resumed in the
     /// calling fiber, as if the fiber itself had panicked.
     pub fn run_blocking<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> T {
-        if !in_fiber() {
-            return f();
-        }
-        let home = Handle::current().unwrap_or_else(|| self.scheduler.clone());
+        let home = match Handle::current() {
+            Some(home) if in_fiber() && home.same_as(&self.scheduler) => home,
+            _ => return f(),
+        };
         let reactor = self.reactor.clone();
         let slot = Arc::new(Mutex::new(None));
         let filled = slot.clone();
-        reactor.begin_outside();
         let parked = park(move |fiber| {
-            // Off the fiber's stack now: hand the fiber and the call over.
+            // Off the fiber's stack now: count the call, hand the fiber and
+            // the call over. (Until this hand-off returns, the worker still
+            // counts the fiber's task as running: `stop` cannot slip in.)
+            reactor.begin_outside();
             blocking::submit(Box::new(move || {
                 let result = panic::catch_unwind(AssertUnwindSafe(f));
                 *filled.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);

@@ -279,8 +279,9 @@ impl Reactor {
 
     // ANCHOR: blocking_count
     /// Counts a fiber that parked outside the reactor (a blocking call on
-    /// the pool) as a pending waiter, so that `stop` waits for it. Called
-    /// before the fiber parks.
+    /// the pool) as a pending waiter, so that `stop` waits for it. Called in
+    /// the park hand-off, before the call is submitted: the worker still
+    /// counts the fiber's task as running until the hand-off returns.
     pub fn begin_outside(&self) {
         self.pending.fetch_add(1, Ordering::AcqRel);
     }

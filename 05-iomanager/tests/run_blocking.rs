@@ -130,3 +130,29 @@ fn outside_a_fiber_it_runs_inline() {
     assert_eq!(iom.run_blocking(|| "inline"), "inline");
     iom.stop();
 }
+
+/// A fiber of another scheduler is not parked on this I/O manager (that
+/// scheduler's `stop` would not wait for the call, and the fiber could be
+/// stranded): the call runs inline, on the fiber's own thread, and nothing
+/// is counted here.
+#[test]
+fn a_fiber_of_another_scheduler_runs_the_call_inline() {
+    within(PATIENCE, || {
+        let iom = IoManager::new(1, false, "blocking-other").unwrap();
+        let io = iom.handle();
+        let plain = sylar_scheduler::Scheduler::new(1, false, "blocking-plain");
+        plain.start().unwrap();
+        let (tx, rx) = mpsc::channel();
+        plain
+            .handle()
+            .schedule(move || {
+                let here = std::thread::current().id();
+                let there = io.run_blocking(|| std::thread::current().id());
+                tx.send((here == there, io.pending_events())).unwrap();
+            })
+            .unwrap();
+        assert_eq!(rx.recv_timeout(PATIENCE).unwrap(), (true, 0));
+        plain.stop();
+        iom.stop();
+    });
+}

@@ -8,6 +8,9 @@
 //! to [`IoHandle::run_blocking`]: the worker runs other fibers meanwhile.
 //! `freeaddrinfo` only frees memory and needs no hook.
 
+use std::ffi::{CStr, CString};
+use std::ptr;
+
 use libc::{addrinfo, c_char, c_int};
 use sylar_fiber::in_fiber;
 use sylar_iomanager::IoHandle;
@@ -16,33 +19,66 @@ use crate::enable::{errno, is_hook_enabled, set_errno};
 use crate::original::real;
 
 // ANCHOR: args
-/// `getaddrinfo`'s arguments, carried to the helper thread.
+/// `getaddrinfo`'s arguments, carried to the helper thread: the inputs
+/// copied (so that nothing the helper reads can change under it, whatever
+/// the caller's other fibers do meanwhile), the output where the caller
+/// wants it.
 struct Args {
-    node: *const c_char,
-    service: *const c_char,
-    hints: *const addrinfo,
+    node: Option<CString>,
+    service: Option<CString>,
+    hints: Option<addrinfo>,
     res: *mut *mut addrinfo,
 }
 
-// SAFETY: the pointers belong to the caller of `getaddrinfo`: most often
-// they point into the calling fiber's stack (std's `CString`s and its
-// `hints` and `res` locals), the rest into memory that caller owns. That
-// fiber is parked inside `run_blocking` until the helper thread has
-// returned from the real `getaddrinfo`: a parked fiber's stack is neither
-// freed nor moved, and nothing runs on it, so the pointees stay valid and
-// untouched for exactly as long as the helper thread uses them. The real
-// function is thread-safe (MT-Safe locale env), and nothing else reads or
-// writes `*res` meanwhile.
+// SAFETY: all but `res` is owned (the `hints` copy holds pointers only
+// because the C type does; POSIX wants them null in hints, and getaddrinfo
+// reads none of them). `res` is the caller's out-parameter, which by
+// getaddrinfo's contract stays valid, and is not used by the caller, until
+// the call returns; and the call returns only after the helper thread has
+// finished with it: the calling fiber is parked inside `run_blocking`
+// until then (most often `res` is a local on that parked fiber's stack,
+// which is neither freed nor moved while it is parked).
 unsafe impl Send for Args {}
 
 impl Args {
+    /// Copies the caller's inputs.
+    ///
+    /// # Safety
+    /// `getaddrinfo`'s contract: `node` and `service` are null or valid C
+    /// strings, `hints` is null or valid.
+    unsafe fn copy(
+        node: *const c_char,
+        service: *const c_char,
+        hints: *const addrinfo,
+        res: *mut *mut addrinfo,
+    ) -> Args {
+        // SAFETY: forwarded from this function's contract.
+        let text =
+            |p: *const c_char| (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_owned());
+        Args {
+            node: text(node),
+            service: text(service),
+            // SAFETY: as above; `addrinfo` is plain data, copied bit for bit.
+            hints: unsafe { hints.as_ref() }.copied(),
+            res,
+        }
+    }
+
     /// Calls the real `getaddrinfo`; returns its result and the errno it
     /// left (meaningful with `EAI_SYSTEM`), which belongs to this thread.
     /// By value, so that a closure calling it captures the whole struct
     /// (and its `Send`), not its fields one by one.
     fn call(self) -> (c_int, c_int) {
-        // SAFETY: the caller's own arguments, valid as argued above.
-        let rc = unsafe { (real::getaddrinfo())(self.node, self.service, self.hints, self.res) };
+        let text = |s: &Option<CString>| s.as_ref().map_or(ptr::null(), |s| s.as_ptr());
+        let hints = self
+            .hints
+            .as_ref()
+            .map_or(ptr::null(), |h| h as *const addrinfo);
+        // SAFETY: valid C strings or null, valid hints or null, and the
+        // caller's `res`, as argued at `Args`.
+        let rc = unsafe {
+            (real::getaddrinfo())(text(&self.node), text(&self.service), hints, self.res)
+        };
         (rc, errno())
     }
 }
@@ -63,20 +99,17 @@ pub unsafe extern "C" fn getaddrinfo(
     hints: *const addrinfo,
     res: *mut *mut addrinfo,
 ) -> c_int {
-    let args = Args {
-        node,
-        service,
-        hints,
-        res,
-    };
     if is_hook_enabled()
         && in_fiber()
         && let Some(io) = IoHandle::current()
     {
+        // SAFETY: the caller's arguments, under the same contract.
+        let args = unsafe { Args::copy(node, service, hints, res) };
         let (rc, error) = io.run_blocking(move || args.call());
         set_errno(error);
         return rc;
     }
-    args.call().0
+    // SAFETY: the caller's own arguments and contract.
+    unsafe { (real::getaddrinfo())(node, service, hints, res) }
 }
 // ANCHOR_END: getaddrinfo

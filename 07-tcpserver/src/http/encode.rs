@@ -50,6 +50,9 @@ fn decimal_at_end(buf: &mut [u8], mut n: u64) -> usize {
 }
 
 /// Appends `Content-Length: n\r\n`, built on the stack and appended once.
+/// Always inlined: the buffered encoder must keep it inline although the
+/// streamed one calls it too.
+#[inline(always)]
 fn push_content_length(out: &mut Vec<u8>, n: u64) {
     const NAME: &[u8; 16] = b"Content-Length: ";
     let mut line = [0u8; 16 + 20 + 2];
@@ -162,12 +165,7 @@ pub(crate) fn encode_response(out: &mut Vec<u8>, resp: &HttpResponse, framing: &
     } else {
         push_content_length(out, body.len() as u64);
     }
-    if !framing.keep_alive {
-        out.extend_from_slice(b"Connection: close\r\n");
-    } else if framing.client_version == Version::Http10 {
-        out.extend_from_slice(b"Connection: keep-alive\r\n");
-    }
-    out.extend_from_slice(b"\r\n");
+    end_head(out, framing.keep_alive, framing.client_version);
 
     if forbids_body(status) || framing.head_request {
         // headers only
@@ -272,13 +270,7 @@ pub(crate) fn encode_streamed_head(
     };
     match (bodiless, len, how) {
         (true, _, _) => {} // no body and no length (RFC 9110 §8.6)
-        (false, Some(n), _) => {
-            // HEAD too. Not `push_content_length`: a second caller would
-            // keep it from being inlined into the buffered path.
-            out.extend_from_slice(b"Content-Length: ");
-            push_decimal(out, n);
-            out.extend_from_slice(b"\r\n");
-        }
+        (false, Some(n), _) => push_content_length(out, n), // HEAD too
         (false, None, StreamFraming::Chunked) => {
             out.extend_from_slice(b"Transfer-Encoding: chunked\r\n");
         }
@@ -287,15 +279,23 @@ pub(crate) fn encode_streamed_head(
         (false, None, _) => {}
     }
     let keep_alive = framing.keep_alive && how != StreamFraming::UntilClose;
-    if !keep_alive {
-        out.extend_from_slice(b"Connection: close\r\n");
-    } else if framing.client_version == Version::Http10 {
-        out.extend_from_slice(b"Connection: keep-alive\r\n");
-    }
-    out.extend_from_slice(b"\r\n");
+    end_head(out, keep_alive, framing.client_version);
     how
 }
 // ANCHOR_END: encode_streamed_head
+
+/// Ends a head: the `Connection` field if one is needed (`close`, or an
+/// HTTP/1.0 client's `keep-alive` said back), then the blank line. Shared by
+/// both encoders, so always inlined, like the rest of the buffered path.
+#[inline(always)]
+fn end_head(out: &mut Vec<u8>, keep_alive: bool, client_version: Version) {
+    if !keep_alive {
+        out.extend_from_slice(b"Connection: close\r\n");
+    } else if client_version == Version::Http10 {
+        out.extend_from_slice(b"Connection: keep-alive\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+}
 
 /// Logs a field the servlet set that cannot be sent. Out of line: the
 /// formatting machinery would otherwise crowd the common path.

@@ -344,10 +344,9 @@ impl IoHandle {
     /// A panic in `f` is caught on the helper thread and resumed in the
     /// calling fiber, as if the fiber itself had panicked.
     pub fn run_blocking<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> T {
-        let home = match Handle::current() {
-            Some(home) if in_fiber() && home.same_as(&self.scheduler) => home,
-            _ => return f(),
-        };
+        if !in_fiber() || !Handle::current().is_some_and(|h| h.same_as(&self.scheduler)) {
+            return f();
+        }
         let reactor = self.reactor.clone();
         let slot = Arc::new(Mutex::new(None));
         let filled = slot.clone();
@@ -359,7 +358,7 @@ impl IoHandle {
             blocking::submit(Box::new(move || {
                 let result = panic::catch_unwind(AssertUnwindSafe(f));
                 *filled.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
-                reactor.end_outside(fiber, &home);
+                reactor.end_outside(fiber);
             }));
         });
         debug_assert!(parked.is_ok(), "in_fiber() said we are in a fiber");

@@ -104,8 +104,8 @@ impl Woken {
     /// Schedules everything, one lock per scheduler (`home` is the reactor's
     /// own, `None` if it is gone), *then* lowers the pending count: a
     /// stopping worker that sees the count at zero must also see the tasks
-    /// in the queue.
-    fn flush(mut self, home: Option<&Handle>, pending: &AtomicUsize) {
+    /// in the queue. Returns whether this flush brought the count to zero.
+    fn flush(mut self, home: Option<&Handle>, pending: &AtomicUsize) -> bool {
         if !self.home.is_empty() {
             schedule_or_leak(home, &mut self.home.drain(..));
         }
@@ -119,7 +119,8 @@ impl Woken {
                 .map(|(_, task)| task);
             schedule_or_leak(Some(&handle), &mut tasks);
         }
-        pending.fetch_sub(self.waiters, Ordering::AcqRel);
+        let before = pending.fetch_sub(self.waiters, Ordering::AcqRel);
+        self.waiters > 0 && before == self.waiters
     }
 }
 
@@ -260,12 +261,12 @@ impl Reactor {
     /// forgotten fd): the home scheduler is looked up, an atomic upgrade of
     /// a weak handle, only if something is to be scheduled there. Closing a
     /// connection, which forgets its fd, usually wakes nobody.
-    fn flush_off_loop(&self, woken: Woken) {
+    fn flush_off_loop(&self, woken: Woken) -> bool {
         let home = match woken.home.is_empty() {
             true => None,
             false => self.home(),
         };
-        woken.flush(home.as_ref(), &self.pending);
+        woken.flush(home.as_ref(), &self.pending)
     }
 
     /// The reactor of this worker thread, if it is one (no reference count).
@@ -286,15 +287,20 @@ impl Reactor {
         self.pending.fetch_add(1, Ordering::AcqRel);
     }
 
-    /// Wakes a fiber counted by [`Reactor::begin_outside`]: schedules it on
-    /// `on` (or leaks it if that scheduler has stopped: a parked fiber must
-    /// not be dropped), *then* lowers the count, as [`Woken::flush`] does
-    /// and for the same reason. If the count reaches zero, the reactor's
-    /// workers are woken: the fiber may have gone to another scheduler, and
-    /// a stopping worker asleep in `epoll_wait` must look again.
-    pub fn end_outside(&self, fiber: Fiber, on: &Handle) {
-        schedule_or_leak(Some(on), &mut std::iter::once(Task::Fiber(fiber)));
-        if self.pending.fetch_sub(1, Ordering::AcqRel) == 1 {
+    /// Wakes a fiber counted by [`Reactor::begin_outside`], from the thread
+    /// that ran its call: like any wake-up outside the idle loop, it is
+    /// scheduled on the reactor's own scheduler (or leaked if that has
+    /// stopped: a parked fiber must not be dropped), *then* the count is
+    /// lowered. If that brings the count to zero, the workers are woken too:
+    /// a worker that ran the fiber before the count dropped may have gone to
+    /// sleep in `epoll_wait` still seeing one waiter, and unlike the fd and
+    /// timer waiters, which the stop sweep ends, this one nothing else would
+    /// end for it.
+    pub fn end_outside(&self, fiber: Fiber) {
+        let mut woken = Woken::default();
+        woken.push(None, Task::Fiber(fiber));
+        woken.waiters += 1;
+        if self.flush_off_loop(woken) {
             self.wake.notify();
         }
     }

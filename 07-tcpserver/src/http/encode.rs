@@ -241,6 +241,19 @@ fn push_head_fields(out: &mut Vec<u8>, resp: &HttpResponse, framing: &Framing) {
         out.extend_from_slice(&date);
     }
 }
+
+/// Ends a head: the `Connection` field if one is needed (`close`, or an
+/// HTTP/1.0 client's `keep-alive` said back), then the blank line. Shared by
+/// both encoders, so always inlined, like the rest of the buffered path.
+#[inline(always)]
+fn end_head(out: &mut Vec<u8>, keep_alive: bool, client_version: Version) {
+    if !keep_alive {
+        out.extend_from_slice(b"Connection: close\r\n");
+    } else if client_version == Version::Http10 {
+        out.extend_from_slice(b"Connection: keep-alive\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+}
 // ANCHOR_END: encode_response
 
 // ANCHOR: encode_streamed_head
@@ -283,19 +296,6 @@ pub(crate) fn encode_streamed_head(
     how
 }
 // ANCHOR_END: encode_streamed_head
-
-/// Ends a head: the `Connection` field if one is needed (`close`, or an
-/// HTTP/1.0 client's `keep-alive` said back), then the blank line. Shared by
-/// both encoders, so always inlined, like the rest of the buffered path.
-#[inline(always)]
-fn end_head(out: &mut Vec<u8>, keep_alive: bool, client_version: Version) {
-    if !keep_alive {
-        out.extend_from_slice(b"Connection: close\r\n");
-    } else if client_version == Version::Http10 {
-        out.extend_from_slice(b"Connection: keep-alive\r\n");
-    }
-    out.extend_from_slice(b"\r\n");
-}
 
 /// Logs a field the servlet set that cannot be sent. Out of line: the
 /// formatting machinery would otherwise crowd the common path.

@@ -162,44 +162,73 @@ fn helper() {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicUsize;
     use std::sync::mpsc;
 
     const PATIENCE: Duration = Duration::from_secs(30);
 
-    /// More jobs than threads, each waiting for the next one's start: they
-    /// all finish only if every job runs (and at most MAX_THREADS at once
-    /// is enough, since each is released by the test, not by another job).
+    /// Jobs running right now, and the most that ever ran at once.
+    #[derive(Default)]
+    struct Concurrency {
+        now: AtomicUsize,
+        max: AtomicUsize,
+    }
+
+    /// Three times more jobs than threads, each held until the test releases
+    /// it. Every job counts itself in while it runs, and `fetch_max` keeps
+    /// the highest count seen, so `max` is the real peak of jobs running at
+    /// once, whatever the thread count says. The test releases a job only
+    /// while exactly MAX_THREADS are held: the peak must reach the cap (no
+    /// job waits while a thread could be started) and never pass it. Every
+    /// job runs, on a thread named `sylar-blocking`.
     #[test]
     fn runs_every_job_on_named_threads_and_caps_the_count() {
+        let jobs = 3 * MAX_THREADS;
+        let seen = Arc::new(Concurrency::default());
         let (started_tx, started_rx) = mpsc::channel();
         let (done_tx, done_rx) = mpsc::channel();
         let mut releases = Vec::new();
-        for i in 0..3 * MAX_THREADS {
+        for _ in 0..jobs {
             let (release_tx, release_rx) = mpsc::channel::<()>();
             releases.push(release_tx);
-            let (started_tx, done_tx) = (started_tx.clone(), done_tx.clone());
+            let (started_tx, done_tx, seen) = (started_tx.clone(), done_tx.clone(), seen.clone());
             submit(Box::new(move || {
-                let name = std::thread::current().name().map(str::to_owned);
-                started_tx.send(i).unwrap();
+                let now = seen.now.fetch_add(1, Ordering::SeqCst) + 1;
+                seen.max.fetch_max(now, Ordering::SeqCst);
+                started_tx.send(()).unwrap();
                 release_rx.recv_timeout(PATIENCE).unwrap();
+                seen.now.fetch_sub(1, Ordering::SeqCst);
+                let name = std::thread::current().name().map(str::to_owned);
                 done_tx.send(name).unwrap();
             }));
         }
-        // Exactly MAX_THREADS jobs start while none is released.
-        for _ in 0..MAX_THREADS {
-            started_rx.recv_timeout(PATIENCE).unwrap();
-        }
-        assert!(POOL.lock().threads <= MAX_THREADS);
-        assert!(
-            started_rx.try_recv().is_err(),
-            "more than MAX_THREADS ran at once"
-        );
-        for release in releases {
-            release.send(()).unwrap();
-        }
-        for _ in 0..3 * MAX_THREADS {
-            let name = done_rx.recv_timeout(PATIENCE).unwrap();
+        let mut releases = releases.into_iter();
+        let mut started = 0;
+        for finished in 0..jobs {
+            // Wait until MAX_THREADS jobs (or all that are left) are held.
+            while started - finished < MAX_THREADS.min(jobs - finished) {
+                started_rx
+                    .recv_timeout(PATIENCE)
+                    .expect("a job never started");
+                started += 1;
+            }
+            if finished == 0 {
+                // The cap is reached. Give a pool that ignores it a while to
+                // start a fifth job; a correct one never does, however long
+                // we wait, so the while does not decide the verdict.
+                assert_eq!(seen.max.load(Ordering::SeqCst), MAX_THREADS);
+                assert!(
+                    started_rx.recv_timeout(Duration::from_millis(200)).is_err(),
+                    "a job started while MAX_THREADS were held"
+                );
+            }
+            releases.next().unwrap().send(()).unwrap();
+            let name = done_rx.recv_timeout(PATIENCE).expect("a job never ended");
             assert_eq!(name.as_deref(), Some("sylar-blocking"));
         }
+        assert_eq!(started, jobs);
+        assert_eq!(seen.max.load(Ordering::SeqCst), MAX_THREADS);
+        assert!(POOL.lock().threads <= MAX_THREADS);
     }
 }

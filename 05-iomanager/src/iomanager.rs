@@ -279,6 +279,23 @@ impl IoHandle {
     pub fn pending_events(&self) -> usize {
         self.reactor.pending()
     }
+
+    // ANCHOR: blocking_calls_sent
+    /// How many calls [`IoHandle::run_blocking`] has sent off this I/O
+    /// manager's fibers since it was created: each parked its fiber while the
+    /// pool ran it (or, in the child of a `fork`, which has no pool threads,
+    /// while the worker ran it in the park hand-off). Calls `run_blocking`
+    /// made in place (outside a fiber, or in a fiber of another scheduler)
+    /// are not counted.
+    ///
+    /// A parked call and one made in place return the same thing, so only
+    /// this count tells them apart: chapter 6's tests use it to prove that a
+    /// hooked lookup really left the worker. Each I/O manager keeps its own,
+    /// so tests running side by side do not disturb each other's counts.
+    pub fn blocking_calls_sent(&self) -> u64 {
+        self.reactor.sent_outside()
+    }
+    // ANCHOR_END: blocking_calls_sent
     // ANCHOR_END: events
 
     // ANCHOR: timers

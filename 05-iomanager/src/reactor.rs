@@ -4,7 +4,7 @@
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::os::fd::RawFd;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Instant;
 
@@ -39,6 +39,11 @@ pub(crate) struct Reactor {
     pub timers: Arc<TimerManager>,
     /// Waiters registered and not yet woken (sylar's `m_pendingEventCount`).
     pending: AtomicUsize,
+    /// Blocking calls sent off this reactor's fibers so far (never lowered):
+    /// what [`IoHandle::blocking_calls_sent`](crate::IoHandle::blocking_calls_sent)
+    /// reports, so that a test can tell a call that parked from one that ran
+    /// in place, whose results are the same.
+    sent_outside: AtomicU64,
     /// Ourselves, for the timeout timers' callbacks.
     weak_self: Weak<Reactor>,
     /// The scheduler this reactor belongs to (it owns us, so only a weak
@@ -221,6 +226,7 @@ impl Reactor {
             fds: FdTable::new(),
             timers: TimerManager::new(move || tickle.notify()),
             pending: AtomicUsize::new(0),
+            sent_outside: AtomicU64::new(0),
             weak_self: weak_self.clone(),
             home: OnceLock::new(),
             busy_poll: BusyPoll::default(),
@@ -285,6 +291,12 @@ impl Reactor {
     /// counts the fiber's task as running until the hand-off returns.
     pub fn begin_outside(&self) {
         self.pending.fetch_add(1, Ordering::AcqRel);
+        self.sent_outside.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// How many calls [`Reactor::begin_outside`] has counted, ever.
+    pub fn sent_outside(&self) -> u64 {
+        self.sent_outside.load(Ordering::Relaxed)
     }
 
     /// Wakes a fiber counted by [`Reactor::begin_outside`], from the thread

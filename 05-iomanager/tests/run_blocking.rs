@@ -156,3 +156,39 @@ fn a_fiber_of_another_scheduler_runs_the_call_inline() {
         iom.stop();
     });
 }
+
+/// `blocking_calls_sent` counts exactly the calls that parked their fiber:
+/// one per call in a fiber of this I/O manager, none for a call made in
+/// place (outside a fiber, or in another scheduler's fiber), whose result
+/// is the same and so cannot tell the two paths apart by itself.
+#[test]
+fn only_calls_that_parked_are_counted_as_sent() {
+    within(PATIENCE, || {
+        let iom = IoManager::new(1, false, "blocking-count").unwrap();
+        assert_eq!(iom.blocking_calls_sent(), 0);
+        assert_eq!(iom.run_blocking(|| 1), 1);
+        assert_eq!(iom.blocking_calls_sent(), 0, "a call outside a fiber");
+
+        let (tx, rx) = mpsc::channel();
+        iom.schedule(move || {
+            let io = IoHandle::current().unwrap();
+            let before = io.blocking_calls_sent();
+            let sum = io.run_blocking(|| 2) + io.run_blocking(|| 3);
+            tx.send((before, sum, io.blocking_calls_sent())).unwrap();
+        })
+        .unwrap();
+        assert_eq!(rx.recv_timeout(PATIENCE).unwrap(), (0, 5, 2));
+
+        let plain = sylar_scheduler::Scheduler::new(1, false, "blocking-count-plain");
+        plain.start().unwrap();
+        let (io, (tx, rx)) = (iom.handle(), mpsc::channel());
+        plain
+            .handle()
+            .schedule(move || tx.send(io.run_blocking(|| 4)).unwrap())
+            .unwrap();
+        assert_eq!(rx.recv_timeout(PATIENCE).unwrap(), 4);
+        plain.stop();
+        assert_eq!(iom.blocking_calls_sent(), 2, "another scheduler's fiber");
+        iom.stop();
+    });
+}

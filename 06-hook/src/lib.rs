@@ -48,13 +48,17 @@
 //! - `fcntl`: fcntl, fcntl64, ioctl — the user's O_NONBLOCK kept apart from ours.
 //! - `sleep`: sleep, usleep, nanosleep, clock_nanosleep.
 //! - `poll`: poll.
-//! - `resolve`: getaddrinfo, on a helper thread while the fiber parks.
+//! - `resolve`: getaddrinfo and getnameinfo, on a helper thread while the
+//!   fiber parks.
+//! - `hostent`: gethostbyname_r and gethostbyname2_r, the same way (and why
+//!   not gethostbyname).
 //! - `live`: [`is_live`], proof that the hooks are linked in.
 
 mod do_io;
 mod enable;
 mod fcntl;
 mod fd_manager;
+mod hostent;
 mod io;
 mod live;
 mod original;

@@ -88,7 +88,7 @@ macro_rules! originals {
         )*
         /// Typed accessors: `real::read()` is the real `read`.
         pub(crate) mod real {
-            use super::{addrinfo, c_char, c_int, c_uint, c_ulong, c_void, clockid_t, iovec, msghdr, nfds_t, pollfd, size_t, sockaddr, socklen_t, ssize_t, timespec, useconds_t};
+            use super::{addrinfo, c_char, hostent, c_int, c_uint, c_ulong, c_void, clockid_t, iovec, msghdr, nfds_t, pollfd, size_t, sockaddr, socklen_t, ssize_t, timespec, useconds_t};
             $(
                 #[inline]
                 pub(crate) fn $name() -> $ty {
@@ -102,8 +102,8 @@ macro_rules! originals {
 }
 
 use libc::{
-    addrinfo, c_char, c_int, c_uint, c_ulong, c_void, clockid_t, iovec, msghdr, nfds_t, pollfd,
-    size_t, sockaddr, socklen_t, ssize_t, timespec, useconds_t,
+    addrinfo, c_char, c_int, c_uint, c_ulong, c_void, clockid_t, hostent, iovec, msghdr, nfds_t,
+    pollfd, size_t, sockaddr, socklen_t, ssize_t, timespec, useconds_t,
 };
 
 originals! {
@@ -137,6 +137,9 @@ originals! {
     setsockopt: unsafe extern "C" fn(c_int, c_int, c_int, *const c_void, socklen_t) -> c_int;
     poll: unsafe extern "C" fn(*mut pollfd, nfds_t, c_int) -> c_int;
     getaddrinfo: unsafe extern "C" fn(*const c_char, *const c_char, *const addrinfo, *mut *mut addrinfo) -> c_int;
+    getnameinfo: unsafe extern "C" fn(*const sockaddr, socklen_t, *mut c_char, socklen_t, *mut c_char, socklen_t, c_int) -> c_int;
+    gethostbyname_r: unsafe extern "C" fn(*const c_char, *mut hostent, *mut c_char, size_t, *mut *mut hostent, *mut c_int) -> c_int;
+    gethostbyname2_r: unsafe extern "C" fn(*const c_char, c_int, *mut hostent, *mut c_char, size_t, *mut *mut hostent, *mut c_int) -> c_int;
 }
 // ANCHOR_END: originals
 
@@ -175,6 +178,9 @@ pub(crate) fn resolve_all() {
         &setsockopt,
         &poll,
         &getaddrinfo,
+        &getnameinfo,
+        &gethostbyname_r,
+        &gethostbyname2_r,
     ] {
         original.try_resolve();
     }

@@ -1,17 +1,20 @@
-//! The resolver: `getaddrinfo` runs on a helper thread while its fiber parks.
+//! The resolver: `getaddrinfo` and `getnameinfo` run on a helper thread
+//! while their fiber parks.
 //!
 //! std's `ToSocketAddrs` — and so `TcpStream::connect("host:port")` — calls
-//! `getaddrinfo`, which may read files and talk to a DNS server for seconds.
-//! Hooking the socket calls does not reach inside it: glibc's resolver calls
-//! its own internal aliases (`__socket`, `__poll`...), not the symbols we
-//! interpose. So we interpose `getaddrinfo` itself and hand the whole call
-//! to [`IoHandle::run_blocking`]: the worker runs other fibers meanwhile.
-//! `freeaddrinfo` only frees memory and needs no hook.
+//! `getaddrinfo`, which may read files and talk to a DNS server for seconds;
+//! `getnameinfo`, the reverse lookup, may too. Hooking the socket calls does
+//! not reach inside them: glibc's resolver calls its own internal aliases
+//! (`__socket`, `__poll`...), not the symbols we interpose. So we interpose
+//! the lookups themselves and hand each whole call to
+//! [`IoHandle::run_blocking`]: the worker runs other fibers meanwhile.
+//! `freeaddrinfo` only frees memory and needs no hook. The `gethostbyname_r`
+//! family, which takes the same path, is in `hostent`.
 
 use std::ffi::{CStr, CString};
 use std::ptr;
 
-use libc::{addrinfo, c_char, c_int};
+use libc::{addrinfo, c_char, c_int, sockaddr, sockaddr_storage, socklen_t};
 use sylar_fiber::in_fiber;
 use sylar_iomanager::IoHandle;
 
@@ -64,11 +67,9 @@ impl Args {
         }
     }
 
-    /// Calls the real `getaddrinfo`; returns its result and the errno it
-    /// left (meaningful with `EAI_SYSTEM`), which belongs to this thread.
-    /// By value, so that a closure calling it captures the whole struct
-    /// (and its `Send`), not its fields one by one.
-    fn call(self) -> (c_int, c_int) {
+    /// Calls the real `getaddrinfo`. By value, so that a closure calling it
+    /// captures the whole struct (and its `Send`), not its fields one by one.
+    fn call(self) -> c_int {
         let text = |s: &Option<CString>| s.as_ref().map_or(ptr::null(), |s| s.as_ptr());
         let hints = self
             .hints
@@ -76,13 +77,36 @@ impl Args {
             .map_or(ptr::null(), |h| h as *const addrinfo);
         // SAFETY: valid C strings or null, valid hints or null, and the
         // caller's `res`, as argued at `Args`.
-        let rc = unsafe {
-            (real::getaddrinfo())(text(&self.node), text(&self.service), hints, self.res)
-        };
-        (rc, errno())
+        unsafe { (real::getaddrinfo())(text(&self.node), text(&self.service), hints, self.res) }
     }
 }
 // ANCHOR_END: args
+
+// ANCHOR: off_the_worker
+/// The I/O manager to park on, if a lookup made now should go to the pool:
+/// hooking is on and the caller is a fiber of an I/O manager. `None` means
+/// "call the real function here", as every hook does off the fiber path.
+pub(crate) fn parking_io() -> Option<IoHandle> {
+    (is_hook_enabled() && in_fiber())
+        .then(IoHandle::current)
+        .flatten()
+}
+
+/// Runs `call` on a helper thread of `io`'s pool while the calling fiber
+/// parks, and returns its result with the errno it left, which belongs to
+/// the helper's thread, set on the caller's.
+pub(crate) fn off_the_worker(
+    io: &IoHandle,
+    call: impl FnOnce() -> c_int + Send + 'static,
+) -> c_int {
+    let (rc, error) = io.run_blocking(move || {
+        let rc = call();
+        (rc, errno())
+    });
+    set_errno(error);
+    rc
+}
+// ANCHOR_END: off_the_worker
 
 // ANCHOR: getaddrinfo
 /// Hooked `getaddrinfo(3)`: in a fiber of an I/O manager with the hook on,
@@ -99,17 +123,119 @@ pub unsafe extern "C" fn getaddrinfo(
     hints: *const addrinfo,
     res: *mut *mut addrinfo,
 ) -> c_int {
-    if is_hook_enabled()
-        && in_fiber()
-        && let Some(io) = IoHandle::current()
-    {
+    if let Some(io) = parking_io() {
         // SAFETY: the caller's arguments, under the same contract.
         let args = unsafe { Args::copy(node, service, hints, res) };
-        let (rc, error) = io.run_blocking(move || args.call());
-        set_errno(error);
-        return rc;
+        return off_the_worker(&io, move || args.call());
     }
     // SAFETY: the caller's own arguments and contract.
     unsafe { (real::getaddrinfo())(node, service, hints, res) }
 }
 // ANCHOR_END: getaddrinfo
+
+// ANCHOR: name_args
+/// `getnameinfo`'s arguments, carried to the helper thread: the address
+/// copied, the two output buffers where the caller wants the names.
+struct NameArgs {
+    /// The caller's address, or `None` for a null one (the real function
+    /// then fails with `EAI_FAMILY`, as it would have).
+    addr: Option<(sockaddr_storage, socklen_t)>,
+    host: *mut c_char,
+    hostlen: socklen_t,
+    serv: *mut c_char,
+    servlen: socklen_t,
+    flags: c_int,
+}
+
+// SAFETY: the address is owned. `host` and `serv` are the caller's output
+// buffers (or null), which by getnameinfo's contract stay valid for
+// `hostlen` and `servlen` bytes, and are not used by the caller, until the
+// call returns; it returns only after the helper thread has finished with
+// them, since the calling fiber stays parked inside `run_blocking` until
+// then (the argument made for `res` at `Args`).
+unsafe impl Send for NameArgs {}
+
+impl NameArgs {
+    /// Copies the caller's address: at most a `sockaddr_storage`, which
+    /// holds every address family glibc can name; a longer `salen` is
+    /// shortened to it, which changes nothing for those families.
+    ///
+    /// # Safety
+    /// `getnameinfo`'s contract: `sa` is null or valid for `salen` bytes.
+    unsafe fn copy(
+        sa: *const sockaddr,
+        salen: socklen_t,
+        host: *mut c_char,
+        hostlen: socklen_t,
+        serv: *mut c_char,
+        servlen: socklen_t,
+        flags: c_int,
+    ) -> NameArgs {
+        let addr = (!sa.is_null()).then(|| {
+            // SAFETY: all-zero is a valid sockaddr_storage.
+            let mut copy: sockaddr_storage = unsafe { std::mem::zeroed() };
+            let len = (salen as usize).min(size_of::<sockaddr_storage>());
+            // SAFETY: `sa` is valid for `salen` >= `len` bytes (the contract),
+            // `copy` for its whole size >= `len`; they cannot overlap.
+            unsafe { ptr::copy_nonoverlapping(sa.cast::<u8>(), (&raw mut copy).cast::<u8>(), len) };
+            (copy, len as socklen_t)
+        });
+        NameArgs {
+            addr,
+            host,
+            hostlen,
+            serv,
+            servlen,
+            flags,
+        }
+    }
+
+    /// Calls the real `getnameinfo` (by value, for `Send`, as at `Args`).
+    fn call(self) -> c_int {
+        let (sa, salen) = self.addr.as_ref().map_or((ptr::null(), 0), |(a, len)| {
+            ((a as *const sockaddr_storage).cast::<sockaddr>(), *len)
+        });
+        // SAFETY: our copy of the address or null, and the caller's
+        // buffers, as argued at `NameArgs`.
+        unsafe {
+            (real::getnameinfo())(
+                sa,
+                salen,
+                self.host,
+                self.hostlen,
+                self.serv,
+                self.servlen,
+                self.flags,
+            )
+        }
+    }
+}
+// ANCHOR_END: name_args
+
+// ANCHOR: getnameinfo
+/// Hooked `getnameinfo(3)`: a reverse lookup, which may ask DNS, on a
+/// helper thread while the fiber parks, like [`getaddrinfo`]; elsewhere
+/// the real function, directly. Results, error codes and errno are the
+/// real function's.
+///
+/// # Safety
+/// The same contract as libc's `getnameinfo`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn getnameinfo(
+    sa: *const sockaddr,
+    salen: socklen_t,
+    host: *mut c_char,
+    hostlen: socklen_t,
+    serv: *mut c_char,
+    servlen: socklen_t,
+    flags: c_int,
+) -> c_int {
+    if let Some(io) = parking_io() {
+        // SAFETY: the caller's arguments, under the same contract.
+        let args = unsafe { NameArgs::copy(sa, salen, host, hostlen, serv, servlen, flags) };
+        return off_the_worker(&io, move || args.call());
+    }
+    // SAFETY: the caller's own arguments and contract.
+    unsafe { (real::getnameinfo())(sa, salen, host, hostlen, serv, servlen, flags) }
+}
+// ANCHOR_END: getnameinfo

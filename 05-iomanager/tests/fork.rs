@@ -6,6 +6,10 @@
 //! child with a `pthread_atfork` handler and runs jobs in place there. This
 //! test is alone in its binary: a fork copies the whole process, and no
 //! other test's threads should be in it.
+//!
+//! Forking once threads exist is still a bad idea for a program (daemonise
+//! first); this is the defence for the programs that do it anyway, std's
+//! `Command` with a `pre_exec` closure among them.
 
 use std::time::Duration;
 
@@ -23,12 +27,16 @@ const CHILD_PANICKED: i32 = 3;
 
 /// What the child does after the fork. It stays on one thread: a
 /// `use_caller` I/O manager with one worker starts no thread, and runs its
-/// fiber on the calling thread inside `stop`. What it touches besides the
-/// pool is safe after this fork because the parent was quiet when it
-/// forked (see the test): glibc's `fork` hands the child usable `malloc`
-/// locks, and the I/O manager list's lock was free, since no other thread
-/// was creating or closing an I/O manager. The pool's lock is the one that
-/// may not be free, and the pool must not touch it: that is under test.
+/// fiber on the calling thread inside `stop`. Strictly, a child of a
+/// threaded process may only make async-signal-safe calls; this one also
+/// allocates and takes locks, which is sound here because the parent was
+/// quiet when it forked (see the test): glibc's `fork` hands the child
+/// usable `malloc` locks, and the parent's only other threads were the
+/// test harness, waiting for this test, and the pool's helper, which takes
+/// no lock but the pool's. So the locks the child takes (the I/O manager
+/// list, the configuration, a new scheduler's own) were free. The pool's
+/// lock is the one that may not be, and the child's pool must not touch
+/// it: that is under test.
 fn child() -> i32 {
     let iom = IoManager::new(1, true, "child").unwrap();
     let (tx, rx) = std::sync::mpsc::channel();

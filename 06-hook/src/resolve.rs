@@ -92,9 +92,9 @@ pub(crate) fn parking_io() -> Option<IoHandle> {
         .flatten()
 }
 
-/// Runs `call` on a helper thread of `io`'s pool while the calling fiber
-/// parks, and returns its result with the errno it left, which belongs to
-/// the helper's thread, set on the caller's.
+/// Runs `call` on a helper thread of chapter 5's blocking pool while the
+/// calling fiber parks on `io`, and returns its result, with the errno it
+/// left on the helper's thread set on the caller's.
 pub(crate) fn off_the_worker(
     io: &IoHandle,
     call: impl FnOnce() -> c_int + Send + 'static,

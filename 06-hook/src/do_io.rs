@@ -128,7 +128,16 @@ pub(crate) fn do_io_on(
         match IoHandle::wait_current(fd, event, deadline) {
             // Closed and reused while we slept: not our fd any more.
             Ok(WakeReason::Woken) if ctx.generation() != generation => return fail(libc::EBADF),
-            Ok(WakeReason::Woken) => continue,
+            Ok(WakeReason::Woken) => {
+                // The edge that woke us is spent: until a read says
+                // otherwise, the socket is not known to be empty. (A
+                // `readv` woken here that leaves bytes behind must not let
+                // the next `recv` wait for an edge that already came.)
+                if event == Event::Read {
+                    ctx.set_drained(false);
+                }
+                continue;
+            }
             // The kernel's own SO_RCVTIMEO/SO_SNDTIMEO timeout is EAGAIN,
             // so std reports WouldBlock with the hook on or off.
             Ok(WakeReason::TimedOut) => return fail(libc::EAGAIN),

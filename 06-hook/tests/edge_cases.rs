@@ -1,6 +1,6 @@
 //! Corners a review found where the hook differed from the kernel: a read
-//! after `poll` reported data, `MSG_WAITALL`, a `dup2` that fails, and a
-//! negative receive timeout.
+//! after `poll` reported data, a read after a `readv` that waited,
+//! `MSG_WAITALL`, a `dup2` that fails, and a negative receive timeout.
 
 mod common;
 
@@ -157,4 +157,36 @@ fn a_negative_receive_timeout_fails_at_once_as_in_the_kernel() {
         .unwrap();
     assert_eq!(plain, (-1, libc::EAGAIN, true), "the kernel's behaviour");
     assert_eq!(in_fiber(read_with_negative_timeout), plain);
+}
+
+fn readv(fd: i32, buf: &mut [u8]) -> isize {
+    let iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    // SAFETY: one iovec over `buf`, valid for its length.
+    unsafe { libc::readv(fd, &iov, 1) }
+}
+
+#[test]
+fn a_recv_after_a_readv_that_waited_returns_what_the_readv_left() {
+    // A short recv marks the socket drained. A readv then parks, is woken by
+    // the edge of new bytes and takes only part of them: the recv after it
+    // must return the rest, not wait for an edge that was already spent.
+    let (n, err, took) = in_fiber(|| {
+        let (a, b) = pair();
+        set_rcvtimeo(a, 2, 0);
+        let mut buf = [0u8; 100];
+        write_all(b, b"hello");
+        assert_eq!(recv(a, &mut buf, 0), 5);
+        write_later(b, Duration::from_millis(100), b"world");
+        assert_eq!(readv(a, &mut buf[..2]), 2);
+        let start = Instant::now();
+        let n = recv(a, &mut buf, 0);
+        (n, errno(), start.elapsed())
+    });
+    assert_eq!(
+        n, 3,
+        "the recv after the readv failed: errno {err} after {took:?}"
+    );
 }

@@ -254,6 +254,7 @@ pub(crate) fn on_accepted(
 
 /// Starts `fd`'s context afresh as a socket of ours (see [`on_socket_created`]).
 fn register_socket(fd: libc::c_int, flags: libc::c_int, hooking: bool, stream: bool) {
+    let unseen = closed_unseen(fd);
     let Some(ctx) = FDS.get(fd) else { return };
     let stream = if stream { STREAM } else { 0 };
     let nonblock = match (flags & libc::SOCK_NONBLOCK != 0, hooking) {
@@ -262,6 +263,28 @@ fn register_socket(fd: libc::c_int, flags: libc::c_int, hooking: bool, stream: b
         (false, false) => 0,
     };
     ctx.reset(KNOWN | SOCKET | OURS | stream | nonblock);
+    forget_if(unseen, fd);
+}
+
+/// Whether the number `fd`, which the kernel has just handed out again, may
+/// have been closed past the `close` hook, which wipes the context to 0.
+/// Not every close is ours to see: glibc's `fclose` on a `FILE` that
+/// `fdopen` made of a socket closes the fd inside glibc. An I/O manager may
+/// then still count the number as registered with epoll, and would never
+/// register the new file: its waits would sleep until their timeout. A
+/// number we never saw may have been watched by chapter 5's API directly.
+/// One atomic load on the usual path (a number we saw closed).
+fn closed_unseen(fd: libc::c_int) -> bool {
+    existing(fd).is_none_or(|ctx| ctx.flags.load(Ordering::Acquire) != 0)
+}
+
+/// Makes every I/O manager forget `fd` if `unseen` (see [`closed_unseen`]).
+/// Called after the context is reset, as `close` does it: a waiter left
+/// from the old fd is woken, sees the generation moved, and fails with EBADF.
+fn forget_if(unseen: bool, fd: libc::c_int) {
+    if unseen {
+        sylar_iomanager::forget_fd_everywhere(fd);
+    }
 }
 
 /// Whether `fd` is a SOCK_STREAM socket.
@@ -301,9 +324,11 @@ pub(crate) fn on_closed(fd: libc::c_int) {
 
 /// `new` is a duplicate of `old`.
 pub(crate) fn on_duplicated(old: libc::c_int, new: libc::c_int) {
+    let unseen = closed_unseen(new);
     let (Some(from), Some(to)) = (lookup(old), FDS.get(new)) else {
         return;
     };
     to.copy_from(from);
+    forget_if(unseen, new);
 }
 // ANCHOR_END: on_created

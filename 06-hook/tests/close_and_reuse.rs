@@ -1,5 +1,6 @@
 //! close wakes a waiting fiber with EBADF, never a retry; a new fd with the
-//! same number starts clean; stop wakes a fiber blocked in a hooked call.
+//! same number starts clean, even when the old one was closed past the hook;
+//! stop wakes a fiber blocked in a hooked call.
 
 mod common;
 
@@ -146,4 +147,86 @@ fn closing_while_another_thread_drops_its_io_manager_never_deadlocks() {
             closer.join().unwrap();
         }
     });
+}
+
+/// A Unix stream pair, made by the hooked `socketpair`.
+fn socket_pair() -> (i32, i32) {
+    let mut sv = [0; 2];
+    // SAFETY: `sv` has room for the two fds.
+    let rc = unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM, 0, sv.as_mut_ptr()) };
+    assert_eq!(rc, 0);
+    (sv[0], sv[1])
+}
+
+/// Parks a hooked `recv` on `fd` until `peer` sends one byte (written by
+/// another fiber 20 ms later); returns what the recv returned and its errno.
+fn recv_one_byte_sent_later(fd: i32, peer: i32) -> (isize, i32) {
+    IoHandle::current()
+        .unwrap()
+        .schedule(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            // SAFETY: one byte from a valid buffer.
+            unsafe { libc::write(peer, b"x".as_ptr().cast(), 1) };
+        })
+        .unwrap();
+    let mut buf = [0u8; 8];
+    // SAFETY: a recv into a valid buffer.
+    let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
+    (
+        n,
+        std::io::Error::last_os_error().raw_os_error().unwrap_or(0),
+    )
+}
+
+#[test]
+fn a_socket_reusing_a_number_closed_behind_the_hooks_back_is_watched_afresh() {
+    // `fclose` on a FILE that `fdopen` made of a socket closes the fd inside
+    // glibc, past the close hook: the I/O manager still counts the number
+    // as registered with epoll. A new socket that gets the number must not
+    // be taken for registered, or its waits would never be woken.
+    let (same_number, first, second) = in_fiber(|| {
+        let (a, b) = socket_pair();
+        let first = recv_one_byte_sent_later(a, b); // registers `a` with epoll
+        // SAFETY: `a` is ours; the FILE takes it over and fclose closes it.
+        unsafe {
+            let file = libc::fdopen(a, c"r+".as_ptr());
+            assert!(!file.is_null());
+            libc::fclose(file);
+        }
+        let (c, d) = socket_pair();
+        let reader = [c, d].into_iter().find(|&fd| fd == a);
+        let second = match reader {
+            Some(fd) => {
+                let timeout = libc::timeval {
+                    tv_sec: 2,
+                    tv_usec: 0,
+                };
+                // SAFETY: a valid timeval of the size we pass.
+                unsafe {
+                    libc::setsockopt(
+                        fd,
+                        libc::SOL_SOCKET,
+                        libc::SO_RCVTIMEO,
+                        (&raw const timeout).cast(),
+                        size_of::<libc::timeval>() as libc::socklen_t,
+                    )
+                };
+                let peer = if fd == c { d } else { c };
+                recv_one_byte_sent_later(fd, peer)
+            }
+            None => (1, 0),
+        };
+        for fd in [b, c, d] {
+            // SAFETY: fds this test made and no longer uses.
+            unsafe { libc::close(fd) };
+        }
+        (reader.is_some(), first, second)
+    });
+    assert_eq!(first.0, 1, "the first recv failed: errno {}", first.1);
+    assert!(same_number, "the new pair did not reuse the number");
+    assert_eq!(
+        second.0, 1,
+        "the recv on the new socket failed: errno {}",
+        second.1
+    );
 }

@@ -49,32 +49,36 @@ impl Epoll {
     }
 
     // ANCHOR: epoll_wait
-    /// Waits for events, up to `timeout` (`None`: forever), retrying on
-    /// EINTR. Returns the filled prefix of `events`.
+    /// Waits for events, up to `timeout` (`None`: forever). Returns the
+    /// filled prefix of `events`, which is empty when the time ran out or a
+    /// signal interrupted the wait (EINTR). An interrupted wait is not
+    /// started again here with the same timeout: that timeout was computed
+    /// from the next timer's deadline *before* the wait began, and a steady
+    /// stream of signals (a profiler's SIGPROF) would keep the timer from
+    /// ever firing. The caller loops anyway, and computes it afresh.
     pub fn wait<'a>(
         &self,
         events: &'a mut [libc::epoll_event],
         timeout: Option<Duration>,
     ) -> io::Result<&'a [libc::epoll_event]> {
         let ms = timeout.map_or(-1, timeout_ms);
-        loop {
-            // SAFETY: `events` is a valid, writable buffer of `events.len()`
-            // entries; the kernel writes at most that many.
-            let n = unsafe {
-                libc::epoll_wait(
-                    self.fd.as_raw_fd(),
-                    events.as_mut_ptr(),
-                    events.len().min(i32::MAX as usize) as i32,
-                    ms,
-                )
-            };
-            if n >= 0 {
-                return Ok(&events[..n as usize]);
-            }
-            let err = io::Error::last_os_error();
-            if err.kind() != io::ErrorKind::Interrupted {
-                return Err(err);
-            }
+        // SAFETY: `events` is a valid, writable buffer of `events.len()`
+        // entries; the kernel writes at most that many.
+        let n = unsafe {
+            libc::epoll_wait(
+                self.fd.as_raw_fd(),
+                events.as_mut_ptr(),
+                events.len().min(i32::MAX as usize) as i32,
+                ms,
+            )
+        };
+        if n >= 0 {
+            return Ok(&events[..n as usize]);
+        }
+        let err = io::Error::last_os_error();
+        match err.kind() {
+            io::ErrorKind::Interrupted => Ok(&events[..0]),
+            _ => Err(err),
         }
     }
     // ANCHOR_END: epoll_wait

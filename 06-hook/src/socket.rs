@@ -141,25 +141,25 @@ pub unsafe fn connect_with_timeout(
     if !ctx.is_socket() || !ctx.is_ours() || ctx.user_nonblock() {
         return connect();
     }
+    let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
     if !is_hook_enabled() || !in_fiber() {
         if !ctx.sys_nonblock() {
             return connect(); // a truly blocking socket: the kernel waits
         }
         // Ours, non-blocking underneath, connected where nothing can park
         // (a plain thread): the caller expects a blocking connect.
-        return connect_without_fiber(fd, connect, timeout);
+        return connect_without_fiber(fd, addr, connect, deadline);
     }
     if !ctx.sys_nonblock() {
         fd_manager::make_sys_nonblocking(fd, ctx);
     }
-    let rc = connect();
+    let rc = until_backlog_has_room(addr, deadline, connect, park_for);
     if rc == 0 || errno() != libc::EINPROGRESS {
         return rc;
     }
     let Some(io) = IoHandle::current() else {
         return fail(libc::EINPROGRESS);
     };
-    let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
     let generation = ctx.generation();
     match io.wait(fd, Event::Write, deadline) {
         // Closed and reused while we slept: not our socket any more.
@@ -183,14 +183,14 @@ pub unsafe fn connect_with_timeout(
 /// and writes, so that the caller sees the blocking connect it asked for.
 fn connect_without_fiber(
     fd: c_int,
-    connect: impl FnOnce() -> c_int,
-    timeout: Option<Duration>,
+    addr: *const sockaddr,
+    connect: impl Fn() -> c_int,
+    deadline: Option<Instant>,
 ) -> c_int {
-    let rc = connect();
+    let rc = until_backlog_has_room(addr, deadline, connect, sleep_thread);
     if rc == 0 || errno() != libc::EINPROGRESS {
         return rc;
     }
-    let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
     loop {
         match real_poll_until(fd, Event::Write, deadline) {
             None => return fail(libc::ETIMEDOUT),
@@ -201,6 +201,62 @@ fn connect_without_fiber(
     }
 }
 // ANCHOR_END: connect_without_fiber
+
+// ANCHOR: unix_backlog
+/// The longest pause between two tries of a connect to a full Unix backlog.
+const MAX_BACKLOG_PAUSE: Duration = Duration::from_millis(50);
+
+/// Calls `connect` (the real one, on a non-blocking socket) and returns
+/// what it returns, except for one case. A Unix socket whose listener's
+/// backlog is full answers a non-blocking connect with EAGAIN at once,
+/// where a blocking connect waits for room. No readiness event announces
+/// that room, so we pause (`pause`, which says whether to go on) and try
+/// again, the pauses growing from 1 ms to [`MAX_BACKLOG_PAUSE`], until
+/// `deadline`; then the caller gets EAGAIN, as the kernel's own timeout
+/// (SO_SNDTIMEO) gives. (Over TCP, EAGAIN means no local port is free,
+/// which a blocking connect reports at once too.)
+fn until_backlog_has_room(
+    addr: *const sockaddr,
+    deadline: Option<Instant>,
+    connect: impl Fn() -> c_int,
+    pause: impl Fn(Duration) -> bool,
+) -> c_int {
+    let mut next = Duration::from_millis(1);
+    loop {
+        let rc = connect();
+        if rc == 0 || errno() != libc::EAGAIN {
+            return rc;
+        }
+        // SAFETY: the connect did not fail with EFAULT or EINVAL, so `addr`
+        // points at an address at least as long as its family field.
+        if c_int::from(unsafe { (*addr).sa_family }) != libc::AF_UNIX {
+            return rc;
+        }
+        let left = deadline.map_or(next, |d| d.saturating_duration_since(Instant::now()));
+        if left.is_zero() || !pause(next.min(left)) {
+            return fail(libc::EAGAIN);
+        }
+        next = (next * 2).min(MAX_BACKLOG_PAUSE);
+    }
+}
+
+/// Parks the calling fiber for `d`; whether it slept the whole time (not
+/// cancelled by a stopping I/O manager).
+fn park_for(d: Duration) -> bool {
+    IoHandle::current().is_some_and(|io| io.sleep(d).is_ok_and(|r| r == WakeReason::Woken))
+}
+
+/// Blocks the thread for `d` with the real `nanosleep`.
+fn sleep_thread(d: Duration) -> bool {
+    let ts = libc::timespec {
+        tv_sec: d.as_secs() as libc::time_t,
+        tv_nsec: d.subsec_nanos() as libc::c_long,
+    };
+    // SAFETY: a valid timespec; the real function, not our hook.
+    unsafe { (real::nanosleep())(&ts, std::ptr::null_mut()) };
+    true
+}
+// ANCHOR_END: unix_backlog
 
 /// The outcome of a finished non-blocking connect: 0, or -1 with errno set
 /// to the socket's `SO_ERROR`.

@@ -1,4 +1,5 @@
-//! connect: waits for writability with a timeout and reports the real SO_ERROR.
+//! connect: waits for writability with a timeout and reports the real
+//! SO_ERROR; a Unix connect to a full backlog waits for room.
 
 mod common;
 
@@ -140,4 +141,36 @@ fn a_socket_made_in_a_fiber_still_connects_blocking_on_a_plain_thread() {
     let mut buf = [0; 4];
     accepted.read_exact(&mut buf).unwrap();
     assert_eq!(&buf, b"ping");
+}
+
+/// A Unix listener with backlog 0 and one connection waiting in it: its
+/// queue is full. Another fiber (or thread) accepts that one after 200 ms,
+/// which makes room; then a second connect is made and its outcome returned.
+fn connect_to_a_full_unix_backlog() -> Result<(), ErrorKind> {
+    use std::os::unix::net::{UnixListener, UnixStream};
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = std::env::temp_dir().join(format!("sylar-hook-{}-{n}.sock", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let listener = UnixListener::bind(&path).unwrap();
+    // SAFETY: listen again on our own socket, with backlog 0.
+    unsafe { libc::listen(listener.as_raw_fd(), 0) };
+    let first = UnixStream::connect(&path).unwrap();
+    common::beside(move || {
+        std::thread::sleep(Duration::from_millis(200));
+        let accepted = listener.accept().unwrap();
+        std::thread::sleep(Duration::from_millis(500));
+        drop((accepted, listener));
+    });
+    let second = UnixStream::connect(&path).map_err(|e| e.kind());
+    let _ = std::fs::remove_file(&path);
+    drop(first);
+    second.map(drop)
+}
+
+#[test]
+fn a_unix_connect_to_a_full_backlog_waits_for_room_as_in_the_kernel() {
+    let plain = common::within(common::PATIENCE, connect_to_a_full_unix_backlog);
+    assert_eq!(plain, Ok(()), "the kernel's blocking connect waits");
+    assert_eq!(in_fiber(connect_to_a_full_unix_backlog), plain);
 }

@@ -169,6 +169,15 @@ impl Worker {
                     batch.taken.extend(queue.global.drain(..extra));
                 }
                 queue.active += 1 + extra;
+                // Work is left and a worker sleeps, with no tickle on its
+                // way: wake it. The tickle that woke us was spent when we
+                // woke, and a task queued before we took ours saw the
+                // tickle pending and sent none: without this it waits
+                // for our task to end, while a worker sleeps.
+                if !queue.global.is_empty() && queue.idle > 0 && !queue.tickled {
+                    queue.tickled = true;
+                    wake = true;
+                }
             }
             next
         };

@@ -145,8 +145,8 @@ fn a_socket_made_in_a_fiber_still_connects_blocking_on_a_plain_thread() {
 
 /// A Unix listener with backlog 0 and one connection waiting in it: its
 /// queue is full. Another fiber (or thread) accepts that one after 200 ms,
-/// which makes room; then a second connect is made and its outcome returned.
-fn connect_to_a_full_unix_backlog() -> Result<(), ErrorKind> {
+/// which makes room. Returns the listener's path and the waiting connection.
+fn full_unix_backlog() -> (std::path::PathBuf, std::os::unix::net::UnixStream) {
     use std::os::unix::net::{UnixListener, UnixStream};
     static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -162,7 +162,13 @@ fn connect_to_a_full_unix_backlog() -> Result<(), ErrorKind> {
         std::thread::sleep(Duration::from_millis(500));
         drop((accepted, listener));
     });
-    let second = UnixStream::connect(&path).map_err(|e| e.kind());
+    (path, first)
+}
+
+/// Connects to a full Unix backlog with std; the outcome.
+fn connect_to_a_full_unix_backlog() -> Result<(), ErrorKind> {
+    let (path, first) = full_unix_backlog();
+    let second = std::os::unix::net::UnixStream::connect(&path).map_err(|e| e.kind());
     let _ = std::fs::remove_file(&path);
     drop(first);
     second.map(drop)
@@ -173,4 +179,35 @@ fn a_unix_connect_to_a_full_backlog_waits_for_room_as_in_the_kernel() {
     let plain = common::within(common::PATIENCE, connect_to_a_full_unix_backlog);
     assert_eq!(plain, Ok(()), "the kernel's blocking connect waits");
     assert_eq!(in_fiber(connect_to_a_full_unix_backlog), plain);
+}
+
+#[test]
+fn a_unix_socket_made_in_a_fiber_waits_for_backlog_room_on_a_plain_thread() {
+    // SAFETY: a fresh Unix socket, made by the hooked `socket` in a fiber
+    // (so non-blocking underneath).
+    let fd = in_fiber(|| unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_STREAM, 0) });
+    assert!(fd >= 0);
+    let (path, first) = full_unix_backlog();
+    // SAFETY: an all-zero sockaddr_un is valid; the path fits (checked).
+    let mut sun: libc::sockaddr_un = unsafe { std::mem::zeroed() };
+    sun.sun_family = libc::AF_UNIX as libc::sa_family_t;
+    let bytes = std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str());
+    assert!(bytes.len() < sun.sun_path.len());
+    for (to, &from) in sun.sun_path.iter_mut().zip(bytes) {
+        *to = from as libc::c_char;
+    }
+    // SAFETY: a valid sockaddr_un for our own socket, on this plain thread.
+    let rc = unsafe {
+        libc::connect(
+            fd,
+            (&raw const sun).cast(),
+            size_of::<libc::sockaddr_un>() as libc::socklen_t,
+        )
+    };
+    let error = std::io::Error::last_os_error();
+    let _ = std::fs::remove_file(&path);
+    drop(first);
+    // SAFETY: our own fd, no longer used.
+    unsafe { libc::close(fd) };
+    assert_eq!(rc, 0, "connect failed: {error}");
 }

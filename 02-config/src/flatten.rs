@@ -22,6 +22,7 @@ use serde_yaml::{Mapping, Value};
 
 use crate::error::ConfigError;
 use crate::name::{fold_key, join};
+use crate::nesting::{MAX_FLOW_DEPTH, too_deep_at};
 use crate::value::kind_of;
 
 /// One YAML document, flattened.
@@ -64,6 +65,17 @@ pub(crate) struct InvalidKey {
 // ANCHOR: parse_document
 /// Parses YAML text and flattens it. Errors carry the file, line and column.
 pub(crate) fn parse_document(text: &str, file: Option<&Path>) -> Result<Document, ConfigError> {
+    // Before the parser, whose time grows with the square of the nesting depth.
+    if let Some((line, column)) = too_deep_at(text) {
+        return Err(ConfigError::Yaml {
+            file: file.map(Path::to_path_buf),
+            line: Some(line),
+            column: Some(column),
+            message: format!(
+                "`[` or `{{` nested deeper than {MAX_FLOW_DEPTH} levels at line {line} column {column}"
+            ),
+        });
+    }
     let mut root: Value =
         serde_yaml::from_str(text).map_err(|err| ConfigError::yaml(file, &err))?;
     // Resolve `<<: *anchor` merge keys, so shared sections work as YAML users expect.

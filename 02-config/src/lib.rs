@@ -54,6 +54,7 @@
 //! - `listeners`: [`ListenerId`], and in-order delivery without locks held.
 //! - `name`: the naming rules and how YAML keys fold onto names.
 //! - `flatten`: YAML text to dotted names, each with its node.
+//! - `nesting`: refusing absurdly deep `[`/`{` nesting before the parser sees it.
 //! - `registry`: [`Registry`] and `lookup`, early values.
 //! - `load`: loading text and files, and the all-or-nothing apply step.
 //! - `dir`: loading a directory, and reloading only what changed.
@@ -72,6 +73,7 @@ mod global;
 mod listeners;
 mod load;
 mod name;
+mod nesting;
 mod registry;
 mod report;
 mod validators;

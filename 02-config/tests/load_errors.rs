@@ -160,3 +160,53 @@ fn a_missing_directory_is_an_io_error_naming_it() {
         "{err:?}"
     );
 }
+
+/// YAML's parser (libyaml, inside serde_yaml) spends time proportional to the
+/// nesting depth on every token, and reads the whole document before serde_yaml's
+/// own depth limit applies: 200,000 unclosed `[` kept a load busy for hours. The
+/// loader measures the nesting first and refuses it at once, naming where it went
+/// too deep; the watchdog turns the old behaviour into a failure instead of a hang.
+#[test]
+fn absurdly_deep_flow_nesting_is_refused_at_once_with_its_position() {
+    let registry = Registry::new();
+    let list = registry.lookup("list", vec![1_i32], "").unwrap();
+    for opener in ['[', '{'] {
+        let text = format!("list: {}\n", opener.to_string().repeat(200_000));
+        let err = common::within_deadline("a deeply nested load", {
+            let registry = Registry::new();
+            move || registry.load_yaml_str(&text).unwrap_err()
+        });
+        let ConfigError::Yaml {
+            line,
+            column,
+            message,
+            ..
+        } = &err
+        else {
+            panic!("expected Yaml, got {err:?}");
+        };
+        assert!(message.contains("nested deeper than"), "{message}");
+        assert_eq!(*line, Some(1));
+        // `list: ` is 6 columns; the error points at the first opener too many.
+        assert_eq!(*column, Some(6 + 257), "{message}");
+    }
+    assert_eq!(list.get(), [1], "a refused load changes nothing");
+    // Real documents are nowhere near the limit: 100 levels, brackets inside
+    // quotes, comments, plain text and block scalars do not count as nesting.
+    let brackets = "{[".repeat(300);
+    let text = format!(
+        "deep: [{}7{}]\nnote: '{brackets}'\nplain: a{brackets}\n# {brackets}\nblock: |\n  {brackets}\n",
+        "[".repeat(99),
+        "]".repeat(99),
+    );
+    let report = registry.load_yaml_str(&text).map_err(|e| e.to_string());
+    assert_eq!(
+        report.map(|r| r.unregistered),
+        Ok(vec![
+            "block".into(),
+            "deep".into(),
+            "note".into(),
+            "plain".into()
+        ])
+    );
+}

@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 
 use serde_yaml::{Mapping, Value};
 
+use crate::aliases::check_expansion;
 use crate::error::ConfigError;
 use crate::name::{fold_key, join};
 use crate::nesting::{MAX_FLOW_DEPTH, too_deep_at};
@@ -76,6 +77,8 @@ pub(crate) fn parse_document(text: &str, file: Option<&Path>) -> Result<Document
             ),
         });
     }
+    // Before the tree is built: aliases may not expand it beyond the text's size.
+    check_expansion(text).map_err(|err| ConfigError::yaml(file, &err))?;
     let mut root: Value =
         serde_yaml::from_str(text).map_err(|err| ConfigError::yaml(file, &err))?;
     // Resolve `<<: *anchor` merge keys, so shared sections work as YAML users expect.

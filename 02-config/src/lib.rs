@@ -55,6 +55,7 @@
 //! - `name`: the naming rules and how YAML keys fold onto names.
 //! - `flatten`: YAML text to dotted names, each with its node.
 //! - `nesting`: refusing absurdly deep `[`/`{` nesting before the parser sees it.
+//! - `aliases`: refusing aliases that expand a document far beyond its text.
 //! - `registry`: [`Registry`] and `lookup`, early values.
 //! - `load`: loading text and files, and the all-or-nothing apply step.
 //! - `dir`: loading a directory, and reloading only what changed.
@@ -65,6 +66,7 @@
 
 #![warn(missing_docs, missing_debug_implementations)]
 
+mod aliases;
 mod dir;
 mod dump;
 mod error;

@@ -210,3 +210,36 @@ fn absurdly_deep_flow_nesting_is_refused_at_once_with_its_position() {
         ])
     );
 }
+
+/// A "billion laughs" document: `a` lists 1,000 scalars, `b` names `a` 100 times,
+/// `c` names `b` 10 times. serde_yaml's own guard counts alias *jumps* (at most 100
+/// per event of the document), not the nodes they replay, so these 2 KB expand to
+/// a million nodes (about 230 MB), and one level more to a hundred million. The
+/// loader bounds what aliases may expand to by the size of the text.
+#[test]
+fn aliases_that_expand_far_beyond_the_text_are_refused() {
+    let registry = Registry::new();
+    let list = registry.lookup("list", vec![1_i32], "").unwrap();
+    let text = format!(
+        "list: [2]\na: &a [{}]\nb: &b [{}]\nc: &c [{}]\n",
+        ["x"; 1000].join(","),
+        ["*a"; 100].join(","),
+        ["*b"; 10].join(","),
+    );
+    assert!(text.len() < 3000);
+    let err = registry.load_yaml_str(&text).unwrap_err();
+    let ConfigError::Yaml { message, .. } = &err else {
+        panic!("expected Yaml, got {err:?}");
+    };
+    assert!(message.contains("aliases expand"), "{message}");
+    assert_eq!(list.get(), [1], "a refused load changes nothing");
+
+    // Anchors used as YAML users use them, a shared section merged into many
+    // others, load as before.
+    let mut text = String::from("list: [3]\nbase: &base {a: 1, b: [1, 2, 3], c: {d: x, e: y}}\n");
+    for i in 0..50 {
+        text.push_str(&format!("s{i}:\n  <<: *base\n  own: {i}\n  copy: *base\n"));
+    }
+    registry.load_yaml_str(&text).unwrap();
+    assert_eq!(list.get(), [3]);
+}

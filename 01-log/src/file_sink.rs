@@ -7,7 +7,8 @@ use std::ffi::CString;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Write as _};
 use std::os::unix::ffi::OsStrExt as _;
-use std::os::unix::fs::MetadataExt as _;
+use std::os::unix::fs::{MetadataExt as _, OpenOptionsExt as _};
+use std::os::unix::io::AsRawFd as _;
 use std::path::{Path, PathBuf};
 
 use crate::error::{LogError, WriteErrors};
@@ -122,20 +123,53 @@ impl Drop for FileSink {
 /// writers) and returns the file with its `(device, inode)`. An existing file is opened
 /// as it is; only when there is none are the missing directories created, then the file.
 /// (Opening an existing file with `O_CREAT` can be refused where opening it without is
-/// not: `fs.protected_regular` in a sticky directory such as `/tmp`.)
+/// not: `fs.protected_regular` in a sticky directory such as `/tmp`.) A named pipe
+/// with no reader is refused rather than waited for (see [`append_options`]).
 fn open_append(path: &Path) -> io::Result<(File, (u64, u64))> {
-    let file = match OpenOptions::new().append(true).open(path) {
+    let file = match append_options().open(path) {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             if let Some(dir) = parent_dir(path) {
                 fs::create_dir_all(dir)?;
             }
-            OpenOptions::new().create(true).append(true).open(path)?
+            append_options().create(true).open(path)?
         }
         Err(e) => return Err(e),
     };
+    blocking(&file)?;
     let meta = file.metadata()?;
     Ok((file, (meta.dev(), meta.ino())))
+}
+
+/// Appending, and without waiting at the open: `O_NONBLOCK` changes nothing for a
+/// regular file, but makes opening a named pipe that has no reader fail at once
+/// (`ENXIO`, "No such device or address") where a plain open would wait, maybe
+/// forever, for a reader to come.
+fn append_options() -> OpenOptions {
+    let mut options = OpenOptions::new();
+    options.append(true).custom_flags(libc::O_NONBLOCK);
+    options
+}
+
+/// Clears the `O_NONBLOCK` that [`append_options`] set only for the open, so that
+/// writes to a pipe wait for room instead of failing with `EAGAIN`.
+fn blocking(file: &File) -> io::Result<()> {
+    let fd = file.as_raw_fd();
+    // SAFETY: `fd` is the open descriptor `file` owns, alive for both calls;
+    // F_GETFL and F_SETFL read and set its status flags and touch no memory.
+    let rc = unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        if flags < 0 {
+            flags
+        } else {
+            libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK)
+        }
+    };
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
 }
 
 /// Decides whether [`open_append`] would succeed on `path`, and with which error it would
@@ -159,7 +193,7 @@ fn open_append(path: &Path) -> io::Result<(File, (u64, u64))> {
 /// that names a directory rather than a file (`""`, `logs/`, `logs/.`) is refused
 /// before either runs, by the configuration's own check.
 fn check_append(path: &Path) -> io::Result<()> {
-    match OpenOptions::new().append(true).open(path) {
+    match append_options().open(path) {
         Ok(_file) => Ok(()),
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             let dir = parent_dir(path);

@@ -4,6 +4,7 @@
 mod common;
 
 use std::fs;
+use std::os::unix::fs::OpenOptionsExt as _;
 use std::sync::Arc;
 
 use common::{eventually, temp_path};
@@ -258,4 +259,65 @@ fn a_full_disk_is_counted_and_reported_once_without_panicking() {
         reports[0].contains("/dev/full") && reports[0].contains("No space left"),
         "{stderr}"
     );
+}
+
+/// A named pipe with no reader: `open(2)` for writing waits until some process
+/// opens it for reading, which may be never, and a logger being built (or a
+/// configuration being loaded) would wait with it. It is refused at once instead,
+/// by `FileAppender::new` and by `check_config` alike; with a reader it works.
+#[test]
+fn a_named_pipe_without_a_reader_is_refused_instead_of_waiting() {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt as _;
+    use std::sync::mpsc;
+
+    let fifo = temp_path("no-reader.fifo");
+    let c_path = CString::new(fifo.as_os_str().as_bytes()).unwrap();
+    // SAFETY: `c_path` is a NUL-terminated path that outlives the call.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+
+    let (done, outcome) = mpsc::channel();
+    let path = fifo.clone();
+    std::thread::spawn(move || {
+        let opened = FileAppender::new(&path)
+            .map(drop)
+            .map_err(|e| e.to_string());
+        let define = sylar_log::LogDefine {
+            name: "fifo".into(),
+            level: sylar_log::Level::Info,
+            formatter: None,
+            appenders: vec![sylar_log::AppenderDefine {
+                kind: sylar_log::AppenderKind::File,
+                file: Some(path),
+                level: None,
+                formatter: None,
+                asynchronous: false,
+            }],
+        };
+        let checked = sylar_log::check_config(&[define]).map_err(|e| e.to_string());
+        let _ = done.send((opened, checked));
+    });
+    // A watchdog, not a synchronisation: the answer comes in microseconds.
+    let (opened, checked) = outcome
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("opening a pipe with no reader must not wait for one");
+    for result in [opened, checked] {
+        let error = result.expect_err("no reader: refused");
+        assert!(error.contains("cannot open log file"), "{error}");
+    }
+
+    // With a reader, lines go through the pipe.
+    let reader = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&fifo)
+        .unwrap();
+    let (logger, appender) = file_logger("file-fifo", &fifo);
+    sylar_info!(logger, "through the pipe");
+    sylar_log::Appender::flush(&*appender);
+    let mut buffer = [0_u8; 64];
+    let n = std::io::Read::read(&mut &reader, &mut buffer).unwrap();
+    assert_eq!(&buffer[..n], b"through the pipe\n");
+    assert_eq!(appender.write_errors(), 0);
+    fs::remove_file(&fifo).unwrap();
 }

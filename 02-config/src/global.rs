@@ -17,6 +17,8 @@
 //! so a reload of a changed file reconfigures the loggers while the program runs.
 
 use std::fmt;
+use std::io::{self, Write as _};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, LazyLock};
 
 use sylar_log::LogDefine;
@@ -79,10 +81,26 @@ fn register_logs(registry: &Registry) {
 }
 // ANCHOR_END: register_logs
 
+// ANCHOR: log_error
 /// Reports a problem that has no caller to return to (a listener's failure, an
 /// early value that does not fit) on sylar's framework logger, `system`. It goes
 /// straight to that logger, so it is seen whether or not the `log` facade bridge
 /// (`sylar_log::init`) is installed.
+///
+/// The report runs whatever appenders the program gave that logger, and a custom
+/// one may panic. That panic is contained here, and the message goes to stderr
+/// instead: a report is often made in the middle of delivering changes to
+/// listeners, and a panic escaping from it would end that delivery half-way.
 pub(crate) fn log_error(message: fmt::Arguments<'_>) {
-    sylar_log::sylar_error!(sylar_log::logger("system"), "{message}");
+    let logged = catch_unwind(AssertUnwindSafe(|| {
+        sylar_log::sylar_error!(sylar_log::logger("system"), "{message}");
+    }));
+    if logged.is_err() {
+        // Not `eprintln!`, which panics when stderr is closed.
+        let _ = writeln!(
+            io::stderr(),
+            "sylar-config: {message} (logging this on `system` panicked)"
+        );
+    }
 }
+// ANCHOR_END: log_error

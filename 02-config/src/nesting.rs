@@ -100,6 +100,13 @@ impl<'a> LineScan<'a> {
                 '"' => skip_quoted(&mut chars, '"'),
                 '|' | '>' if self.depth == 0 => return Outcome::BlockScalar,
                 '-' | '?' | ':' if spaced(next) => {}
+                // A document marker, `---` or `...`, at the start of a line.
+                '-' | '.'
+                    if at == 0 && self.line.get(..3).is_some_and(|m| m == "---" || m == "...") =>
+                {
+                    chars.next();
+                    chars.next();
+                }
                 // An anchor, alias or tag: up to white space or a flow indicator.
                 '&' | '*' | '!' => while chars.next_if(|&(_, n)| !ends_word(n)).is_some() {},
                 // A plain scalar: in a flow collection it ends at an indicator, in
@@ -197,6 +204,12 @@ mod tests {
         ] {
             assert_eq!(too_deep_at(&text), None, "{text}");
         }
+    }
+
+    #[test]
+    fn a_document_marker_is_not_text() {
+        let text = format!("--- {}\n", deep("[", 300));
+        assert_eq!(too_deep_at(&text), Some((1, 4 + 257)));
     }
 
     #[test]

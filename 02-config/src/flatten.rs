@@ -17,6 +17,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde_yaml::{Mapping, Value};
 
@@ -37,15 +38,58 @@ pub(crate) struct Document {
     pub(crate) invalid_keys: Vec<InvalidKey>,
 }
 
+// ANCHOR: node_ref
+/// The parsed tree of a document, shared by every name that points into it.
+///
+/// Every level of a nested mapping gets a name, so giving each name its own copy
+/// of its node would copy the deepest nodes once per level above them: 40 KB of
+/// text nested 120 levels deep took half a gigabyte. A name holds a [`NodeRef`]
+/// instead, and the memory stays in proportion to the text.
+#[derive(Debug)]
+pub(crate) struct Tree {
+    /// The whole document.
+    root: Value,
+    /// For each named node: its parent's index (`None` under the root) and its
+    /// key in the parent's mapping.
+    keys: Vec<(Option<usize>, Value)>,
+}
+
+/// One node of a shared [`Tree`]: cheap to clone and to keep.
+#[derive(Debug, Clone)]
+pub(crate) struct NodeRef {
+    tree: Arc<Tree>,
+    index: usize,
+}
+
+impl NodeRef {
+    /// The node: found by following the keys from the root, one mapping lookup a
+    /// level.
+    pub(crate) fn get(&self) -> &Value {
+        static NULL: Value = Value::Null;
+        let mut path = Vec::new();
+        let mut at = Some(self.index);
+        while let Some(index) = at {
+            let (parent, key) = &self.tree.keys[index];
+            path.push(key);
+            at = *parent;
+        }
+        let mut node = &self.tree.root;
+        for key in path.into_iter().rev() {
+            // Always there: the keys were read from this very tree.
+            node = node.as_mapping().and_then(|m| m.get(key)).unwrap_or(&NULL);
+        }
+        node
+    }
+}
+// ANCHOR_END: node_ref
+
 /// What a document says about one name.
 #[derive(Debug, Clone)]
 pub(crate) enum Entry {
     /// One key sets the name.
     Value {
-        /// The key path as spelled in the file (`Space.NUM`).
-        spelled: String,
         /// The YAML node under the key.
-        node: Value,
+        node: NodeRef,
     },
     /// Several keys fold onto the name; the document does not say which it means.
     Ambiguous {
@@ -84,21 +128,17 @@ pub(crate) fn parse_document(text: &str, file: Option<&Path>) -> Result<Document
     // Resolve `<<: *anchor` merge keys, so shared sections work as YAML users expect.
     root.apply_merge()
         .map_err(|err| ConfigError::yaml(file, &err))?;
-    let mut document = Document {
-        file: file.map(Path::to_path_buf),
-        entries: BTreeMap::new(),
-        invalid_keys: Vec::new(),
-    };
-    match &root {
-        Value::Null => {} // an empty file, or only comments
-        Value::Mapping(mapping) => walk(mapping, None, None, &mut document),
+    let file = file.map(Path::to_path_buf);
+    let document = match root {
+        Value::Null => flatten(Value::Mapping(Mapping::new()), None, file), // no text
+        Value::Mapping(_) => flatten(root, None, file),
         other => {
             return Err(ConfigError::NotAMapping {
-                file: document.file,
-                found: kind_of(other),
+                file,
+                found: kind_of(&other),
             });
         }
-    }
+    };
     Ok(document)
 }
 // ANCHOR_END: parse_document
@@ -107,63 +147,120 @@ pub(crate) fn parse_document(text: &str, file: Option<&Path>) -> Result<Document
 /// name `inner`, as the loader's walk finds it; `None` if it gives it none (or
 /// gives it ambiguously).
 pub(crate) fn nested_node(value: &Value, name: &str, inner: &str) -> Option<Value> {
-    let Value::Mapping(mapping) = value else {
+    if !value.is_mapping() {
         return None;
-    };
-    let mut doc = Document {
-        file: None,
-        entries: BTreeMap::new(),
-        invalid_keys: Vec::new(),
-    };
-    walk(mapping, Some(name), Some(name), &mut doc);
-    match doc.entries.remove(inner) {
-        Some(Entry::Value { node, .. }) => Some(node),
+    }
+    let doc = flatten(value.clone(), Some(name), None);
+    match doc.entries.get(inner) {
+        Some(Entry::Value { node, .. }) => Some(node.get().clone()),
         _ => None,
     }
 }
 
+/// Names every level of `root` (a mapping), under `prefix` if given, each
+/// pointing into the shared tree.
+fn flatten(root: Value, prefix: Option<&str>, file: Option<PathBuf>) -> Document {
+    let mut walk = Walk::default();
+    if let Value::Mapping(mapping) = &root {
+        walk.mapping(mapping, None, prefix, prefix);
+    }
+    let tree = Arc::new(Tree {
+        root,
+        keys: walk.keys,
+    });
+    let entries = walk
+        .entries
+        .into_iter()
+        .map(|(name, entry)| {
+            let entry = match entry {
+                Found::Once { index, .. } => Entry::Value {
+                    node: NodeRef {
+                        tree: Arc::clone(&tree),
+                        index,
+                    },
+                },
+                Found::Often(spellings) => Entry::Ambiguous { spellings },
+            };
+            (name, entry)
+        })
+        .collect();
+    Document {
+        file,
+        entries,
+        invalid_keys: walk.invalid_keys,
+    }
+}
+
+/// What the walk collects before the tree is shared.
+#[derive(Default)]
+struct Walk {
+    /// As [`Tree::keys`].
+    keys: Vec<(Option<usize>, Value)>,
+    /// Every name found, with the index of its node in `keys`.
+    entries: BTreeMap<String, Found>,
+    /// As [`Document::invalid_keys`].
+    invalid_keys: Vec<InvalidKey>,
+}
+
+/// How often the walk found a name.
+enum Found {
+    /// Once, at this node, under the key path spelled so (`Space.NUM`).
+    Once { spelled: String, index: usize },
+    /// Under several keys, spelled so, in document order.
+    Often(Vec<String>),
+}
+
 // ANCHOR: walk
-/// Records every key of `mapping` under `parent`, then walks the nested mappings.
-fn walk(mapping: &Mapping, parent: Option<&str>, spelled: Option<&str>, doc: &mut Document) {
-    for (key, node) in mapping {
-        let text = key_text(key);
-        let key_spelled = join(spelled, &text);
-        let Some(part) = fold_key(&text) else {
-            doc.invalid_keys.push(InvalidKey {
-                parent: parent.map(str::to_owned),
-                spelled: key_spelled,
-            });
-            continue;
-        };
-        let name = join(parent, &part);
-        match doc.entries.get_mut(&name) {
-            None => {
-                let entry = Entry::Value {
-                    spelled: key_spelled.clone(),
-                    node: node.clone(),
-                };
-                doc.entries.insert(name.clone(), entry);
+impl Walk {
+    /// Records every key of `mapping` (the node `at`, or the root) under `parent`,
+    /// then walks the nested mappings.
+    fn mapping(
+        &mut self,
+        mapping: &Mapping,
+        at: Option<usize>,
+        parent: Option<&str>,
+        spelled: Option<&str>,
+    ) {
+        for (key, node) in mapping {
+            let text = key_text(key);
+            let key_spelled = join(spelled, &text);
+            let Some(part) = fold_key(&text) else {
+                self.invalid_keys.push(InvalidKey {
+                    parent: parent.map(str::to_owned),
+                    spelled: key_spelled,
+                });
+                continue;
+            };
+            let name = join(parent, &part);
+            let index = self.keys.len();
+            self.keys.push((at, key.clone()));
+            match self.entries.get_mut(&name) {
+                None => {
+                    let found = Found::Once {
+                        spelled: key_spelled.clone(),
+                        index,
+                    };
+                    self.entries.insert(name.clone(), found);
+                }
+                Some(found) => found.add_spelling(key_spelled.clone()),
             }
-            Some(entry) => entry.add_spelling(key_spelled.clone()),
-        }
-        if let Value::Mapping(children) = node {
-            walk(children, Some(&name), Some(&key_spelled), doc);
+            if let Value::Mapping(children) = node {
+                self.mapping(children, Some(index), Some(&name), Some(&key_spelled));
+            }
         }
     }
 }
 // ANCHOR_END: walk
 
-impl Entry {
+impl Found {
     /// Turns the entry into (or extends) an ambiguous one.
     fn add_spelling(&mut self, spelled: String) {
         match self {
-            Entry::Value { spelled: first, .. } => {
+            Found::Once { spelled: first, .. } => {
                 let first = std::mem::take(first);
-                *self = Entry::Ambiguous {
-                    spellings: vec![first, spelled],
-                };
+                *self = Found::Often(vec![first, spelled]);
             }
-            Entry::Ambiguous { spellings } => spellings.push(spelled),
+            Found::Often(spellings) => spellings.push(spelled),
         }
     }
 }

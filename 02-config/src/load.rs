@@ -167,7 +167,7 @@ impl Registry {
         for (&name, &(entry, layer)) in winners.iter().filter(|(_, (_, l))| l.fresh) {
             let file = layer.doc.file.clone();
             match (vars.get(name), entry) {
-                (Some(var), Entry::Value { node, .. }) => match Arc::clone(var).stage(node) {
+                (Some(var), Entry::Value { node, .. }) => match Arc::clone(var).stage(node.get()) {
                     Ok(value) => staging.staged.push((name.to_owned(), file, value)),
                     Err(err) => staging.problems.push(Problem {
                         key: name.to_owned(),

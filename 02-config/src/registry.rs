@@ -13,10 +13,9 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use serde_yaml::Value;
-
 use crate::dir::DirMemory;
 use crate::error::{ConfigError, Origin};
+use crate::flatten::NodeRef;
 use crate::global::log_error;
 use crate::name::check_name;
 use crate::value::{AnyVar, ConfigValue};
@@ -43,8 +42,9 @@ pub struct Registry {
 pub(crate) enum EarlyValue {
     /// The YAML node and the file it came from.
     Value {
-        /// The node, deserialized when the variable is registered.
-        node: Value,
+        /// The node, deserialized when the variable is registered. A reference
+        /// into the document's tree, shared with the document's other names.
+        node: NodeRef,
         /// Its file, for the error message if it does not fit the variable's type.
         file: Option<PathBuf>,
     },
@@ -118,8 +118,8 @@ impl Registry {
             return default.clone();
         };
         match early {
-            EarlyValue::Value { node, file } => {
-                serde_yaml::from_value(node).unwrap_or_else(|err| {
+            EarlyValue::Value { node, file } => serde_yaml::from_value(node.get().clone())
+                .unwrap_or_else(|err| {
                     log_error(format_args!(
                         "config {name} (in {}): loaded value is not a valid {}: {err}; \
                          using the default",
@@ -127,8 +127,7 @@ impl Registry {
                         std::any::type_name::<T>()
                     ));
                     default.clone()
-                })
-            }
+                }),
             EarlyValue::Ambiguous { spellings, file } => {
                 log_error(format_args!(
                     "config {name} (in {}): set by several keys ({}); using the default",

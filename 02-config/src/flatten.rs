@@ -43,7 +43,7 @@ pub(crate) struct Document {
 ///
 /// Every level of a nested mapping gets a name, so giving each name its own copy
 /// of its node would copy the deepest nodes once per level above them: 40 KB of
-/// text nested 120 levels deep took half a gigabyte. A name holds a [`NodeRef`]
+/// text nested 120 levels deep kept 182 MB of heap. A name holds a [`NodeRef`]
 /// instead, and the memory stays in proportion to the text.
 #[derive(Debug)]
 pub(crate) struct Tree {

@@ -163,7 +163,8 @@ fn a_missing_directory_is_an_io_error_naming_it() {
 
 /// YAML's parser (libyaml, inside serde_yaml) spends time proportional to the
 /// nesting depth on every token, and reads the whole document before serde_yaml's
-/// own depth limit applies: 200,000 unclosed `[` kept a load busy for hours. The
+/// own depth limit applies: 100,000 unclosed `[` kept a (debug) load busy for six
+/// minutes, and twice as many takes four times as long. The
 /// loader measures the nesting first and refuses it at once, naming where it went
 /// too deep; the watchdog turns the old behaviour into a failure instead of a hang.
 #[test]

@@ -18,7 +18,7 @@ use crate::error::{ConfigError, Origin};
 use crate::flatten::NodeRef;
 use crate::global::log_error;
 use crate::name::check_name;
-use crate::value::{AnyVar, ConfigValue};
+use crate::value::{AnyVar, ConfigValue, from_node};
 use crate::var::ConfigVar;
 
 /// A set of configuration variables, and the loader that fills them from YAML.
@@ -118,16 +118,15 @@ impl Registry {
             return default.clone();
         };
         match early {
-            EarlyValue::Value { node, file } => serde_yaml::from_value(node.get().clone())
-                .unwrap_or_else(|err| {
-                    log_error(format_args!(
-                        "config {name} (in {}): loaded value is not a valid {}: {err}; \
+            EarlyValue::Value { node, file } => from_node(node.get()).unwrap_or_else(|err| {
+                log_error(format_args!(
+                    "config {name} (in {}): loaded value is not a valid {}: {err}; \
                          using the default",
-                        Origin(file.as_deref()),
-                        std::any::type_name::<T>()
-                    ));
-                    default.clone()
-                }),
+                    Origin(file.as_deref()),
+                    std::any::type_name::<T>()
+                ));
+                default.clone()
+            }),
             EarlyValue::Ambiguous { spellings, file } => {
                 log_error(format_args!(
                     "config {name} (in {}): set by several keys ({}); using the default",

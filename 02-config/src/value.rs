@@ -12,11 +12,14 @@
 //! ([`Staged::store`]). That split is what makes a load all-or-nothing.
 
 use std::any::Any;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_yaml::Value;
+
+use crate::listeners::panic_message;
 
 /// Any type usable as a config value: serde for the YAML round trip, `Clone` to hand
 /// out copies, `PartialEq` to notice real changes, `Send + Sync + 'static` to live in
@@ -62,6 +65,25 @@ pub(crate) trait Staged: Send {
     fn deliver(&self);
 }
 // ANCHOR_END: any_var
+
+// ANCHOR: from_node
+/// Deserializes `node` into a `T`. `T`'s `Deserialize` is program code that runs on
+/// what a file says, and a hand-written one may panic on input it did not expect
+/// (an `unwrap` on a parse): the panic is contained here and becomes an error, so
+/// the value is refused as one of the wrong type would be, instead of unwinding
+/// out of the load.
+pub(crate) fn from_node<T: ConfigValue>(node: &Value) -> Result<T, serde_yaml::Error> {
+    match catch_unwind(AssertUnwindSafe(|| {
+        serde_yaml::from_value::<T>(node.clone())
+    })) {
+        Ok(result) => result,
+        Err(payload) => Err(serde::de::Error::custom(format_args!(
+            "its Deserialize panicked: {}",
+            panic_message(payload.as_ref())
+        ))),
+    }
+}
+// ANCHOR_END: from_node
 
 /// The YAML text of a value, as `ConfigVar::to_yaml` shows it.
 ///

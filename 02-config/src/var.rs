@@ -16,7 +16,7 @@ use crate::error::{ConfigError, Problem, ProblemKind};
 use crate::global::log_error;
 use crate::listeners::{ListenerId, Listeners};
 use crate::validators::Validators;
-use crate::value::{AnyVar, ConfigValue, Staged, to_yaml_text};
+use crate::value::{AnyVar, ConfigValue, Staged, from_node, to_yaml_text};
 
 /// A typed configuration variable, shared as `Arc<ConfigVar<T>>` by the registry and
 /// everyone who looked it up.
@@ -250,7 +250,7 @@ impl<T: ConfigValue> AnyVar for ConfigVar<T> {
     }
 
     fn stage(self: Arc<Self>, node: &Value) -> Result<Box<dyn Staged>, serde_yaml::Error> {
-        let value = serde_yaml::from_value::<T>(node.clone())?;
+        let value = from_node::<T>(node)?;
         Ok(Box::new(StagedValue {
             var: self,
             value: Some(value),

@@ -319,5 +319,8 @@ fn a_named_pipe_without_a_reader_is_refused_instead_of_waiting() {
     let n = std::io::Read::read(&mut &reader, &mut buffer).unwrap();
     assert_eq!(&buffer[..n], b"through the pipe\n");
     assert_eq!(appender.write_errors(), 0);
+    // Release the appender first: a live one would recreate its deleted path.
+    logger.clear_appenders();
+    drop(appender);
     fs::remove_file(&fifo).unwrap();
 }

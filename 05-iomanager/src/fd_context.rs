@@ -52,6 +52,12 @@ pub(crate) struct Slot {
     /// 120 s read timeout touches the timer wheel once in 120 s, not twice
     /// per request.
     pub timer: Option<(TimerId, Instant)>,
+    /// A wait that is not tracked was made on this direction since the last
+    /// tracked one ([`IoHandle::wait_current_tracked`](crate::IoHandle::wait_current_tracked)):
+    /// it may have taken an edge that a tracked caller, which may trust an
+    /// old "the fd is empty" and wait without trying its I/O, never saw.
+    /// The next tracked wait returns at once instead, and clears it.
+    pub untracked_since: bool,
 }
 
 /// Everything about one fd, behind one lock.

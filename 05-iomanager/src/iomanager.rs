@@ -190,7 +190,7 @@ impl IoHandle {
         if !in_fiber() {
             return Err(EventError::NotInFiber);
         }
-        let Some(token) = self.reactor.reserve(fd, event)? else {
+        let Some(token) = self.reactor.reserve::<false>(fd, event)? else {
             return Ok(WakeReason::Woken);
         };
         let reactor = self.reactor.clone();
@@ -201,10 +201,41 @@ impl IoHandle {
 
     // ANCHOR: wait_current
     /// [`IoHandle::wait`] on the I/O manager running the calling fiber,
-    /// without building an `IoHandle` (no reference counts to touch): the
-    /// path every hooked call that would block takes. `NotInFiber` when the
-    /// caller is not a fiber on an I/O manager worker.
+    /// without building an `IoHandle` (no reference counts to touch).
+    /// `NotInFiber` when the caller is not a fiber on an I/O manager worker.
+    /// Every hooked call that would block takes this path, in the form
+    /// below.
     pub fn wait_current(
+        fd: RawFd,
+        event: Event,
+        deadline: Option<Instant>,
+    ) -> Result<WakeReason, EventError> {
+        Self::wait_current_as::<false>(fd, event, deadline)
+    }
+
+    // ANCHOR: wait_current_tracked
+    /// [`IoHandle::wait_current`] for a caller that keeps its own record of
+    /// whether `fd` has anything for it, and may wait without trying its
+    /// I/O first (chapter 6 skips the read that follows a short read). That
+    /// record holds only while the edges epoll reports come to this caller:
+    /// a wait made any other way (`wait`, `wait_current`, `add_event`) may
+    /// have been woken by an edge this caller never saw, and no other edge
+    /// will come for the same bytes. So if such a wait was made on `fd` and
+    /// `event` since this caller's last wait, this returns `Woken` at once,
+    /// and the caller tries its I/O instead of waiting for an edge that may
+    /// have come and gone. The reactor keeps one flag per fd and direction
+    /// for it, under the lock `wait` takes anyway.
+    pub fn wait_current_tracked(
+        fd: RawFd,
+        event: Event,
+        deadline: Option<Instant>,
+    ) -> Result<WakeReason, EventError> {
+        Self::wait_current_as::<true>(fd, event, deadline)
+    }
+    // ANCHOR_END: wait_current_tracked
+
+    #[inline(always)]
+    fn wait_current_as<const TRACKED: bool>(
         fd: RawFd,
         event: Event,
         deadline: Option<Instant>,
@@ -216,7 +247,7 @@ impl IoHandle {
         // SAFETY: a non-null CURRENT is set by this worker's loop, whose
         // scheduler holds an `Arc<Reactor>` for as long as the loop runs.
         let reactor: &Reactor = unsafe { &*reactor };
-        let Some(token) = reactor.reserve(fd, event)? else {
+        let Some(token) = reactor.reserve::<TRACKED>(fd, event)? else {
             return Ok(WakeReason::Woken);
         };
         // Woken on this reactor's own scheduler (`None`) when that is the one

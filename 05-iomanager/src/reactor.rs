@@ -353,6 +353,7 @@ impl Reactor {
         if !matches!(state.slot(event).state, SlotState::Empty) {
             return Err(EventError::AlreadyWaiting(fd, event));
         }
+        state.slot(event).untracked_since = true;
         let token = state.new_token();
         let wait = Wait {
             waiter: Waiter::Call(f),
@@ -380,13 +381,25 @@ impl Reactor {
     // ANCHOR: reserve_slot
     /// First half of parking a fiber on `event`: claims the slot, or reports
     /// that the fd became ready since the caller's last attempt (`None`:
-    /// retry instead of parking).
-    pub fn reserve(&self, fd: RawFd, event: Event) -> Result<Option<u64>, EventError> {
+    /// retry instead of parking). A `TRACKED` wait is also sent back to
+    /// retry if a wait that is not tracked was made since the last tracked
+    /// one (see [`Slot::untracked_since`](crate::fd_context::Slot)).
+    pub fn reserve<const TRACKED: bool>(
+        &self,
+        fd: RawFd,
+        event: Event,
+    ) -> Result<Option<u64>, EventError> {
         let ctx = self.context(fd)?;
         let mut state = ctx.lock();
         self.ensure_registered(fd, &mut state)?;
-        if !matches!(state.slot(event).state, SlotState::Empty) {
+        let slot = state.slot(event);
+        if !matches!(slot.state, SlotState::Empty) {
             return Err(EventError::AlreadyWaiting(fd, event));
+        }
+        if !TRACKED {
+            slot.untracked_since = true;
+        } else if std::mem::take(&mut slot.untracked_since) {
+            return Ok(None); // someone else may have had the edge
         }
         if state.take_readiness(event) {
             return Ok(None);
@@ -554,6 +567,7 @@ impl Reactor {
             for event in [Event::Read, Event::Write] {
                 let slot = state.slot(event);
                 slot.ready = false;
+                slot.untracked_since = false;
                 if let Some((timer, _)) = slot.timer.take() {
                     self.timers.cancel(timer);
                 }

@@ -1,13 +1,15 @@
 //! A ready fd wakes exactly the fiber waiting on it; read and write waiters
-//! share an fd; one waiter per direction; bad fds are errors.
+//! share an fd; one waiter per direction; bad fds are errors; a tracked
+//! wait hears of an edge another wait took.
 
 mod common;
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use common::{PATIENCE, pair, read_parked, within, write_parked};
 use sylar_iomanager::{Event, EventError, IoHandle, IoManager, WakeReason};
@@ -267,5 +269,48 @@ fn a_callback_registered_from_another_scheduler_runs_there() {
         drop(ours);
         runner.stop();
         watcher.stop();
+    });
+}
+
+#[test]
+fn a_tracked_wait_returns_at_once_after_another_wait_took_the_edge() {
+    // A caller that waits without trying its read first (chapter 6 after a
+    // short read) would sleep through bytes whose one edge woke a wait of
+    // someone else's: the tracked wait says "try again" instead.
+    within(PATIENCE, || {
+        let iom = IoManager::new(1, false, "tracked").unwrap();
+        let (tx, rx) = mpsc::channel();
+        iom.schedule(move || {
+            let (mut a, b) = pair();
+            let fd = a.as_raw_fd();
+            let io = IoHandle::current().unwrap();
+            let writer = b.try_clone().unwrap(); // `b` stays open: no hang-up
+            io.schedule(move || (&writer).write_all(b"ping").unwrap())
+                .unwrap();
+            let plain = io.wait(fd, Event::Read, None).unwrap();
+            let soon = Instant::now() + Duration::from_secs(2);
+            let start = Instant::now();
+            let tracked = IoHandle::wait_current_tracked(fd, Event::Read, Some(soon)).unwrap();
+            let at_once = start.elapsed() < Duration::from_secs(1);
+            // Emptied, and no edge since: a tracked wait waits, as any other.
+            let mut buf = [0u8; 8];
+            assert_eq!(a.read(&mut buf).unwrap(), 4);
+            let brief = Instant::now() + Duration::from_millis(50);
+            let empty = IoHandle::wait_current_tracked(fd, Event::Read, Some(brief)).unwrap();
+            tx.send((plain, tracked, at_once, empty)).unwrap();
+            drop(b);
+        })
+        .unwrap();
+        let got = rx.recv_timeout(PATIENCE).unwrap();
+        iom.stop();
+        assert_eq!(
+            got,
+            (
+                WakeReason::Woken,
+                WakeReason::Woken,
+                true,
+                WakeReason::TimedOut
+            )
+        );
     });
 }

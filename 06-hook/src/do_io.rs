@@ -19,7 +19,7 @@
 //!  │        │        deadline (SO_RCVTIMEO) passed? ── yes ─▶ EAGAIN, like the kernel
 //!  │        │                       │ no
 //!  │        │                       ▼
-//!  │        │   park until readable or the deadline (IoHandle::wait_current)
+//!  │        │   park until readable or the deadline (IoHandle::wait_current_tracked)
 //!  │        │                       │
 //!  └── Woken ◀──────────────────────┤ TimedOut ─▶ EAGAIN
 //!   (EBADF if the fd was closed and │ Cancelled ─▶ EBADF (fd closed) / ECANCELED
@@ -91,7 +91,8 @@ pub(crate) fn do_io_on(
     // ANCHOR: drained_skip
     // A read that follows a short read: the socket was empty then, so wait
     // for readiness first instead of paying for a read that says EAGAIN.
-    // (An edge that arrived since is remembered; `wait` returns at once.)
+    // (An edge that arrived since is remembered, and one that a wait of
+    // someone else's took is reported: the tracked wait returns at once.)
     let mut skip_call = read_len.is_some() && ctx.is_drained();
     loop {
         let n = if std::mem::take(&mut skip_call) {
@@ -125,7 +126,7 @@ pub(crate) fn do_io_on(
             Some(d) if Instant::now() >= d => return fail(libc::EAGAIN),
             Some(_) => {}
         }
-        match IoHandle::wait_current(fd, event, deadline) {
+        match IoHandle::wait_current_tracked(fd, event, deadline) {
             // Closed and reused while we slept: not our fd any more.
             Ok(WakeReason::Woken) if ctx.generation() != generation => return fail(libc::EBADF),
             Ok(WakeReason::Woken) => {

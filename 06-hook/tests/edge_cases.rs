@@ -1,12 +1,16 @@
 //! Corners a review found where the hook differed from the kernel: a read
-//! after `poll` reported data, a read after a `readv` that waited,
-//! `MSG_WAITALL`, a `dup2` that fails, and a negative receive timeout.
+//! after `poll` reported data, a read after a `readv` that waited, a read
+//! after a wait made with chapter 5's own API, `MSG_WAITALL`, a `dup2` that
+//! fails, and a negative receive timeout.
 
 mod common;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use common::{beside, in_fiber};
+use sylar_iomanager::{Event, IoHandle, WakeReason};
 
 fn errno() -> i32 {
     std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
@@ -188,5 +192,61 @@ fn a_recv_after_a_readv_that_waited_returns_what_the_readv_left() {
     assert_eq!(
         n, 3,
         "the recv after the readv failed: errno {err} after {took:?}"
+    );
+}
+
+#[test]
+fn a_recv_after_a_chapter_5_wait_returns_the_data() {
+    // A short recv marks the socket drained. The program then waits for the
+    // next bytes with chapter 5's `IoHandle::wait`, which spends their edge:
+    // the recv after it must read them, not wait for an edge that came.
+    let (woken, n, err, took) = in_fiber(|| {
+        let (a, b) = pair();
+        set_rcvtimeo(a, 2, 0);
+        let mut buf = [0u8; 100];
+        write_all(b, b"hello");
+        assert_eq!(recv(a, &mut buf, 0), 5);
+        write_later(b, Duration::from_millis(100), b"world");
+        let io = IoHandle::current().unwrap();
+        let woken = matches!(io.wait(a, Event::Read, None), Ok(WakeReason::Woken));
+        let start = Instant::now();
+        let n = recv(a, &mut buf, 0);
+        (woken, n, errno(), start.elapsed())
+    });
+    assert!(woken, "IoHandle::wait did not end Woken");
+    assert_eq!(
+        n, 5,
+        "the recv after IoHandle::wait failed: errno {err} after {took:?}"
+    );
+}
+
+#[test]
+fn a_recv_after_a_chapter_5_callback_returns_the_data() {
+    // The same with `add_event`: its callback is the one woken by the edge.
+    let (n, err, took) = in_fiber(|| {
+        let (a, b) = pair();
+        set_rcvtimeo(a, 2, 0);
+        let mut buf = [0u8; 100];
+        write_all(b, b"hello");
+        assert_eq!(recv(a, &mut buf, 0), 5);
+        let called = Arc::new(AtomicBool::new(false));
+        let flag = called.clone();
+        IoHandle::current()
+            .unwrap()
+            .add_event(a, Event::Read, move |reason| {
+                flag.store(reason == WakeReason::Woken, Ordering::SeqCst);
+            })
+            .unwrap();
+        write_later(b, Duration::from_millis(50), b"world");
+        while !called.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(5)); // parks this fiber
+        }
+        let start = Instant::now();
+        let n = recv(a, &mut buf, 0);
+        (n, errno(), start.elapsed())
+    });
+    assert_eq!(
+        n, 5,
+        "the recv after the add_event callback failed: errno {err} after {took:?}"
     );
 }

@@ -44,7 +44,8 @@
 //! - `do_io`: the one loop every read and write goes through.
 //! - `io`: read, readv, recv, recvfrom, recvmsg, write, writev, send, sendto, sendmsg.
 //! - `socket`: socket, socketpair, accept, accept4, connect ([`connect_with_timeout`]),
-//!   close, dup, dup2, dup3, close_range, getsockopt, setsockopt.
+//!   close, dup, dup2, dup3, close_range.
+//! - `sockopt`: setsockopt and getsockopt: the timeouts we must enforce.
 //! - `fcntl`: fcntl, fcntl64, ioctl — the user's O_NONBLOCK kept apart from ours.
 //! - `sleep`: sleep, usleep, nanosleep, clock_nanosleep.
 //! - `poll`: poll.
@@ -66,6 +67,7 @@ mod poll;
 mod resolve;
 mod sleep;
 mod socket;
+mod sockopt;
 
 pub use enable::{is_hook_enabled, set_hook_enabled};
 pub use fd_manager::{FdCtx, TimeoutKind, lookup as fd_context};

@@ -4,7 +4,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use libc::{c_int, c_uint, c_void, sockaddr, socklen_t};
+use libc::{c_int, c_uint, sockaddr, socklen_t};
 use sylar_fiber::in_fiber;
 use sylar_iomanager::{Event, IoHandle, WakeReason, forget_fd_everywhere};
 
@@ -400,67 +400,3 @@ pub unsafe extern "C" fn close_range(first: c_uint, last: c_uint, flags: c_int) 
     unsafe { (real::close_range())(first, last, flags) }
 }
 // ANCHOR_END: close_range
-
-// ANCHOR: setsockopt
-/// Hooked `setsockopt(2)`: remembers SO_RCVTIMEO/SO_SNDTIMEO, which the hook
-/// must enforce itself since the kernel never sees us block; passes every
-/// option to the kernel too, so unhooked code keeps working.
-///
-/// # Safety
-/// The same contract as libc's `setsockopt`.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn setsockopt(
-    fd: c_int,
-    level: c_int,
-    name: c_int,
-    value: *const c_void,
-    len: socklen_t,
-) -> c_int {
-    // SAFETY: forwarded unchanged to the real function.
-    let rc = unsafe { (real::setsockopt())(fd, level, name, value, len) };
-    if rc == 0
-        && level == libc::SOL_SOCKET
-        && (name == libc::SO_RCVTIMEO || name == libc::SO_SNDTIMEO)
-        && len as usize >= std::mem::size_of::<libc::timeval>()
-        && let Some(ctx) = fd_manager::lookup(fd)
-    {
-        // SAFETY: the kernel accepted it, so `value` points at a timeval.
-        let tv = unsafe { *value.cast::<libc::timeval>() };
-        // As the kernel reads it: zero is no timeout, and a negative time
-        // is a timeout that has already run out (fail at once).
-        let timeout = if tv.tv_sec < 0 {
-            Some(Duration::ZERO)
-        } else {
-            let t = Duration::new(
-                tv.tv_sec as u64,
-                (tv.tv_usec.clamp(0, 999_999) * 1000) as u32,
-            );
-            (!t.is_zero()).then_some(t)
-        };
-        let kind = if name == libc::SO_RCVTIMEO {
-            TimeoutKind::Recv
-        } else {
-            TimeoutKind::Send
-        };
-        ctx.set_timeout(kind, timeout);
-    }
-    rc
-}
-// ANCHOR_END: setsockopt
-
-/// Hooked `getsockopt(2)`: the kernel knows every option (we passed them
-/// all on), so this is the real function; hooked to complete sylar's list.
-///
-/// # Safety
-/// The same contract as libc's `getsockopt`.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn getsockopt(
-    fd: c_int,
-    level: c_int,
-    name: c_int,
-    value: *mut c_void,
-    len: *mut socklen_t,
-) -> c_int {
-    // SAFETY: forwarded unchanged to the real function.
-    unsafe { (real::getsockopt())(fd, level, name, value, len) }
-}

@@ -1,7 +1,7 @@
 //! Corners a review found where the hook differed from the kernel: a read
 //! after `poll` reported data, a read after a `readv` that waited, a read
 //! after a wait made with chapter 5's own API, `MSG_WAITALL`, a `dup2` that
-//! fails, and a negative receive timeout.
+//! fails, a negative receive timeout, and the 64-bit `SO_RCVTIMEO_NEW`.
 
 mod common;
 
@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{beside, in_fiber};
+use common::{beside, in_fiber, within};
 use sylar_iomanager::{Event, IoHandle, WakeReason};
 
 fn errno() -> i32 {
@@ -249,4 +249,88 @@ fn a_recv_after_a_chapter_5_callback_returns_the_data() {
         n, 5,
         "the recv after the add_event callback failed: errno {err} after {took:?}"
     );
+}
+
+/// `SO_RCVTIMEO_NEW` (Linux 5.1 and later; <asm-generic/socket.h>): the
+/// receive timeout as a `struct __kernel_sock_timeval`, two 64-bit fields
+/// on every architecture. The libc crate does not define it for x86_64.
+const SO_RCVTIMEO_NEW: i32 = 66;
+
+#[test]
+fn a_receive_timeout_set_with_so_rcvtimeo_new_times_out_as_in_the_kernel() {
+    let read_with_new_timeout = || {
+        let (a, _b) = pair();
+        // struct __kernel_sock_timeval { __s64 tv_sec; __s64 tv_usec; }
+        let tv: [i64; 2] = [0, 100_000];
+        // SAFETY: 16 valid bytes, the size we pass.
+        let rc = unsafe {
+            libc::setsockopt(
+                a,
+                libc::SOL_SOCKET,
+                SO_RCVTIMEO_NEW,
+                tv.as_ptr().cast(),
+                size_of_val(&tv) as libc::socklen_t,
+            )
+        };
+        assert_eq!(rc, 0, "setsockopt(SO_RCVTIMEO_NEW): errno {}", errno());
+        let mut buf = [0u8; 5];
+        let start = Instant::now();
+        let n = recv(a, &mut buf, 0);
+        let took = start.elapsed();
+        (
+            n,
+            errno(),
+            took >= Duration::from_millis(90) && took < Duration::from_secs(5),
+        )
+    };
+    let plain = std::thread::spawn(read_with_new_timeout).join().unwrap();
+    assert_eq!(plain, (-1, libc::EAGAIN, true), "the kernel's behaviour");
+    // Without the timeout the fiber's read would wait for ever: a watchdog
+    // turns that hang into a failure.
+    let in_a_fiber = within(Duration::from_secs(20), move || {
+        in_fiber(read_with_new_timeout)
+    });
+    assert_eq!(in_a_fiber, plain);
+}
+
+/// `SO_SNDTIMEO_NEW`: the send timeout in the same 64-bit layout.
+const SO_SNDTIMEO_NEW: i32 = 67;
+
+#[test]
+fn a_send_timeout_set_with_so_sndtimeo_new_times_out_as_in_the_kernel() {
+    let send_with_new_timeout = || {
+        let (a, _b) = pair();
+        let tv: [i64; 2] = [0, 100_000];
+        // SAFETY: 16 valid bytes, the size we pass.
+        let rc = unsafe {
+            libc::setsockopt(
+                a,
+                libc::SOL_SOCKET,
+                SO_SNDTIMEO_NEW,
+                tv.as_ptr().cast(),
+                size_of_val(&tv) as libc::socklen_t,
+            )
+        };
+        assert_eq!(rc, 0, "setsockopt(SO_SNDTIMEO_NEW): errno {}", errno());
+        // Fill the send buffer without blocking; nobody reads the other end.
+        let chunk = [0u8; 4096];
+        // SAFETY: `chunk` is valid for its length.
+        while unsafe { libc::send(a, chunk.as_ptr().cast(), chunk.len(), libc::MSG_DONTWAIT) } > 0 {
+        }
+        let start = Instant::now();
+        // SAFETY: as above; a blocking send of one byte.
+        let n = unsafe { libc::send(a, chunk.as_ptr().cast(), 1, 0) };
+        let took = start.elapsed();
+        (
+            n,
+            errno(),
+            took >= Duration::from_millis(90) && took < Duration::from_secs(5),
+        )
+    };
+    let plain = std::thread::spawn(send_with_new_timeout).join().unwrap();
+    assert_eq!(plain, (-1, libc::EAGAIN, true), "the kernel's behaviour");
+    let in_a_fiber = within(Duration::from_secs(20), move || {
+        in_fiber(send_with_new_timeout)
+    });
+    assert_eq!(in_a_fiber, plain);
 }

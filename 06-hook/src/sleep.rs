@@ -3,13 +3,14 @@
 //! std's `thread::sleep` calls `clock_nanosleep(CLOCK_MONOTONIC, 0, ..)`,
 //! never `nanosleep`; C code calls `sleep`, `usleep`, `nanosleep`. Each keeps
 //! its contract: a sub-millisecond sleep still sleeps (the timer wheel counts
-//! whole milliseconds and rounds up, so it is never zero), and the calls with
-//! a "remaining time" out-parameter fill it in when the sleep is cut short.
+//! whole milliseconds and rounds up, so it is never zero), a zero sleep
+//! yields instead of waiting for the wheel's next tick, and the calls with a
+//! "remaining time" out-parameter fill it in when the sleep is cut short.
 
 use std::time::{Duration, Instant};
 
 use libc::{c_int, c_uint, clockid_t, timespec, useconds_t};
-use sylar_fiber::in_fiber;
+use sylar_fiber::{in_fiber, yield_now};
 use sylar_iomanager::{IoHandle, WakeReason};
 
 use crate::enable::{fail, is_hook_enabled};
@@ -18,9 +19,23 @@ use crate::original::real;
 // ANCHOR: park_for
 /// Parks the calling fiber for `duration`, if it can be parked; returns
 /// `None` when the caller must use the real function instead.
+///
+/// A zero `duration` yields instead: the fiber goes to the back of its
+/// scheduler's queue and runs again once the fibers already queued have had
+/// their turn, microseconds later. A timer would round zero up to the
+/// wheel's next millisecond tick, where the real call returns at once; and
+/// returning at once would let a fiber that waits for another with a loop
+/// of zero sleeps spin for ever on its thread.
 fn park_for(duration: Duration) -> Option<WakeReason> {
     if !is_hook_enabled() || !in_fiber() {
         return None;
+    }
+    if duration.is_zero() {
+        if !IoHandle::on_worker_thread() {
+            return None;
+        }
+        yield_now();
+        return Some(WakeReason::Woken);
     }
     IoHandle::current()?.sleep(duration).ok()
 }

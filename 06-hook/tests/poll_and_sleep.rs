@@ -165,3 +165,66 @@ fn clock_nanosleep_until_a_past_deadline_returns_at_once() {
     });
     assert_eq!((rc, quick), (0, true));
 }
+
+/// One zero-length sleep, by each of the four calls in turn.
+fn sleep_zero(i: usize) {
+    let zero = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: plain integers, and a valid timespec with a null `remaining`.
+    unsafe {
+        match i % 4 {
+            0 => assert_eq!(libc::sleep(0), 0),
+            1 => assert_eq!(libc::usleep(0), 0),
+            2 => assert_eq!(libc::nanosleep(&zero, std::ptr::null_mut()), 0),
+            _ => assert_eq!(
+                libc::clock_nanosleep(libc::CLOCK_MONOTONIC, 0, &zero, std::ptr::null_mut()),
+                0
+            ),
+        }
+    }
+}
+
+#[test]
+fn zero_sleeps_do_not_park_a_millisecond_each() {
+    const SLEEPS: usize = 1000;
+    let elapsed = in_fiber(|| {
+        let start = Instant::now();
+        for i in 0..SLEEPS {
+            sleep_zero(i);
+        }
+        start.elapsed()
+    });
+    // The real calls return at once. A millisecond each (the timer wheel's
+    // tick) would be a second; allow a slow, shared machine half of that.
+    assert!(
+        elapsed < Duration::from_millis(500),
+        "{SLEEPS} zero sleeps took {elapsed:?}"
+    );
+}
+
+#[test]
+fn a_zero_sleep_lets_another_fiber_run() {
+    // A fiber that waits for another with a zero-sleep loop, on one thread:
+    // if a zero sleep returned without yielding, the other fiber would never
+    // run and the loop would spin until it gives up.
+    let (others_ran, spins) = in_fiber(|| {
+        let flag = Arc::new(AtomicUsize::new(0));
+        let set = flag.clone();
+        IoHandle::current()
+            .unwrap()
+            .schedule(move || set.store(1, Ordering::SeqCst))
+            .unwrap();
+        let mut spins = 0;
+        while flag.load(Ordering::SeqCst) == 0 && spins < 100_000 {
+            sleep_zero(spins);
+            spins += 1;
+        }
+        (flag.load(Ordering::SeqCst) == 1, spins)
+    });
+    assert!(
+        others_ran,
+        "the other fiber never ran ({spins} zero sleeps)"
+    );
+}

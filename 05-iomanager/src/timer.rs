@@ -171,7 +171,8 @@ impl TimerManager {
     /// passed). It has no interval: `refresh` fires it now, `reset` uses the
     /// interval it is given.
     pub fn add_at(&self, at: Instant, f: impl FnOnce() + Send + 'static) -> TimerId {
-        self.insert_at(self.nanos_of(at), 0, Action::Once(Box::new(f)))
+        let now = self.nanos_of(Instant::now());
+        self.insert_at(now, self.nanos_of(at), 0, Action::Once(Box::new(f)))
     }
 
     /// A one-shot timer that schedules `fiber` on `handle` (a sleep).
@@ -191,11 +192,21 @@ impl TimerManager {
     fn insert(&self, interval: Duration, action: Action) -> TimerId {
         let now = self.nanos_of(Instant::now());
         let interval = capped_nanos(interval);
-        self.insert_at(now.saturating_add(interval), interval, action)
+        self.insert_at(now, now.saturating_add(interval), interval, action)
     }
 
-    /// Adds a timer due at `deadline` (its period, if any, is `interval`).
-    fn insert_at(&self, deadline: Nanos, interval: Nanos, action: Action) -> TimerId {
+    /// Adds a timer due at `deadline` (its period, if any, is `interval`);
+    /// `now` is when it is added.
+    fn insert_at(&self, now: Nanos, deadline: Nanos, interval: Nanos, action: Action) -> TimerId {
+        // A deadline still to come is rounded up to its tick, so that the
+        // timer never fires early. One that has come already (a zero delay,
+        // an `add_at` in the past) is due at the next collection: rounded
+        // up, it would wait for the next tick, up to a millisecond, for
+        // nothing.
+        let when = match deadline <= now {
+            true => deadline / 1_000_000,
+            false => Wheel::tick_of(deadline),
+        };
         let (key, announce) = {
             let mut timers = self.lock();
             timers.next_id += 1;
@@ -205,10 +216,7 @@ impl TimerManager {
                 .free
                 .pop()
                 .unwrap_or_else(|| timers.slab.push_empty());
-            let pos = timers.wheel.place(Entry {
-                when: Wheel::tick_of(deadline),
-                slab: slot,
-            });
+            let pos = timers.wheel.place(Entry { when, slab: slot });
             timers.slab[slot] = Some(Slot {
                 action: Some(action),
                 interval,

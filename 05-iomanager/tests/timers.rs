@@ -116,6 +116,28 @@ fn a_zero_interval_recurring_timer_fires_once_per_collection() {
 }
 
 #[test]
+fn a_timer_already_due_fires_at_the_next_collection_not_the_next_tick() {
+    let manager = TimerManager::new(|| {});
+    let fired = Arc::new(AtomicUsize::new(0));
+    let (f, g) = (fired.clone(), fired.clone());
+    let before = Instant::now();
+    manager.add(Duration::ZERO, move || {
+        f.fetch_add(1, Ordering::SeqCst);
+    });
+    manager.add_at(before, move || {
+        g.fetch_add(1, Ordering::SeqCst);
+    });
+    // Both deadlines have come: the sleeper is told to wait no longer than
+    // now, and the first collection takes both, whatever the time within
+    // the current millisecond (rounded up to the next tick, they would wait
+    // for it).
+    let now = Instant::now();
+    assert!(manager.next_deadline().unwrap() <= now);
+    assert_eq!(run_all(manager.collect_expired(now)), 2);
+    assert_eq!(fired.load(Ordering::SeqCst), 2);
+}
+
+#[test]
 fn a_condition_timer_whose_owner_was_dropped_never_fires() {
     let manager = TimerManager::new(|| {});
     let fired = Arc::new(AtomicUsize::new(0));

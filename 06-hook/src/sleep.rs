@@ -10,7 +10,7 @@
 use std::time::{Duration, Instant};
 
 use libc::{c_int, c_uint, clockid_t, timespec, useconds_t};
-use sylar_fiber::{in_fiber, yield_now};
+use sylar_fiber::in_fiber;
 use sylar_iomanager::{IoHandle, WakeReason};
 
 use crate::enable::{fail, is_hook_enabled};
@@ -20,22 +20,15 @@ use crate::original::real;
 /// Parks the calling fiber for `duration`, if it can be parked; returns
 /// `None` when the caller must use the real function instead.
 ///
-/// A zero `duration` yields instead: the fiber goes to the back of its
-/// scheduler's queue and runs again once the fibers already queued have had
-/// their turn, microseconds later. A timer would round zero up to the
-/// wheel's next millisecond tick, where the real call returns at once; and
-/// returning at once would let a fiber that waits for another with a loop
-/// of zero sleeps spin for ever on its thread.
+/// A zero `duration` parks too, on a timer that is due at once: the worker
+/// runs the fibers already queued, polls epoll and collects timers, and
+/// then this one runs again, microseconds later. Returning at once, or
+/// yielding to the back of the run queue, would let a fiber that waits with
+/// a loop of zero sleeps keep its worker from ever polling: a fiber it
+/// waits for, parked on a socket, would never be woken.
 fn park_for(duration: Duration) -> Option<WakeReason> {
     if !is_hook_enabled() || !in_fiber() {
         return None;
-    }
-    if duration.is_zero() {
-        if !IoHandle::on_worker_thread() {
-            return None;
-        }
-        yield_now();
-        return Some(WakeReason::Woken);
     }
     IoHandle::current()?.sleep(duration).ok()
 }

@@ -228,3 +228,35 @@ fn a_zero_sleep_lets_another_fiber_run() {
         "the other fiber never ran ({spins} zero sleeps)"
     );
 }
+
+#[test]
+fn a_zero_sleep_lets_the_worker_poll_for_io() {
+    // Fiber B waits for bytes on a socket; fiber A sends them, then waits
+    // for B with a zero-sleep loop, on one thread. B can only be woken by
+    // the worker polling epoll, which it does only with nothing queued: a
+    // zero sleep that just went to the back of the queue would keep A there
+    // and the worker from polling, and A would spin until it gives up.
+    let (b_ran, spins) = in_fiber(|| {
+        let (mut a, mut b) = UnixStream::pair().unwrap();
+        let flag = Arc::new(AtomicUsize::new(0));
+        let set = flag.clone();
+        IoHandle::current()
+            .unwrap()
+            .schedule(move || {
+                let mut byte = [0u8; 1];
+                let n = std::io::Read::read(&mut b, &mut byte).unwrap();
+                set.store(n, Ordering::SeqCst);
+            })
+            .unwrap();
+        // Let B run and park in its read (no bytes yet).
+        sleep_zero(0);
+        a.write_all(b"!").unwrap();
+        let mut spins = 0;
+        while flag.load(Ordering::SeqCst) == 0 && spins < 100_000 {
+            sleep_zero(spins);
+            spins += 1;
+        }
+        (flag.load(Ordering::SeqCst) == 1, spins)
+    });
+    assert!(b_ran, "the reader was never woken ({spins} zero sleeps)");
+}

@@ -27,7 +27,9 @@ pub trait Appender: Send + Sync + fmt::Debug {
     }
 
     /// Stores one complete line. Must not interleave it with other threads' lines, and
-    /// must not panic: a failing destination is counted and reported, never raised.
+    /// must not panic: a failing destination is counted and reported, never raised. (A
+    /// panic is caught by the logger, which reports it and drops the line for this
+    /// appender only.)
     fn write_line(&self, line: &[u8]);
 
     /// Pushes buffered lines to their destination and returns once they are there.

@@ -2,7 +2,9 @@
 
 use std::cell::RefCell;
 use std::fmt;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::io::{self, Write as _};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
 use crate::appender::{self, Appender};
@@ -179,10 +181,35 @@ fn write_to_appenders(event: &LogEvent<'_>, outputs: &Outputs, buffer: &mut Vec<
             formatter.format(event, buffer);
             rendered_with = Some(this);
         }
-        appender.write_line(buffer);
+        deliver(appender.as_ref(), buffer);
     }
 }
 // ANCHOR_END: write_to_appenders
+
+// ANCHOR: deliver
+/// Appender panics caught so far, in the whole process.
+static APPENDER_PANICS: AtomicU64 = AtomicU64::new(0);
+
+/// Hands `line` to `appender`, containing a panic. An appender must not panic (see
+/// [`Appender::write_line`]), but one written by a user may: its panic must not
+/// unwind into whoever logged, which may be a request in the middle of its work, nor
+/// keep the appenders after it from getting the line. The line is lost for that
+/// appender; the panic is reported on stderr, at the 1st, 2nd, 4th, 8th... so that an
+/// appender that panics on every line cannot flood it.
+#[inline]
+fn deliver(appender: &dyn Appender, line: &[u8]) {
+    if catch_unwind(AssertUnwindSafe(|| appender.write_line(line))).is_err() {
+        let n = APPENDER_PANICS.fetch_add(1, Ordering::Relaxed) + 1;
+        if n.is_power_of_two() {
+            // Not `eprintln!`, which panics if stderr itself is broken.
+            let _ = writeln!(
+                io::stderr(),
+                "sylar-log: appender {appender:?} panicked ({n} so far); its line was dropped"
+            );
+        }
+    }
+}
+// ANCHOR_END: deliver
 
 /// A line buffer bigger than this is released after use, so one huge message does not
 /// pin its memory in the thread forever.

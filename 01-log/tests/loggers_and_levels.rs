@@ -262,3 +262,31 @@ fn levels_map_to_and_from_the_log_facade() {
     assert_eq!(Level::Fatal.to_level_filter(), log::LevelFilter::Error);
     assert_eq!(Level::Debug.to_level_filter(), log::LevelFilter::Debug);
 }
+
+/// An appender that panics on every line (a user's broken appender).
+#[derive(Debug)]
+struct PanickingAppender;
+
+impl sylar_log::Appender for PanickingAppender {
+    fn write_line(&self, _line: &[u8]) {
+        panic!("this appender is broken");
+    }
+}
+
+#[test]
+fn a_panicking_appender_is_contained_and_the_next_one_still_gets_the_line() {
+    let logger = sylar_log::logger("panicking-appender");
+    let capture = MemoryAppender::with_pattern("%m");
+    logger.add_appender(Arc::new(PanickingAppender));
+    logger.add_appender(capture.clone());
+    // Each call returns to its caller: the panic does not unwind into it.
+    let calls = std::panic::catch_unwind(|| {
+        sylar_info!(logger, "first");
+        sylar_info!(logger, "second");
+    });
+    assert!(
+        calls.is_ok(),
+        "the appender's panic reached the logging call"
+    );
+    assert_eq!(capture.lines(), ["first", "second"]);
+}

@@ -70,6 +70,26 @@ pub(crate) fn do_io_on(
     event: Event,
     kind: TimeoutKind,
     read_len: Option<usize>,
+    call: impl FnMut(Via) -> libc::ssize_t,
+) -> libc::ssize_t {
+    do_io_until(fd, ctx, event, kind, read_len, &mut None, call)
+}
+
+/// [`do_io_on`] with the deadline kept by the caller: `None` until the
+/// call first has to wait, then the instant the timeout runs out. One whole
+/// write passes the same one to each of its calls, so that its timeout
+/// bounds the whole write as the kernel's SO_SNDTIMEO does (the time a
+/// blocking `send` may wait in all), instead of starting again each time a
+/// few bytes went out. Always inlined: in `do_io_on` the deadline is then
+/// a local, as it always was, and a single call pays nothing for this.
+#[inline(always)]
+pub(crate) fn do_io_until(
+    fd: libc::c_int,
+    ctx: Option<&FdCtx>,
+    event: Event,
+    kind: TimeoutKind,
+    read_len: Option<usize>,
+    deadline: &mut Option<Instant>,
     mut call: impl FnMut(Via) -> libc::ssize_t,
 ) -> libc::ssize_t {
     let Some(ctx) = ctx else {
@@ -79,7 +99,7 @@ pub(crate) fn do_io_on(
         return call(Via::Libc);
     }
     if !is_hook_enabled() || !in_fiber() {
-        return block_without_fiber(fd, ctx, event, kind, || call(Via::Libc));
+        return block_without_fiber(fd, ctx, event, kind, deadline, || call(Via::Libc));
     }
     if !ctx.sys_nonblock() {
         // A socket made before hooking was on (or on another thread):
@@ -87,7 +107,6 @@ pub(crate) fn do_io_on(
         fd_manager::make_sys_nonblocking(fd, ctx);
     }
     let generation = ctx.generation();
-    let mut deadline: Option<Instant> = None;
     // ANCHOR: drained_skip
     // A read that follows a short read: the socket was empty then, so wait
     // for readiness first instead of paying for a read that says EAGAIN.
@@ -117,16 +136,16 @@ pub(crate) fn do_io_on(
         }
         // It would block. The timeout bounds the whole call, from the
         // first time it would have blocked.
-        match deadline {
+        match *deadline {
             None => {
                 if let Some(timeout) = ctx.timeout(kind) {
-                    deadline = Instant::now().checked_add(timeout);
+                    *deadline = Instant::now().checked_add(timeout);
                 }
             }
             Some(d) if Instant::now() >= d => return fail(libc::EAGAIN),
             Some(_) => {}
         }
-        match IoHandle::wait_current_tracked(fd, event, deadline) {
+        match IoHandle::wait_current_tracked(fd, event, *deadline) {
             // Closed and reused while we slept: not our fd any more.
             Ok(WakeReason::Woken) if ctx.generation() != generation => return fail(libc::EBADF),
             Ok(WakeReason::Woken) => {
@@ -166,18 +185,25 @@ pub(crate) fn emulates_blocking_stream(ctx: Option<&FdCtx>) -> bool {
 // ANCHOR: block_without_fiber
 /// A blocking call on a socket that *we* made non-blocking, from code that
 /// cannot park (a plain thread, or the hook turned off): wait with the real
-/// `poll`, so that the caller still sees a blocking call with its timeout.
+/// `poll`, so that the caller still sees a blocking call with its timeout
+/// (`deadline`: as in [`do_io_on`]).
 fn block_without_fiber(
     fd: libc::c_int,
     ctx: &FdCtx,
     event: Event,
     kind: TimeoutKind,
+    deadline: &mut Option<Instant>,
     mut call: impl FnMut() -> libc::ssize_t,
 ) -> libc::ssize_t {
     if !ctx.sys_nonblock() {
         return call(); // a truly blocking socket: the kernel blocks for us
     }
-    let deadline = ctx.timeout(kind).map(|t| Instant::now() + t);
+    if deadline.is_none() {
+        *deadline = ctx
+            .timeout(kind)
+            .and_then(|t| Instant::now().checked_add(t));
+    }
+    let deadline = *deadline;
     loop {
         let n = call();
         if n >= 0 || errno() != libc::EAGAIN {

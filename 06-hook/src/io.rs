@@ -8,7 +8,7 @@
 use libc::{c_int, c_void, iovec, msghdr, size_t, sockaddr, socklen_t, ssize_t};
 use sylar_iomanager::Event;
 
-use crate::do_io::{do_io, do_io_on, emulates_blocking_stream};
+use crate::do_io::{do_io, do_io_on, do_io_until, emulates_blocking_stream};
 use crate::fd_manager::TimeoutKind::{Recv, Send};
 use crate::fd_manager::{self, FdCtx};
 use crate::original::{Via, direct, real};
@@ -50,7 +50,11 @@ fn write_whole(
 /// stream, or nothing more to write), or one fails: then what moved before
 /// is the result, or -1 if nothing did. `call(done, rest, via)` transfers at
 /// most `rest` bytes at offset `done`; `read_len(rest)` is what `do_io` is
-/// told about a read's buffer; `ctx` is `fd`'s context.
+/// told about a read's buffer; `ctx` is `fd`'s context. The timeout bounds
+/// the whole transfer, as the kernel's does a blocking `send` or
+/// `MSG_WAITALL` receive, so a peer that takes a few bytes now and then
+/// cannot stretch it: one deadline serves every call, and a socket the
+/// kernel blocks on gets a single call.
 fn transfer_whole(
     fd: c_int,
     ctx: Option<&FdCtx>,
@@ -64,16 +68,21 @@ fn transfer_whole(
         Event::Write => Send,
     };
     let mut done = 0usize;
+    let mut deadline = None;
     loop {
         let rest = len.saturating_sub(done);
-        let n = do_io_on(fd, ctx, event, kind, read_len(rest), |via| {
+        let n = do_io_until(fd, ctx, event, kind, read_len(rest), &mut deadline, |via| {
             call(done, rest, via)
         });
         if n < 0 {
             return if done > 0 { done as ssize_t } else { -1 };
         }
         done += n as usize;
-        if done >= len || n == 0 {
+        // A socket the kernel blocks on (used off a fiber, never made
+        // non-blocking): that call was the whole blocking call, and a short
+        // count is the kernel's answer (its timeout ran out, or a signal
+        // came), not "what fitted": calling again would restart its timeout.
+        if done >= len || n == 0 || ctx.is_some_and(|ctx| !ctx.sys_nonblock()) {
             return done as ssize_t;
         }
     }

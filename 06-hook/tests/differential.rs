@@ -116,6 +116,45 @@ fn a_write_timeout_fails_with_would_block_when_the_peer_never_reads() {
     assert_eq!(kind, ErrorKind::WouldBlock);
 }
 
+// ANCHOR: write_timeout_bounds_the_whole_write
+/// SO_SNDTIMEO bounds the whole of one blocking write, not each wait in it:
+/// a peer that keeps taking a little (here 64 KiB every millisecond, far
+/// too slow to take 64 MiB within the timeout) cannot keep one write going
+/// for ever. The kernel returns what it wrote once the timeout is spent; so
+/// must the hook, whose write waits many times to write it all.
+#[test]
+fn a_write_timeout_bounds_the_whole_write_while_the_peer_reads_slowly() {
+    let cut_short = same_both_ways(|| {
+        let (listener, addr) = listener();
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let reader_done = done.clone();
+        beside(move || {
+            let (mut conn, _) = listener.accept().unwrap();
+            let mut buf = vec![0u8; 1 << 16];
+            while !reader_done.load(std::sync::atomic::Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(1)); // hooked: parks
+                if let Ok(0) | Err(_) = conn.read(&mut buf) {
+                    return;
+                }
+            }
+        });
+        let mut client = TcpStream::connect(addr).unwrap();
+        client
+            .set_write_timeout(Some(Duration::from_millis(300)))
+            .unwrap();
+        let all = vec![0u8; 64 << 20];
+        let wrote = client.write(&all);
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        // A short count, or WouldBlock if nothing went: never the whole.
+        match wrote {
+            Ok(n) => n < all.len(),
+            Err(e) => e.kind() == ErrorKind::WouldBlock,
+        }
+    });
+    assert!(cut_short, "one write outlived its timeout");
+}
+// ANCHOR_END: write_timeout_bounds_the_whole_write
+
 #[test]
 fn a_peer_that_closes_gives_end_of_file() {
     let n = same_both_ways(|| {

@@ -77,6 +77,9 @@ impl Read for Client {
     }
 }
 
+/// Bytes in memory: a write never waits.
+impl sylar_tcpserver::http::SendTimeout for Client {}
+
 impl Write for Client {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.written += buf.len();

@@ -115,6 +115,18 @@ impl Read for Connection {
     }
 }
 
+impl crate::http::SendTimeout for Connection {
+    fn send_timeout(&self) -> io::Result<Option<std::time::Duration>> {
+        self.stream.send_timeout()
+    }
+    fn set_send_timeout(&self, timeout: Option<std::time::Duration>) -> io::Result<()> {
+        self.stream.set_send_timeout(timeout)
+    }
+    fn abort(&self) -> io::Result<()> {
+        self.stream.abort()
+    }
+}
+
 impl Write for Connection {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.stream.write(buf)

@@ -6,7 +6,10 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::time::Duration;
 
+use sylar_hook::TimeoutKind;
+
 use crate::address::Address;
+use crate::http::SendTimeout;
 
 // ANCHOR: stream
 /// An accepted connection: what a [`ClientHandler`](crate::ClientHandler)
@@ -57,6 +60,51 @@ impl Stream {
         }
     }
 }
+
+// ANCHOR: stream_send_timeout
+/// On a socket the hook made non-blocking, the hook enforces the send
+/// timeout itself, from the value it keeps for the fd (chapter 6): setting
+/// that value is a store to memory, not a `setsockopt` system call, which
+/// matters because the response pace sets it before writes. Elsewhere (a
+/// socket the kernel blocks on) the kernel's SO_SNDTIMEO is the one.
+impl SendTimeout for Stream {
+    fn send_timeout(&self) -> io::Result<Option<Duration>> {
+        match hooked(self.as_raw_fd()) {
+            Some(ctx) => Ok(ctx.timeout(TimeoutKind::Send)),
+            None => match self {
+                Stream::Tcp(s) => s.write_timeout(),
+                Stream::Unix(s) => s.write_timeout(),
+            },
+        }
+    }
+
+    fn set_send_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        match hooked(self.as_raw_fd()) {
+            Some(ctx) => {
+                ctx.set_timeout(TimeoutKind::Send, timeout);
+                Ok(())
+            }
+            None => self.set_write_timeout(timeout),
+        }
+    }
+
+    fn abort(&self) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => crate::http::abort_tcp(s),
+            Stream::Unix(s) => s.shutdown(Shutdown::Read),
+        }
+    }
+}
+
+/// The hook's record of `fd`, if the hook emulates blocking on it (a socket
+/// of ours, non-blocking underneath, that the user wants blocking): then the
+/// kernel's SO_SNDTIMEO is never consulted, the record's is.
+fn hooked(fd: RawFd) -> Option<&'static sylar_hook::FdCtx> {
+    sylar_hook::fd_context(fd).filter(|ctx| {
+        ctx.is_socket() && ctx.is_ours() && ctx.sys_nonblock() && !ctx.user_nonblock()
+    })
+}
+// ANCHOR_END: stream_send_timeout
 
 impl Read for Stream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {

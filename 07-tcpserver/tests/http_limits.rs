@@ -18,6 +18,8 @@ const LIMITS: HttpLimits = HttpLimits {
     head_timeout: std::time::Duration::from_secs(30),
     min_body_rate: 240,
     body_grace: std::time::Duration::from_secs(5),
+    min_send_rate: 240,
+    send_grace: std::time::Duration::from_secs(5),
 };
 
 fn limited_server() -> (TestServer, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
@@ -172,7 +174,7 @@ fn a_chunked_body_within_the_limit_is_served() {
 fn limits_come_from_the_configuration() {
     sylar_config::global()
         .load_yaml_str(
-            "http:\n  request:\n    max_header_size: 2048\n    max_headers: 20\n    max_body_size: 4096\n    min_body_rate: 1000\n    body_grace: 250\n",
+            "http:\n  request:\n    max_header_size: 2048\n    max_headers: 20\n    max_body_size: 4096\n    min_body_rate: 1000\n    body_grace: 250\n  response:\n    min_send_rate: 4096\n    send_grace: 750\n",
         )
         .unwrap();
     assert_eq!(
@@ -184,6 +186,8 @@ fn limits_come_from_the_configuration() {
             head_timeout: std::time::Duration::from_secs(30),
             min_body_rate: 1000,
             body_grace: std::time::Duration::from_millis(250),
+            min_send_rate: 4096,
+            send_grace: std::time::Duration::from_millis(750),
         }
     );
     // A negative rate is not a u64: the load is refused, nothing changes.
@@ -193,6 +197,15 @@ fn limits_come_from_the_configuration() {
             .is_err()
     );
     assert_eq!(HttpLimits::from_config().min_body_rate, 1000);
+    assert!(
+        sylar_config::global()
+            .load_yaml_str("http:\n  response:\n    send_grace: -750\n")
+            .is_err()
+    );
+    assert_eq!(
+        HttpLimits::from_config().send_grace,
+        std::time::Duration::from_millis(750)
+    );
     let names = sylar_config::global().names();
     for name in [
         "http.request.max_header_size",
@@ -201,6 +214,8 @@ fn limits_come_from_the_configuration() {
         "http.request.head_timeout",
         "http.request.min_body_rate",
         "http.request.body_grace",
+        "http.response.min_send_rate",
+        "http.response.send_grace",
     ] {
         assert!(names.iter().any(|n| n == name), "{name} registered");
     }

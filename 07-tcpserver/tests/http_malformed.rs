@@ -112,6 +112,8 @@ impl std::io::Read for ByteByByte {
     }
 }
 
+impl sylar_tcpserver::http::SendTimeout for ByteByByte {}
+
 impl Write for ByteByByte {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
         self.output.extend_from_slice(bytes);

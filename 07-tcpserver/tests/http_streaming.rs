@@ -361,8 +361,8 @@ fn a_reader_that_fails_midway_cuts_the_body_and_the_connection() {
     }
     assert_eq!(
         server.stats.snapshot().panics,
-        0,
-        "a reader is not a servlet"
+        2,
+        "each reader panic is counted (a reader is servlet code), no error is"
     );
 }
 
@@ -657,4 +657,76 @@ fn a_reader_blocked_on_hooked_io_parks_only_its_fiber() {
         server.stop(Duration::from_secs(5));
         iom.stop();
     });
+}
+
+/// Gives `oops!` and counts its reads and its drop.
+struct CountsReads {
+    reads: Arc<AtomicUsize>,
+    drops: Arc<AtomicUsize>,
+    left: &'static [u8],
+}
+
+impl Read for CountsReads {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        self.left.read(buf)
+    }
+}
+
+impl Drop for CountsReads {
+    fn drop(&mut self) {
+        self.drops.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// 204 and 304 have no body (RFC 9110 §15.3.5, §15.4.5): a reader handed
+/// over with one is dropped unread and only the head goes out, without a
+/// length or chunked framing; the keep-alive connection goes on, so the
+/// next response starts right after that head.
+#[test]
+fn a_reader_with_204_or_304_is_dropped_unread_and_only_the_head_is_sent() {
+    let (reads, drops) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let mut dispatch = ServletDispatch::new();
+    let (r, d) = (reads.clone(), drops.clone());
+    dispatch.add_servlet(
+        "/empty",
+        move |req: &HttpRequest, resp: &mut HttpResponse| {
+            let status = req.query_param("status").unwrap().parse().unwrap();
+            resp.set_status(status);
+            let len = req.query_param("len").map(|l| l.parse().unwrap());
+            let reader = CountsReads {
+                reads: r.clone(),
+                drops: d.clone(),
+                left: b"oops!",
+            };
+            resp.set_body_reader(reader, len);
+        },
+    );
+    dispatch.add_servlet("/plain", |_: &HttpRequest, resp: &mut HttpResponse| {
+        resp.set_body("plain");
+    });
+    let server = TestServer::start(dispatch);
+    let (mut writer, mut reader) = server.connect_split();
+    let cases = [(204, None), (204, Some(5)), (304, None), (304, Some(5))];
+    for (i, (status, len)) in cases.into_iter().enumerate() {
+        let query = match len {
+            Some(len) => format!("status={status}&len={len}"),
+            None => format!("status={status}"),
+        };
+        writer
+            .write_all(format!("GET /empty?{query} HTTP/1.1\r\nHost: t\r\n\r\nGET /plain HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes())
+            .unwrap();
+        let empty = read_response(&mut reader, false);
+        assert_eq!(empty.status, status, "{query}");
+        assert_eq!(empty.header("content-length"), None, "{query}");
+        assert_eq!(empty.header("transfer-encoding"), None, "{query}");
+        // The next bytes on the wire are the next response's.
+        assert_eq!(read_response(&mut reader, false).text(), "plain", "{query}");
+        assert_eq!(
+            reads.load(Ordering::SeqCst),
+            0,
+            "{query}: the reader was read"
+        );
+        assert_eq!(drops.load(Ordering::SeqCst), i + 1, "{query}: not dropped");
+    }
 }

@@ -49,6 +49,21 @@ pub struct HttpLimits {
     /// starts with, for TCP slow start, a `100 Continue` round trip, or a
     /// client that pauses to open the file it uploads.
     pub body_grace: Duration,
+    /// Slowest average rate, in bytes per second, at which a client must take
+    /// a response once [`send_grace`](Self::send_grace) has passed: the
+    /// mirror of [`min_body_rate`](Self::min_body_rate) for the other
+    /// direction. While a large response (or a streamed body) is written,
+    /// the connection is closed when the time spent waiting for the client
+    /// exceeds `send_grace + sent / min_send_rate`, and no single write may
+    /// wait past that line. The socket's write timeout bounds each write,
+    /// this bounds the whole response in proportion to its size, so a client
+    /// that drains a few bytes now and then (the slow read attack) cannot
+    /// hold a connection and its response for hours. 0 disables the check.
+    pub min_send_rate: u64,
+    /// How long a response may wait for its client before
+    /// [`min_send_rate`](Self::min_send_rate) applies: the credit every
+    /// response starts with, for TCP slow start and a client busy elsewhere.
+    pub send_grace: Duration,
 }
 // ANCHOR_END: limits
 
@@ -61,8 +76,9 @@ impl HttpLimits {
     /// Reads the limits from the configuration variables
     /// `http.request.max_header_size`, `http.request.max_headers`,
     /// `http.request.max_body_size`, `http.request.head_timeout` (ms),
-    /// `http.request.min_body_rate` (bytes/s) and `http.request.body_grace`
-    /// (ms) of the global registry, registering them (with the [`Default`]
+    /// `http.request.min_body_rate` (bytes/s), `http.request.body_grace`
+    /// (ms), `http.response.min_send_rate` (bytes/s) and
+    /// `http.response.send_grace` (ms) of the global registry, registering them (with the [`Default`]
     /// values) on first use. Called per connection, it picks up a reloaded
     /// configuration for the next connection.
     pub fn from_config() -> HttpLimits {
@@ -74,6 +90,8 @@ impl HttpLimits {
                 head_timeout: Duration::from_millis(vars.head_timeout_ms.get()),
                 min_body_rate: vars.min_body_rate.get(),
                 body_grace: Duration::from_millis(vars.body_grace_ms.get()),
+                min_send_rate: vars.min_send_rate.get(),
+                send_grace: Duration::from_millis(vars.send_grace_ms.get()),
             },
             None => HttpLimits::default(),
         }
@@ -91,7 +109,9 @@ impl Default for HttpLimits {
     /// 240 bytes/s after 5 s of grace (ASP.NET Kestrel's
     /// `MinRequestBodyDataRate`): far below any real link (a 2G modem moves
     /// a few KB/s), so only a client that stalls on purpose is cut off, and
-    /// 5 s covers slow start and a pause before the upload gets going.
+    /// 5 s covers slow start and a pause before the upload gets going. A
+    /// response must be taken at the same 240 bytes/s after 5 s (Kestrel's
+    /// `MinResponseDataRate`).
     fn default() -> Self {
         HttpLimits {
             max_header_bytes: 8 * 1024,
@@ -100,11 +120,13 @@ impl Default for HttpLimits {
             head_timeout: Duration::from_secs(30),
             min_body_rate: 240,
             body_grace: Duration::from_secs(5),
+            min_send_rate: 240,
+            send_grace: Duration::from_secs(5),
         }
     }
 }
 
-/// The six configuration variables behind [`HttpLimits::from_config`].
+/// The eight configuration variables behind [`HttpLimits::from_config`].
 struct LimitVars {
     max_header_bytes: Arc<ConfigVar<usize>>,
     max_headers: Arc<ConfigVar<usize>>,
@@ -112,6 +134,8 @@ struct LimitVars {
     head_timeout_ms: Arc<ConfigVar<u64>>,
     min_body_rate: Arc<ConfigVar<u64>>,
     body_grace_ms: Arc<ConfigVar<u64>>,
+    min_send_rate: Arc<ConfigVar<u64>>,
+    send_grace_ms: Arc<ConfigVar<u64>>,
 }
 
 // ANCHOR: limit_vars
@@ -164,6 +188,16 @@ static VARS: LazyLock<Option<LimitVars>> = LazyLock::new(|| {
             millis(defaults.body_grace),
             "milliseconds a request body may take before min_body_rate applies",
         )?,
+        min_send_rate: register(
+            "http.response.min_send_rate",
+            defaults.min_send_rate,
+            "slowest average bytes/s a client must take a response at after its grace (closed below; 0: off)",
+        )?,
+        send_grace_ms: register(
+            "http.response.send_grace",
+            millis(defaults.send_grace),
+            "milliseconds a response may wait for its client before min_send_rate applies",
+        )?,
     })
 });
 // ANCHOR_END: limit_vars
@@ -195,6 +229,28 @@ mod tests {
         assert_eq!(rate(), (240, Duration::from_secs(5)));
         for bad in ["min_body_rate: -1", "body_grace: -5", "body_grace: 1e400"] {
             let yaml = format!("http:\n  request:\n    {bad}\n");
+            assert!(
+                sylar_config::global().load_yaml_str(&yaml).is_err(),
+                "{bad} accepted"
+            );
+        }
+        assert_eq!(rate(), (240, Duration::from_secs(5)));
+    }
+
+    #[test]
+    fn send_rate_variables_refuse_what_is_not_a_u64() {
+        let rate = || {
+            let limits = HttpLimits::from_config();
+            (limits.min_send_rate, limits.send_grace)
+        };
+        assert_eq!(rate(), (240, Duration::from_secs(5)));
+        for bad in [
+            "min_send_rate: -1",
+            "send_grace: -5",
+            "send_grace: 1e400",
+            "min_send_rate: fast",
+        ] {
+            let yaml = format!("http:\n  response:\n    {bad}\n");
             assert!(
                 sylar_config::global().load_yaml_str(&yaml).is_err(),
                 "{bad} accepted"

@@ -3,9 +3,10 @@
 //!
 //! sylar's `HttpServer::handleClient` reads a request, lets a servlet answer
 //! it, sends the response, and loops while the connection is kept alive.
-//! [`serve_connection`] is that loop, written against `Read + Write` so that
-//! it runs unchanged on a hooked socket in a fiber, on a plain thread, or on
-//! bytes in memory.
+//! [`serve_connection`] is that loop, written against `Read + Write` (and
+//! [`SendTimeout`], to keep a slow reader to a minimum rate) so that it runs
+//! unchanged on a hooked socket in a fiber, on a plain thread, or on bytes
+//! in memory.
 //!
 //! ```
 //! use std::io::{Read, Write};
@@ -53,6 +54,8 @@
 //! - `encode`, `date`: writing a response; the `Date` header cached per second.
 //! - `error`: the statuses a request is refused with.
 //! - `session`, `stats`: [`serve_connection`], [`SessionStats`].
+//! - `send_pace`: [`SendTimeout`], and the minimum rate a client must take
+//!   a response at.
 //! - `linger`: [`lingering_close`], nginx's way to close after an error.
 //! - `servlet`, `dispatch`: [`Servlet`], [`FunctionServlet`],
 //!   [`NotFoundServlet`], [`ServletDispatch`].
@@ -74,6 +77,7 @@ mod parse;
 mod query;
 mod request;
 mod response;
+mod send_pace;
 mod servlet;
 mod session;
 mod stats;
@@ -90,6 +94,8 @@ pub use method::{InvalidMethod, Method};
 pub use query::percent_decode;
 pub use request::HttpRequest;
 pub use response::HttpResponse;
+pub use send_pace::SendTimeout;
+pub(crate) use send_pace::abort_tcp;
 pub use servlet::{FunctionServlet, NotFoundServlet, Servlet};
 pub use session::serve_connection;
 pub use stats::{SessionStats, StatsSnapshot};

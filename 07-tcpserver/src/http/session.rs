@@ -39,6 +39,7 @@ use super::method::Method;
 use super::parse::{Head, parse_head};
 use super::request::HttpRequest;
 use super::response::{HttpResponse, StreamedBody};
+use super::send_pace::{PACED_FROM, SendPace, SendTimeout, Unsent, write_paced};
 use super::stats::SessionStats;
 use super::version::Version;
 
@@ -69,8 +70,10 @@ const WBUF_KEEP: usize = 128 * 1024;
 /// refused request was answered, the peer vanished (reset, broken pipe), or a
 /// read or write timed out (the socket's `SO_RCVTIMEO`/`SO_SNDTIMEO`). `Err`
 /// is kept for I/O failures worth a log line. Never panics on what the peer
-/// sends; a panicking servlet is answered with 500.
-pub fn serve_connection<S: Read + Write>(
+/// sends; a panicking servlet is answered with 500. A client that takes a
+/// large response more slowly than [`HttpLimits::min_send_rate`] is cut
+/// off; `S`'s [`SendTimeout`] is how a write is kept from waiting past that.
+pub fn serve_connection<S: Read + Write + SendTimeout>(
     stream: &mut S,
     dispatch: &ServletDispatch,
     limits: &HttpLimits,
@@ -140,7 +143,7 @@ struct Session<'a, S> {
 }
 // ANCHOR_END: session
 
-impl<S: Read + Write> Session<'_, S> {
+impl<S: Read + Write + SendTimeout> Session<'_, S> {
     // ANCHOR: session_loop
     /// The loop: one request and its response a turn.
     fn run(&mut self, dispatch: &ServletDispatch) -> io::Result<()> {
@@ -274,17 +277,34 @@ impl<S: Read + Write> Session<'_, S> {
             return Ok(self.send_streamed(&framing)? && keep_alive);
         }
         if encode_response(&mut self.wbuf, resp, &framing) {
-            // A large body: written from where it is, beside what is pending.
-            let mut slices = [IoSlice::new(&self.wbuf), IoSlice::new(resp.body())];
-            let result = write_all_vectored(self.stream, &mut slices);
-            self.wbuf.clear();
-            result?;
+            self.write_large_body()?;
         } else if self.wbuf.len() >= FLUSH_AT {
             self.flush()?;
         }
         Ok(keep_alive)
     }
     // ANCHOR_END: respond
+
+    // ANCHOR: write_large_body
+    /// Writes what `wbuf` holds and then the response's body, from where it
+    /// is (a body too large to copy into `wbuf`), in one vectored write; at
+    /// `PACED_FROM` bytes and up, at the minimum rate. Out of line: the
+    /// small responses of the usual path never come here.
+    #[inline(never)]
+    fn write_large_body(&mut self) -> io::Result<()> {
+        let mut slices = [IoSlice::new(&self.wbuf), IoSlice::new(self.resp.body())];
+        let result = match self.wbuf.len() + self.resp.body().len() >= PACED_FROM {
+            true => {
+                let mut pace = SendPace::new(self.limits.min_send_rate, self.limits.send_grace);
+                let sent = write_paced(self.stream, &mut slices, &mut pace);
+                self.paced_end(sent, &mut pace)
+            }
+            false => write_all_vectored(self.stream, &mut slices),
+        };
+        self.wbuf.clear();
+        result
+    }
+    // ANCHOR_END: write_large_body
 
     // ANCHOR: send_streamed
     /// Sends a streamed response: its head, framed by the encoder, then its
@@ -328,6 +348,7 @@ impl<S: Read + Write> Session<'_, S> {
             _ => STREAM_PIECE,
         };
         let mut piece = vec![0; size];
+        let mut pace = SendPace::new(self.limits.min_send_rate, self.limits.send_grace);
         let result = pump(
             &mut *self.stream,
             &mut *body.reader,
@@ -335,25 +356,41 @@ impl<S: Read + Write> Session<'_, S> {
             body.len,
             &mut piece,
             &mut self.wbuf,
+            &mut pace,
         );
         self.wbuf.clear(); // chunk-size lines; the terminator comes next
+        let result = match result {
+            Err(Cut::Client(unsent)) => {
+                return self.paced_end(Err(unsent), &mut pace).map(|()| false);
+            }
+            result => result,
+        };
+        self.paced_end(Ok(()), &mut pace)?;
         match result {
             Ok(()) if how == StreamFraming::Chunked => {
                 self.wbuf.extend_from_slice(b"0\r\n\r\n");
                 Ok(true)
             }
             Ok(()) => Ok(how != StreamFraming::UntilClose),
-            Err(Cut::Client(err)) => Err(err),
-            Err(Cut::Body(why)) => {
-                log::error!(
-                    target: "system",
-                    "http: streamed body of {} {} cut short: {why}; closing the connection",
-                    self.req.method(),
-                    self.req.path()
-                );
-                Ok(false)
+            Err(Cut::Client(_)) => Ok(false), // returned above
+            Err(Cut::Panic(why)) => {
+                // The reader is servlet code: its panic counts as one.
+                SessionStats::bump(&self.stats.panics);
+                Ok(self.body_cut(&why))
             }
+            Err(Cut::Body(why)) => Ok(self.body_cut(&why)),
         }
+    }
+
+    /// Logs why a streamed body stopped short; the connection closes.
+    fn body_cut(&self, why: &str) -> bool {
+        log::error!(
+            target: "system",
+            "http: streamed body of {} {} cut short: {why}; closing the connection",
+            self.req.method(),
+            self.req.path()
+        );
+        false
     }
     // ANCHOR_END: send_streamed
 
@@ -387,12 +424,16 @@ impl<S: Read + Write> Session<'_, S> {
     // ANCHOR_END: reject
 
     // ANCHOR: flush
-    /// Writes every pending response in one go.
+    /// Writes every pending response in one go; a large lot (a buffered
+    /// chunked body) keeps the minimum rate.
     fn flush(&mut self) -> io::Result<()> {
         if self.wbuf.is_empty() {
             return Ok(());
         }
-        let result = write_all_once(self.stream, &self.wbuf);
+        let result = match self.wbuf.len() >= PACED_FROM {
+            false => write_all_once(self.stream, &self.wbuf),
+            true => self.flush_paced(),
+        };
         self.wbuf.clear();
         if self.wbuf.capacity() > WBUF_KEEP {
             self.wbuf = Vec::new();
@@ -401,6 +442,46 @@ impl<S: Read + Write> Session<'_, S> {
         self.stream.flush()
     }
     // ANCHOR_END: flush
+
+    /// [`flush`](Self::flush) for a large `wbuf`, at the minimum rate.
+    #[cold]
+    #[inline(never)]
+    fn flush_paced(&mut self) -> io::Result<()> {
+        let mut pace = SendPace::new(self.limits.min_send_rate, self.limits.send_grace);
+        let sent = write_paced(self.stream, &mut [IoSlice::new(&self.wbuf)], &mut pace);
+        self.paced_end(sent, &mut pace)
+    }
+
+    // ANCHOR: paced_end
+    /// Ends a paced write: puts the socket's send timeout back, or, if the
+    /// client fell behind the minimum rate, logs it, counts it, aborts the
+    /// connection (see [`SendTimeout::abort`]) and fails with `TimedOut`,
+    /// which ends the session quietly: no response can be sent any more,
+    /// the stream is in the middle of a body.
+    fn paced_end(&mut self, sent: Result<(), Unsent>, pace: &mut SendPace) -> io::Result<()> {
+        match sent {
+            Ok(()) => pace.restore(&*self.stream),
+            Err(Unsent::Io(err)) => Err(err),
+            Err(Unsent::TooSlow) => {
+                SessionStats::bump(&self.stats.slow_readers);
+                let (sent, waited) = pace.progress();
+                log::debug!(
+                    target: "system",
+                    "http: response to {} {} too slow: the client took {sent} bytes in {waited:?} \
+                     (min_send_rate {} B/s after {:?}); closing the connection",
+                    self.req.method(),
+                    self.req.path(),
+                    self.limits.min_send_rate,
+                    self.limits.send_grace
+                );
+                if let Err(err) = self.stream.abort() {
+                    log::debug!(target: "system", "http: aborting a slow reader's connection: {err}");
+                }
+                Err(io::Error::new(io::ErrorKind::TimedOut, "response too slow"))
+            }
+        }
+    }
+    // ANCHOR_END: paced_end
 }
 
 /// `write_all`, with the usual case first: one `write` that takes every
@@ -418,24 +499,30 @@ fn write_all_once<W: Write + ?Sized>(stream: &mut W, buf: &[u8]) -> io::Result<(
 
 /// Why a streamed body stopped before its end.
 enum Cut {
-    /// Writing to the client failed: the session's usual I/O error.
-    Client(io::Error),
-    /// The body itself failed (read error, panic, ended short): why.
+    /// Writing to the client failed (the session's usual I/O error), or the
+    /// client fell behind the minimum rate.
+    Client(Unsent),
+    /// The body itself failed (read error, ended short): why.
     Body(String),
+    /// The body's reader panicked: its message.
+    Panic(String),
 }
 
 // ANCHOR: pump
 /// Copies `reader` to `out` framed as `how` (not `Skip`), a piece of at most
 /// `piece.len()` bytes a read, each written before the next read; `frame`
 /// holds each chunk-size line. A `Length` body reads no byte past `len`.
-/// The chunked terminator is the caller's to send.
-fn pump<W: Write + ?Sized>(
+/// The chunked terminator is the caller's to send. Every write keeps
+/// `pace`, which counts only the time spent writing: a slow reader is the
+/// servlet's, not the client's.
+fn pump<W: Write + SendTimeout + ?Sized>(
     out: &mut W,
     reader: &mut (dyn Read + Send),
     how: StreamFraming,
     len: Option<u64>,
     piece: &mut [u8],
     frame: &mut Vec<u8>,
+    pace: &mut SendPace,
 ) -> Result<(), Cut> {
     let declared = match how {
         StreamFraming::Length => len.unwrap_or(0),
@@ -444,7 +531,7 @@ fn pump<W: Write + ?Sized>(
     let mut left = declared;
     while left > 0 {
         let want = piece.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-        let n = read_piece(reader, &mut piece[..want]).map_err(Cut::Body)?;
+        let n = read_piece(reader, &mut piece[..want])?;
         if n == 0 {
             break;
         }
@@ -461,9 +548,9 @@ fn pump<W: Write + ?Sized>(
                 IoSlice::new(data),
                 IoSlice::new(b"\r\n"),
             ];
-            write_all_vectored(out, &mut slices)
+            write_paced(out, &mut slices, pace)
         } else {
-            write_all_vectored(out, &mut [IoSlice::new(data)])
+            write_paced(out, &mut [IoSlice::new(data)], pace)
         };
         written.map_err(Cut::Client)?;
     }
@@ -480,19 +567,23 @@ fn pump<W: Write + ?Sized>(
 /// One read from a servlet's reader, retried when interrupted. An error, a
 /// panic (the reader runs after the servlet's `catch_unwind`, so it has its
 /// own) and a count larger than asked all come back as why the body failed.
-fn read_piece(reader: &mut (dyn Read + Send), buf: &mut [u8]) -> Result<usize, String> {
+fn read_piece(reader: &mut (dyn Read + Send), buf: &mut [u8]) -> Result<usize, Cut> {
     loop {
         let asked = buf.len();
         match panic::catch_unwind(AssertUnwindSafe(|| reader.read(buf))) {
             Ok(Ok(n)) if n <= asked => return Ok(n),
-            Ok(Ok(n)) => return Err(format!("the reader claimed {n} bytes of {asked}")),
+            Ok(Ok(n)) => {
+                return Err(Cut::Body(format!(
+                    "the reader claimed {n} bytes of {asked}"
+                )));
+            }
             Ok(Err(err)) if err.kind() == io::ErrorKind::Interrupted => {}
-            Ok(Err(err)) => return Err(format!("read failed: {err}")),
+            Ok(Err(err)) => return Err(Cut::Body(format!("read failed: {err}"))),
             Err(payload) => {
-                return Err(format!(
+                return Err(Cut::Panic(format!(
                     "the reader panicked: {}",
                     panic_message(payload.as_ref())
-                ));
+                )));
             }
         }
     }
@@ -556,6 +647,8 @@ mod tests {
             Ok(n)
         }
     }
+
+    impl SendTimeout for Duplex {}
 
     impl Write for Duplex {
         fn write(&mut self, buf: &[u8]) -> io::Result<usize> {

@@ -12,8 +12,12 @@ pub struct SessionStats {
     pub requests: AtomicU64,
     /// Requests refused before any servlet saw them (400, 413, 417, 431, 501, 505).
     pub bad_requests: AtomicU64,
-    /// Servlet panics answered with 500.
+    /// Panics of servlet code: a servlet's (answered with 500), or a
+    /// streamed body's reader's (the body cut short, the connection closed).
     pub panics: AtomicU64,
+    /// Responses cut off because the client took them more slowly than
+    /// [`HttpLimits::min_send_rate`](super::HttpLimits::min_send_rate).
+    pub slow_readers: AtomicU64,
 }
 
 /// A copy of the counters at one moment.
@@ -27,6 +31,8 @@ pub struct StatsSnapshot {
     pub bad_requests: u64,
     /// See [`SessionStats::panics`].
     pub panics: u64,
+    /// See [`SessionStats::slow_readers`].
+    pub slow_readers: u64,
 }
 
 impl SessionStats {
@@ -37,6 +43,7 @@ impl SessionStats {
             requests: AtomicU64::new(0),
             bad_requests: AtomicU64::new(0),
             panics: AtomicU64::new(0),
+            slow_readers: AtomicU64::new(0),
         }
     }
 
@@ -47,6 +54,7 @@ impl SessionStats {
             requests: self.requests.load(Ordering::Relaxed),
             bad_requests: self.bad_requests.load(Ordering::Relaxed),
             panics: self.panics.load(Ordering::Relaxed),
+            slow_readers: self.slow_readers.load(Ordering::Relaxed),
         }
     }
 

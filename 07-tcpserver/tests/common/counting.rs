@@ -71,6 +71,8 @@ impl Read for Memory<'_> {
     }
 }
 
+impl sylar_tcpserver::http::SendTimeout for Memory<'_> {}
+
 impl Write for Memory<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.written += buf.len() as u64;

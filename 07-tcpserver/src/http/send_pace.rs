@@ -1,0 +1,481 @@
+//! [`SendPace`]: the minimum rate at which a client must take a response,
+//! and [`SendTimeout`], what the session needs from a connection to keep it.
+//!
+//! A socket's write timeout bounds one write. A client that reads a large
+//! response a few bytes at a time (the *slow read* attack: a tiny receive
+//! window, a read now and then) lets every write make a little progress, so
+//! no write ever times out, and it can hold the connection, the response's
+//! memory or a streamed body's reader for hours. The request side has
+//! [`BodyPace`](super::body): this is its mirror. A large response must be
+//! taken at `min_send_rate` bytes/s after `send_grace`, and each write that
+//! may wait is given a timeout no longer than what that rate still allows,
+//! so the cut comes on time even while the client keeps a write busy.
+
+use std::io::{self, IoSlice, Write};
+use std::time::{Duration, Instant};
+
+// ANCHOR: send_timeout
+/// A connection whose send timeout the session can read and shorten, to keep
+/// a response to [`HttpLimits::min_send_rate`](super::HttpLimits::min_send_rate).
+///
+/// The defaults do nothing, which is right for a stream that never makes a
+/// write wait (bytes in memory, a fuzzer's input): `impl SendTimeout for
+/// MyStream {}`. A socket must implement both methods, or a slow reader is
+/// bounded by its write timeout alone.
+pub trait SendTimeout {
+    /// The send timeout in force (`None`: writes may wait for ever).
+    fn send_timeout(&self) -> io::Result<Option<Duration>> {
+        Ok(None)
+    }
+
+    /// Sets the send timeout: a write that waits longer fails with
+    /// `WouldBlock` or `TimedOut`, or returns what it wrote so far. Never
+    /// called with a zero duration.
+    fn set_send_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        let _ = timeout;
+        Ok(())
+    }
+
+    /// Called once a client is cut off for reading too slowly, before the
+    /// session returns: what is still queued for it must go too, or the
+    /// kernel goes on feeding it the send buffer (megabytes, on a fast
+    /// link) at its own pace. A TCP socket is set to reset when closed
+    /// (`SO_LINGER` of zero), and its reading side shut, so that a lingering
+    /// close that follows ends at once.
+    fn abort(&self) -> io::Result<()> {
+        Ok(())
+    }
+}
+// ANCHOR_END: send_timeout
+
+impl SendTimeout for std::net::TcpStream {
+    fn send_timeout(&self) -> io::Result<Option<Duration>> {
+        self.write_timeout()
+    }
+    fn set_send_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.set_write_timeout(timeout)
+    }
+    fn abort(&self) -> io::Result<()> {
+        abort_tcp(self)
+    }
+}
+
+// ANCHOR: abort_tcp
+/// [`SendTimeout::abort`] for a TCP socket: a reset on close, which drops
+/// whatever is queued, and no more reading.
+pub(crate) fn abort_tcp(stream: &std::net::TcpStream) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: `stream` owns an open socket for the call; the option value
+    // is a `linger` on our stack, and its true size is passed with it.
+    let rc = unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    stream.shutdown(std::net::Shutdown::Read)
+}
+// ANCHOR_END: abort_tcp
+
+impl SendTimeout for std::os::unix::net::UnixStream {
+    fn send_timeout(&self) -> io::Result<Option<Duration>> {
+        self.write_timeout()
+    }
+    fn set_send_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.set_write_timeout(timeout)
+    }
+}
+
+/// Responses smaller than this are written with the socket's write timeout
+/// alone: they fit in a socket's send buffer (so they rarely wait at all)
+/// and cost little memory while they do. Larger writes, and every piece of
+/// a streamed body, keep the pace.
+pub(crate) const PACED_FROM: usize = 64 * 1024;
+
+// ANCHOR: send_pace
+/// The minimum rate at which a client must take one response, after a grace
+/// period (Kestrel's `MinResponseDataRate`). Only the time spent waiting in
+/// writes counts, so a streamed body whose reader is slow (a slow upstream)
+/// is not blamed on its client. The response is too slow once that time
+/// exceeds `grace + sent / min_rate`; before each write the socket's send
+/// timeout is lowered to what is left of it, so no write waits past the
+/// line, and put back when the response is done.
+#[derive(Debug)]
+pub(crate) struct SendPace {
+    /// Bytes per second; 0 turns the check off.
+    min_rate: u64,
+    grace: Duration,
+    /// Bytes of this response the client has taken.
+    sent: u64,
+    /// Time spent in writes of this response.
+    waited: Duration,
+    /// The stream's own send timeout, read before the pace first changed
+    /// it; `None` while the pace has not touched the stream.
+    base: Option<Option<Duration>>,
+    /// The timeout the stream has now, when the pace knows it.
+    current: Option<Option<Duration>>,
+}
+
+impl SendPace {
+    /// At least `min_rate` bytes/s (0: no check) after `grace`.
+    pub(crate) fn new(min_rate: u64, grace: Duration) -> SendPace {
+        SendPace {
+            min_rate,
+            grace,
+            sent: 0,
+            waited: Duration::ZERO,
+            base: None,
+            current: None,
+        }
+    }
+
+    /// How long the next write may wait: `None` without a minimum rate,
+    /// zero once the response is behind its schedule.
+    fn allowance(&self) -> Option<Duration> {
+        match self.min_rate {
+            0 => None,
+            rate => Some(budget(self.sent, rate, self.grace).saturating_sub(self.waited)),
+        }
+    }
+
+    /// Whether the client has fallen behind: `waited > grace + sent / rate`.
+    pub(crate) fn is_behind(&self) -> bool {
+        self.min_rate != 0 && self.waited > budget(self.sent, self.min_rate, self.grace)
+    }
+
+    /// What the client took, and how long we waited for it (for the log).
+    pub(crate) fn progress(&self) -> (u64, Duration) {
+        (self.sent, self.waited)
+    }
+
+    /// Gives the stream the send timeout for the next write: the smaller of
+    /// its own and what the rate allows. Sets it only when it changes.
+    fn arm<S: SendTimeout + ?Sized>(&mut self, stream: &S, allowed: Duration) -> io::Result<()> {
+        let base = match self.base {
+            Some(base) => base,
+            None => {
+                // Read once; the stream has it until the pace sets another.
+                let base = stream.send_timeout()?;
+                (self.base, self.current) = (Some(base), Some(base));
+                base
+            }
+        };
+        let want = Some(base.map_or(allowed, |base| base.min(allowed)));
+        if self.current != Some(want) {
+            stream.set_send_timeout(want)?;
+            self.current = Some(want);
+        }
+        Ok(())
+    }
+
+    /// Puts the stream's own send timeout back, if the pace changed it.
+    pub(crate) fn restore<S: SendTimeout + ?Sized>(&mut self, stream: &S) -> io::Result<()> {
+        match (self.base, self.current) {
+            (Some(base), Some(current)) if base != current => {
+                stream.set_send_timeout(base)?;
+                self.current = Some(base);
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// `grace + sent / rate` (`rate > 0`), exactly to the nanosecond below,
+/// in integers: `sent * 10^9` fits in a `u128`, and the quotient's seconds
+/// in a `u64` (they are at most `sent`); past `Duration::MAX`, saturates.
+/// `waited > budget` is then exactly `behind` of `BodyPace`: past the
+/// grace, `over_ns * rate > sent * 10^9`.
+fn budget(sent: u64, rate: u64, grace: Duration) -> Duration {
+    let ns = u128::from(sent) * 1_000_000_000 / u128::from(rate);
+    let secs = u64::try_from(ns / 1_000_000_000).unwrap_or(u64::MAX);
+    let at_rate = Duration::new(secs, (ns % 1_000_000_000) as u32);
+    grace.checked_add(at_rate).unwrap_or(Duration::MAX)
+}
+// ANCHOR_END: send_pace
+
+/// Why a paced write stopped.
+#[derive(Debug)]
+pub(crate) enum Unsent {
+    /// The client fell behind the minimum rate.
+    TooSlow,
+    /// The write failed, or waited past the socket's own timeout.
+    Io(io::Error),
+}
+
+// ANCHOR: write_paced
+/// `write_all` for several slices that keeps `pace`: before each write the
+/// send timeout is the smaller of the socket's and what the rate allows;
+/// after it, the bytes taken and the time spent are counted. A write that
+/// times out is `TooSlow` if the rate is what cut it. The socket's own
+/// timeout is left lowered: [`SendPace::restore`] puts it back.
+pub(crate) fn write_paced<W: Write + SendTimeout + ?Sized>(
+    out: &mut W,
+    mut slices: &mut [IoSlice<'_>],
+    pace: &mut SendPace,
+) -> Result<(), Unsent> {
+    IoSlice::advance_slices(&mut slices, 0);
+    while !slices.is_empty() {
+        if let Some(allowed) = pace.allowance() {
+            if allowed.is_zero() {
+                return Err(Unsent::TooSlow);
+            }
+            pace.arm(out, allowed).map_err(Unsent::Io)?;
+        }
+        let began = Instant::now();
+        let result = out.write_vectored(slices);
+        pace.waited = pace.waited.saturating_add(began.elapsed());
+        match result {
+            Ok(0) => return Err(Unsent::Io(io::ErrorKind::WriteZero.into())),
+            Ok(n) => {
+                pace.sent = pace.sent.saturating_add(n as u64);
+                IoSlice::advance_slices(&mut slices, n);
+            }
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(err) if timed_out(&err) && pace.cut_by_rate() => return Err(Unsent::TooSlow),
+            Err(err) => return Err(Unsent::Io(err)),
+        }
+    }
+    out.flush().map_err(Unsent::Io)
+}
+// ANCHOR_END: write_paced
+
+/// How a send timeout shows: `WouldBlock` (EAGAIN) from the kernel and the
+/// hook, `TimedOut` from streams that say so.
+fn timed_out(err: &io::Error) -> bool {
+    matches!(
+        err.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
+}
+
+impl SendPace {
+    /// After a write that timed out: whether the rate's timeout was the one
+    /// in force (shorter than the socket's own), or the response is behind.
+    fn cut_by_rate(&self) -> bool {
+        let rate_armed =
+            matches!((self.base, self.current), (Some(base), Some(now)) if base != now);
+        rate_armed || self.is_behind()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The body side's rule, restated: `elapsed > grace + received / rate`.
+    fn body_behind(elapsed: Duration, received: u64, rate: u64, grace: Duration) -> bool {
+        let Some(over) = elapsed.checked_sub(grace) else {
+            return false;
+        };
+        match over.as_nanos().checked_mul(u128::from(rate)) {
+            Some(owed) => owed > u128::from(received) * 1_000_000_000,
+            None => true,
+        }
+    }
+
+    fn pace_after(waited: Duration, sent: u64, rate: u64, grace: Duration) -> SendPace {
+        SendPace {
+            sent,
+            waited,
+            ..SendPace::new(rate, grace)
+        }
+    }
+
+    #[test]
+    fn behind_is_exact_at_the_line() {
+        let ms = Duration::from_millis;
+        // 5 s of grace, 240 B/s: 480 bytes buy 2 s more.
+        assert!(!pace_after(ms(7000), 480, 240, ms(5000)).is_behind());
+        assert!(pace_after(ms(7000) + Duration::from_nanos(1), 480, 240, ms(5000)).is_behind());
+        assert!(!pace_after(ms(5000), 0, 240, ms(5000)).is_behind());
+        assert!(pace_after(ms(5001), 0, 240, ms(5000)).is_behind());
+        // A third of a second per byte: the budget rounds down, the rule
+        // does not move (1 byte at 3 B/s is 333_333_333.3 ns).
+        let third = Duration::from_nanos(333_333_333);
+        assert!(!pace_after(third, 1, 3, Duration::ZERO).is_behind());
+        assert!(pace_after(third + Duration::from_nanos(1), 1, 3, Duration::ZERO).is_behind());
+        // What is left to wait is the distance to the line.
+        assert_eq!(
+            pace_after(ms(6000), 480, 240, ms(5000)).allowance(),
+            Some(ms(1000))
+        );
+        assert_eq!(
+            pace_after(ms(9000), 480, 240, ms(5000)).allowance(),
+            Some(Duration::ZERO)
+        );
+    }
+
+    #[test]
+    fn extremes_neither_panic_nor_wrap() {
+        let max = Duration::MAX;
+        assert_eq!(budget(u64::MAX, 1, max), max);
+        assert_eq!(budget(u64::MAX, 1, Duration::ZERO).as_secs(), u64::MAX);
+        assert_eq!(
+            budget(u64::MAX, u64::MAX, Duration::ZERO),
+            Duration::from_secs(1)
+        );
+        assert_eq!(budget(0, u64::MAX, Duration::ZERO), Duration::ZERO);
+        assert!(pace_after(max, u64::MAX, u64::MAX, Duration::ZERO).is_behind());
+        assert!(!pace_after(max, u64::MAX, 1, max).is_behind());
+        assert!(pace_after(Duration::from_nanos(1), 0, u64::MAX, Duration::ZERO).is_behind());
+        assert_eq!(pace_after(max, 0, 0, Duration::ZERO).allowance(), None);
+        assert!(!pace_after(max, 0, 0, Duration::ZERO).is_behind());
+    }
+
+    #[test]
+    fn agrees_with_the_body_rule_everywhere_on_a_grid() {
+        let times = [0, 1, 999, 1_000_000, 333_333_333, 2_000_000_000, u64::MAX];
+        let counts = [0, 1, 3, 480, 1 << 20, u64::MAX];
+        let rates = [1, 3, 240, 1 << 20, u64::MAX];
+        for &t in &times {
+            for &g in &times {
+                for &sent in &counts {
+                    for &rate in &rates {
+                        let (t, g) = (Duration::from_nanos(t), Duration::from_nanos(g));
+                        assert_eq!(
+                            pace_after(t, sent, rate, g).is_behind(),
+                            body_behind(t, sent, rate, g),
+                            "waited {t:?}, grace {g:?}, sent {sent}, rate {rate}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// Records the timeouts it is given, and counts how often its own is
+    /// read; each write takes `step` bytes.
+    struct Recorder {
+        own: Option<Duration>,
+        reads: std::cell::Cell<usize>,
+        set: std::cell::RefCell<Vec<Option<Duration>>>,
+        step: usize,
+        written: usize,
+    }
+
+    impl Write for Recorder {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            let n = buf.len().min(self.step);
+            self.written += n;
+            Ok(n)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl SendTimeout for Recorder {
+        fn send_timeout(&self) -> io::Result<Option<Duration>> {
+            self.reads.set(self.reads.get() + 1);
+            Ok(self.own)
+        }
+        fn set_send_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+            assert_ne!(timeout, Some(Duration::ZERO));
+            self.set.borrow_mut().push(timeout);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn each_write_waits_no_longer_than_the_rate_allows_and_the_timeout_comes_back() {
+        let own = Some(Duration::from_secs(120));
+        let mut out = Recorder {
+            own,
+            reads: Default::default(),
+            set: Default::default(),
+            step: 1000,
+            written: 0,
+        };
+        // 1 s of grace, 1000 B/s: the first write may wait 1 s, the second
+        // about 2 s, and so on, all below the socket's own 120 s.
+        let mut pace = SendPace::new(1000, Duration::from_secs(1));
+        let data = [7u8; 3000];
+        write_paced(&mut out, &mut [IoSlice::new(&data)], &mut pace).unwrap();
+        assert_eq!(out.written, 3000);
+        assert_eq!(pace.progress().0, 3000);
+        let set = out.set.borrow().clone();
+        assert_eq!(set.len(), 3);
+        assert_eq!(set[0], Some(Duration::from_secs(1)));
+        for (i, t) in set.iter().enumerate() {
+            let t = t.unwrap();
+            assert!(t <= Duration::from_secs(1 + i as u64), "{i}: {t:?}");
+            assert!(t > Duration::from_secs(i as u64), "{i}: {t:?}");
+        }
+        pace.restore(&out).unwrap();
+        assert_eq!(out.set.borrow().last(), Some(&own));
+        // A generous rate never needs the timeout lowered below the
+        // socket's: it is read, and never set.
+        let mut out = Recorder {
+            own: Some(Duration::from_millis(10)),
+            reads: Default::default(),
+            set: Default::default(),
+            step: usize::MAX,
+            written: 0,
+        };
+        let mut pace = SendPace::new(1, Duration::from_secs(3600));
+        write_paced(&mut out, &mut [IoSlice::new(&data)], &mut pace).unwrap();
+        pace.restore(&out).unwrap();
+        assert!(out.set.borrow().is_empty(), "{:?}", out.set.borrow());
+    }
+
+    #[test]
+    fn without_a_rate_the_timeout_is_never_touched() {
+        let mut out = Recorder {
+            own: Some(Duration::from_secs(1)),
+            reads: Default::default(),
+            set: Default::default(),
+            step: 10,
+            written: 0,
+        };
+        let mut pace = SendPace::new(0, Duration::ZERO);
+        write_paced(&mut out, &mut [IoSlice::new(&[1u8; 95])], &mut pace).unwrap();
+        pace.restore(&out).unwrap();
+        assert_eq!(out.written, 95);
+        assert!(out.set.borrow().is_empty());
+        assert_eq!(out.reads.get(), 0, "not even read");
+    }
+
+    /// Every write times out after taking nothing.
+    struct Stalled;
+
+    impl Write for Stalled {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::ErrorKind::WouldBlock.into())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl SendTimeout for Stalled {
+        fn send_timeout(&self) -> io::Result<Option<Duration>> {
+            Ok(Some(Duration::from_secs(120)))
+        }
+    }
+
+    #[test]
+    fn a_timeout_under_the_rate_is_too_slow_and_one_without_it_is_an_error() {
+        let mut pace = SendPace::new(1000, Duration::from_secs(1));
+        let got = write_paced(&mut Stalled, &mut [IoSlice::new(b"abc")], &mut pace);
+        assert!(matches!(got, Err(Unsent::TooSlow)), "{got:?}");
+        let mut pace = SendPace::new(0, Duration::ZERO);
+        let got = write_paced(&mut Stalled, &mut [IoSlice::new(b"abc")], &mut pace);
+        assert!(matches!(got, Err(Unsent::Io(ref e)) if e.kind() == io::ErrorKind::WouldBlock));
+        // Already behind: refused before a write is tried.
+        let mut pace = pace_after(Duration::from_secs(2), 0, 1000, Duration::from_secs(1));
+        let got = write_paced(&mut Stalled, &mut [IoSlice::new(b"abc")], &mut pace);
+        assert!(matches!(got, Err(Unsent::TooSlow)), "{got:?}");
+        assert_eq!(pace.progress(), (0, Duration::from_secs(2)));
+    }
+}

@@ -251,6 +251,24 @@ fn a_recv_after_a_chapter_5_callback_returns_the_data() {
     );
 }
 
+/// Sets a 100 ms timeout on `fd` with `option`, one of the `_NEW` timeout
+/// options, whose value is a `struct __kernel_sock_timeval { __s64 tv_sec;
+/// __s64 tv_usec; }`.
+fn set_100ms_in_the_new_layout(fd: libc::c_int, option: libc::c_int) {
+    let tv: [i64; 2] = [0, 100_000];
+    // SAFETY: 16 valid bytes, the size we pass.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            option,
+            tv.as_ptr().cast(),
+            size_of_val(&tv) as libc::socklen_t,
+        )
+    };
+    assert_eq!(rc, 0, "setsockopt(option {option}): errno {}", errno());
+}
+
 /// `SO_RCVTIMEO_NEW` (Linux 5.1 and later; <asm-generic/socket.h>): the
 /// receive timeout as a `struct __kernel_sock_timeval`, two 64-bit fields
 /// on every architecture. The libc crate does not define it for x86_64.
@@ -260,19 +278,7 @@ const SO_RCVTIMEO_NEW: i32 = 66;
 fn a_receive_timeout_set_with_so_rcvtimeo_new_times_out_as_in_the_kernel() {
     let read_with_new_timeout = || {
         let (a, _b) = pair();
-        // struct __kernel_sock_timeval { __s64 tv_sec; __s64 tv_usec; }
-        let tv: [i64; 2] = [0, 100_000];
-        // SAFETY: 16 valid bytes, the size we pass.
-        let rc = unsafe {
-            libc::setsockopt(
-                a,
-                libc::SOL_SOCKET,
-                SO_RCVTIMEO_NEW,
-                tv.as_ptr().cast(),
-                size_of_val(&tv) as libc::socklen_t,
-            )
-        };
-        assert_eq!(rc, 0, "setsockopt(SO_RCVTIMEO_NEW): errno {}", errno());
+        set_100ms_in_the_new_layout(a, SO_RCVTIMEO_NEW);
         let mut buf = [0u8; 5];
         let start = Instant::now();
         let n = recv(a, &mut buf, 0);
@@ -300,18 +306,7 @@ const SO_SNDTIMEO_NEW: i32 = 67;
 fn a_send_timeout_set_with_so_sndtimeo_new_times_out_as_in_the_kernel() {
     let send_with_new_timeout = || {
         let (a, _b) = pair();
-        let tv: [i64; 2] = [0, 100_000];
-        // SAFETY: 16 valid bytes, the size we pass.
-        let rc = unsafe {
-            libc::setsockopt(
-                a,
-                libc::SOL_SOCKET,
-                SO_SNDTIMEO_NEW,
-                tv.as_ptr().cast(),
-                size_of_val(&tv) as libc::socklen_t,
-            )
-        };
-        assert_eq!(rc, 0, "setsockopt(SO_SNDTIMEO_NEW): errno {}", errno());
+        set_100ms_in_the_new_layout(a, SO_SNDTIMEO_NEW);
         // Fill the send buffer without blocking; nobody reads the other end.
         let chunk = [0u8; 4096];
         // SAFETY: `chunk` is valid for its length.

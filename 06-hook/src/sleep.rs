@@ -4,8 +4,9 @@
 //! never `nanosleep`; C code calls `sleep`, `usleep`, `nanosleep`. Each keeps
 //! its contract: a sub-millisecond sleep still sleeps (the timer wheel counts
 //! whole milliseconds and rounds up, so it is never zero), a zero sleep
-//! yields instead of waiting for the wheel's next tick, and the calls with a
-//! "remaining time" out-parameter fill it in when the sleep is cut short.
+//! parks on a timer due at the next collection instead of waiting for the
+//! wheel's next tick, and the calls with a "remaining time" out-parameter
+//! fill it in when the sleep is cut short.
 
 use std::time::{Duration, Instant};
 

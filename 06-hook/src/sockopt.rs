@@ -47,8 +47,8 @@ pub unsafe extern "C" fn setsockopt(
 /// `struct __kernel_sock_timeval`, whose two fields are 64-bit on every
 /// architecture (Linux 5.1 and later, `<asm-generic/socket.h>`). glibc
 /// passes it for `SO_RCVTIMEO` in 32-bit programs built with a 64-bit
-/// `time_t`; any program may pass it by number. The libc crate does not
-/// define it on x86_64.
+/// `time_t`; any program may pass it by number. (The libc crate has it
+/// too, as `libc::SO_RCVTIMEO_NEW`; the kernel's number is spelt out here.)
 const SO_RCVTIMEO_NEW: c_int = 66;
 /// `SO_SNDTIMEO_NEW`: the send timeout, in the same layout.
 const SO_SNDTIMEO_NEW: c_int = 67;

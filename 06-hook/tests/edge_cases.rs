@@ -271,7 +271,7 @@ fn set_100ms_in_the_new_layout(fd: libc::c_int, option: libc::c_int) {
 
 /// `SO_RCVTIMEO_NEW` (Linux 5.1 and later; <asm-generic/socket.h>): the
 /// receive timeout as a `struct __kernel_sock_timeval`, two 64-bit fields
-/// on every architecture. The libc crate does not define it for x86_64.
+/// on every architecture (`libc::SO_RCVTIMEO_NEW` too, spelt out here).
 const SO_RCVTIMEO_NEW: i32 = 66;
 
 #[test]

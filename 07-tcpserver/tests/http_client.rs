@@ -227,3 +227,29 @@ fn an_http_1_0_response_with_transfer_encoding_closes_the_connection() {
     assert!(!client.is_open());
     server.join().unwrap();
 }
+
+#[test]
+fn endless_interim_responses_are_refused() {
+    // A hostile server answers with `100 Continue` after `100 Continue`: the
+    // interim heads count against the response head limit (64 KiB), so the
+    // client gives up instead of reading them for as long as they come.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        let mut head = [0u8; 1024];
+        let _ = conn.read(&mut head).unwrap();
+        for _ in 0..10_000 {
+            if conn.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").is_err() {
+                return; // the client has given up: what we expect
+            }
+        }
+        let _ = conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    });
+    let mut client = HttpConnection::connect(addr, PATIENCE).unwrap();
+    let err = client.get("/").unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidData, "{err}");
+    assert!(!client.is_open());
+    drop(client);
+    server.join().unwrap();
+}

@@ -219,14 +219,25 @@ impl HttpConnection {
     // ANCHOR_END: exchange
 
     // ANCHOR: read_response
-    /// Reads one final response (skipping `1xx` interim ones); also returns
-    /// whether the server keeps the connection open.
+    /// Reads one final response (skipping `1xx` interim ones, whose heads
+    /// count against the head limit all together: a server cannot keep the
+    /// client reading them for ever); also returns whether the server keeps
+    /// the connection open.
     fn read_response(&mut self, head_request: bool) -> io::Result<(ClientResponse, bool)> {
+        let mut interim = 0;
         loop {
             let (mut response, len) = self.read_response_head()?;
             self.rbuf.consume(len);
             if (100..200).contains(&response.status) && response.status != 101 {
-                continue; // 100 Continue, 103 Early Hints: the real answer follows
+                // 100 Continue, 103 Early Hints: the real answer follows.
+                interim += len;
+                if interim > MAX_RESPONSE_HEAD {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "too many interim (1xx) responses",
+                    ));
+                }
+                continue;
             }
             let headers = &response.headers;
             let te_chunked = headers

@@ -253,3 +253,25 @@ fn endless_interim_responses_are_refused() {
     drop(client);
     server.join().unwrap();
 }
+
+#[test]
+fn a_switching_protocols_response_finishes_the_connection() {
+    // After 101 the connection speaks another protocol: no HTTP request may
+    // follow on it.
+    let (addr, server) = raw_server(Some(
+        b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
+    ));
+    let mut client = HttpConnection::connect(addr, PATIENCE).unwrap();
+    let resp = client
+        .request(
+            "GET",
+            "/ws",
+            &[("Connection", "Upgrade"), ("Upgrade", "websocket")],
+            b"",
+        )
+        .unwrap();
+    assert_eq!(resp.status, 101);
+    assert!(!client.is_open());
+    assert_eq!(client.get("/").unwrap_err().kind(), ErrorKind::NotConnected);
+    server.join().unwrap();
+}

@@ -255,6 +255,10 @@ impl HttpConnection {
                         && headers.get_all("transfer-encoding").next().is_none()
                 }
             };
+            if response.status == 101 {
+                // Switching Protocols: what follows is no longer HTTP/1.1.
+                keep_alive = false;
+            }
             let body = &mut response.body;
             if head_request || forbids_body(response.status) {
                 // no body, whatever the headers say

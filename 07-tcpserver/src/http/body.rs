@@ -219,7 +219,7 @@ fn read_line<R: Read + ?Sized>(
             return Ok(lf - 1);
         }
         scanned = data.len();
-        if scanned > max + 1 {
+        if scanned > max.saturating_add(1) {
             return Err(RequestError::bad("chunk line too long").into());
         }
         paced_fill(rbuf, reader, body_len, pace)?;
@@ -454,6 +454,36 @@ mod tests {
         }
         wire.extend_from_slice(b"\r\n");
         assert_eq!(decode(&wire, 100, 100), Err(431));
+    }
+
+    #[test]
+    fn a_trailer_limit_of_usize_max_means_no_limit() {
+        // `http.request.max_header_size` at its largest value also bounds the
+        // trailers: a trailer line split over reads must still be read.
+        let wire = b"2\r\nhi\r\n0\r\nX-Trailer: t\r\n\r\nNEXT";
+        let mut reader: &[u8] = wire;
+        let mut rbuf = ReadBuf::with_capacity(16);
+        let mut out = Vec::new();
+        let mut pace = BodyPace::unlimited();
+        struct OneByte<'a>(&'a mut &'a [u8]);
+        impl Read for OneByte<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                let n = self.0.len().min(1).min(buf.len());
+                buf[..n].copy_from_slice(&self.0[..n]);
+                *self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let result = read_chunked(
+            &mut rbuf,
+            &mut OneByte(&mut reader),
+            &mut out,
+            100,
+            usize::MAX,
+            &mut pace,
+        );
+        assert!(result.is_ok());
+        assert_eq!(out, b"hi");
     }
 
     #[test]

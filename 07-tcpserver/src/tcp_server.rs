@@ -60,7 +60,7 @@ impl Millis {
 static READ_TIMEOUT: Millis = Millis::new(
     "tcp_server.read_timeout",
     120_000,
-    "milliseconds a connection may stay silent before it is closed",
+    "milliseconds a connection may stay silent before it is closed (0: no limit)",
 );
 
 /// The send timeout of accepted connections: a client that stops reading
@@ -68,7 +68,7 @@ static READ_TIMEOUT: Millis = Millis::new(
 static WRITE_TIMEOUT: Millis = Millis::new(
     "tcp_server.write_timeout",
     120_000,
-    "milliseconds a write to a connection may wait for the client to read",
+    "milliseconds a write to a connection may wait for the client to read (0: no limit)",
 );
 
 /// Registers the configuration variables of the server chapters (the
@@ -300,14 +300,17 @@ impl TcpServer {
 impl Inner {
     // ANCHOR: start_connection
     /// A new connection: its own fiber on the io scheduler, with the
-    /// configured read and write timeouts.
+    /// configured read and write timeouts (each set on its own, 0 meaning
+    /// none: std refuses a zero timeout, and that refusal must not cost the
+    /// connection its other timeout).
     pub(crate) fn start_connection(&self, stream: Stream) {
         self.accepted.fetch_add(1, Ordering::Relaxed);
-        let timeouts = stream
-            .set_read_timeout(Some(READ_TIMEOUT.get()))
-            .and_then(|()| stream.set_write_timeout(Some(WRITE_TIMEOUT.get())));
-        if let Err(e) = timeouts {
-            log::debug!(target: "system", "{}: setting timeouts: {e}", self.name);
+        let limit = |d: Duration| (!d.is_zero()).then_some(d);
+        if let Err(e) = stream.set_read_timeout(limit(READ_TIMEOUT.get())) {
+            log::debug!(target: "system", "{}: setting the read timeout: {e}", self.name);
+        }
+        if let Err(e) = stream.set_write_timeout(limit(WRITE_TIMEOUT.get())) {
+            log::debug!(target: "system", "{}: setting the write timeout: {e}", self.name);
         }
         let connection = Connection::new(stream, self.connections.clone());
         let handler = self.handler.clone();

@@ -275,3 +275,19 @@ fn a_switching_protocols_response_finishes_the_connection() {
     assert_eq!(client.get("/").unwrap_err().kind(), ErrorKind::NotConnected);
     server.join().unwrap();
 }
+
+#[test]
+fn an_http_1_0_request_without_keep_alive_finishes_the_connection() {
+    // An HTTP/1.0 request asks for the connection to close after its
+    // response (RFC 9112 §9.3), even if the answer, in HTTP/1.1, does not
+    // say `Connection: close`: the next request must fail as never sent
+    // (`NotConnected`), not be written to a connection the server closes.
+    let (addr, server) = raw_server(Some(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi"));
+    let mut client = HttpConnection::connect(addr, PATIENCE).unwrap();
+    let request = HttpRequest::new(Method::Get, "/").with_version(Version::Http10);
+    assert_eq!(client.send(&request).unwrap().body, b"hi");
+    assert!(!client.is_open());
+    assert_eq!(client.get("/").unwrap_err().kind(), ErrorKind::NotConnected);
+    let request = String::from_utf8(server.join().unwrap()).unwrap();
+    assert!(request.starts_with("GET / HTTP/1.0\r\n"), "{request}");
+}

@@ -192,13 +192,21 @@ impl HttpConnection {
             body,
             &self.host,
         )?;
-        let closing = headers
-            .filter(|(name, _)| name.eq_ignore_ascii_case("connection"))
-            .any(|(_, value)| {
-                value
-                    .split(',')
-                    .any(|t| t.trim().eq_ignore_ascii_case("close"))
-            });
+        // Whether the request itself ends the connection: `Connection:
+        // close`, or HTTP/1.0 without `keep-alive` (RFC 9112 §9.3), whatever
+        // the response says.
+        let has_token = |token: &str| {
+            headers
+                .clone()
+                .filter(|(name, _)| name.eq_ignore_ascii_case("connection"))
+                .any(|(_, value)| {
+                    value
+                        .split(',')
+                        .any(|t| t.trim().eq_ignore_ascii_case(token))
+                })
+        };
+        let closing =
+            has_token("close") || (version == Version::Http10 && !has_token("keep-alive"));
         self.open = false; // until the exchange succeeds
         let result = self
             .stream

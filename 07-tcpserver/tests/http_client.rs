@@ -291,3 +291,17 @@ fn an_http_1_0_request_without_keep_alive_finishes_the_connection() {
     let request = String::from_utf8(server.join().unwrap()).unwrap();
     assert!(request.starts_with("GET / HTTP/1.0\r\n"), "{request}");
 }
+
+#[test]
+fn a_status_below_100_is_a_broken_response() {
+    // Status codes run from 100 to 999 (RFC 9110 §15): `099` is not a
+    // bodiless interim answer, it is a malformed status line, and what
+    // follows it must not be read as the next response.
+    let (addr, server) = raw_server(Some(
+        b"HTTP/1.1 099 Odd\r\nContent-Length: 38\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+    ));
+    let mut client = HttpConnection::connect(addr, PATIENCE).unwrap();
+    assert_eq!(client.get("/").unwrap_err().kind(), ErrorKind::InvalidData);
+    assert!(!client.is_open());
+    server.join().unwrap();
+}

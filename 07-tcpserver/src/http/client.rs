@@ -320,6 +320,14 @@ impl HttpConnection {
                 &mut slots,
             ) {
                 Ok(httparse::Status::Complete(len)) => {
+                    // httparse takes any three digits; a code starts at 100.
+                    let status = parsed.code.unwrap_or(0);
+                    if status < 100 {
+                        return Err(io::Error::new(
+                            io::ErrorKind::InvalidData,
+                            format!("malformed response: status code {status:03}"),
+                        ));
+                    }
                     let mut headers = Headers::new();
                     for header in parsed.headers.iter() {
                         // Bytes above 0x7F (obs-text) are allowed in a value;
@@ -327,7 +335,7 @@ impl HttpConnection {
                         headers.append(header.name, &String::from_utf8_lossy(header.value));
                     }
                     let response = ClientResponse {
-                        status: parsed.code.unwrap_or(0),
+                        status,
                         reason: parsed.reason.unwrap_or("").to_owned(),
                         headers,
                         body: Vec::new(),

@@ -133,6 +133,12 @@ fn load_config(options: &Options) -> Result<Settings, String> {
         true => bind.get(),
         false => options.bind.clone(),
     };
+    if bind.is_empty() {
+        // Started anyway, the server would serve nobody until Ctrl-C.
+        return Err("server.bind is empty: no address to listen on \
+                    (list at least one, or give --bind ADDR)"
+            .to_string());
+    }
     Ok(Settings {
         bind,
         threads,

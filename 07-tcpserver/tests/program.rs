@@ -152,3 +152,34 @@ fn unknown_arguments_print_the_usage() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("usage: sylar"));
 }
+
+#[test]
+fn an_empty_bind_list_is_a_clear_error() {
+    // `server.bind: []` leaves nothing to listen on: a server that started
+    // anyway would wait for Ctrl-C serving nobody.
+    let dir = std::env::temp_dir().join(format!("sylar-program-nobind-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("server.yml"), "server:\n  bind: []\n").unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sylar"))
+        .args(["-c", dir.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // As above: a watchdog, since a program that started keeps stderr open.
+    let mut stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        let _ = tx.send(text);
+    });
+    let Ok(stderr) = rx.recv_timeout(Duration::from_secs(30)) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("the program started with nothing to listen on");
+    };
+    assert_eq!(child.wait().unwrap().code(), Some(1));
+    assert!(stderr.contains("server.bind"), "{stderr}");
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -305,3 +305,41 @@ fn a_status_below_100_is_a_broken_response() {
     assert!(!client.is_open());
     server.join().unwrap();
 }
+
+#[test]
+fn bytes_after_a_response_are_never_taken_for_the_next_one() {
+    // The client sends one request at a time: whatever the server sends
+    // beyond a complete response was asked for by nobody, and must not come
+    // back as the answer to the next request (which the server never saw).
+    let (addr, server) = raw_server(Some(
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi\
+          HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nfake",
+    ));
+    let mut client = HttpConnection::connect(addr, PATIENCE).unwrap();
+    assert_eq!(client.get("/").unwrap().body, b"hi");
+    let err = client.get("/next").unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotConnected, "{err}");
+    assert!(!client.is_open());
+    let request = String::from_utf8(server.join().unwrap()).unwrap();
+    assert!(request.starts_with("GET / HTTP/1.1\r\n"), "{request}");
+}
+
+#[test]
+fn a_connection_the_server_closed_while_idle_fails_as_never_sent() {
+    // A keep-alive connection the server has since closed (its idle
+    // timeout): the next request fails with `NotConnected`, the error that
+    // says it was not sent, rather than being written into the closed
+    // connection and failing as maybe-sent.
+    let (addr, server) = raw_server(Some(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi"));
+    let stream = TcpStream::connect(addr).unwrap();
+    let watcher = stream.try_clone().unwrap();
+    let mut client = HttpConnection::from_stream(stream, PATIENCE).unwrap();
+    assert_eq!(client.get("/").unwrap().body, b"hi");
+    assert!(client.is_open());
+    server.join().unwrap(); // the server has closed its end
+    watcher.set_read_timeout(Some(PATIENCE)).unwrap();
+    assert_eq!(watcher.peek(&mut [0u8; 1]).unwrap(), 0, "the close arrived");
+    let err = client.get("/again").unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotConnected, "{err}");
+    assert!(!client.is_open());
+}

@@ -4,6 +4,7 @@
 use std::io::{self, Write};
 use std::mem::MaybeUninit;
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 use super::body::{BodyPace, read_chunked, read_exact_body, read_to_end_limited};
@@ -182,6 +183,14 @@ impl HttpConnection {
                 "the server closed this connection; connect again",
             ));
         }
+        if self.server_spoke_first() {
+            self.open = false;
+            return Err(io::Error::new(
+                io::ErrorKind::NotConnected,
+                "the server closed this connection, or sent what nobody asked for, \
+                 while it was idle; connect again",
+            ));
+        }
         self.wbuf.clear();
         encode_request(
             &mut self.wbuf,
@@ -225,6 +234,29 @@ impl HttpConnection {
         }
     }
     // ANCHOR_END: exchange
+
+    // ANCHOR: server_spoke_first
+    /// Whether the server has sent anything (bytes, the end of the
+    /// connection, an error) since the last response was read whole. Between
+    /// two exchanges it has no right to: it closed the connection while idle
+    /// (its keep-alive timeout), or the bytes answer nothing we sent. Either
+    /// way the connection cannot carry the next request; found out now, that
+    /// request fails as never sent. One poll that does not wait (the hook
+    /// passes a zero timeout straight through).
+    fn server_spoke_first(&self) -> bool {
+        if !self.rbuf.is_empty() {
+            return true;
+        }
+        let mut pfd = libc::pollfd {
+            fd: self.stream.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd on our stack, for a socket `self.stream`
+        // owns; a zero timeout returns at once.
+        unsafe { libc::poll(&mut pfd, 1, 0) > 0 }
+    }
+    // ANCHOR_END: server_spoke_first
 
     // ANCHOR: read_response
     /// Reads one final response (skipping `1xx` interim ones, whose heads

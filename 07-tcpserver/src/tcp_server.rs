@@ -212,9 +212,11 @@ impl TcpServer {
     // ANCHOR_END: start
 
     // ANCHOR: stop
-    /// Stops the server: no new connections are accepted; connections
-    /// waiting for their next request are closed; those in the middle of one
-    /// get up to `grace` to finish it; after that, everything is shut down.
+    /// Stops the server: no new connections are accepted; the read side of
+    /// every connection is shut, so one waiting for its next request, or
+    /// still receiving one (its head or body), reads end-of-file and ends;
+    /// one whose request is in (a handler at work, a response being written)
+    /// gets up to `grace` to finish it; after that, everything is shut down.
     /// Returns once the accept fibers are gone and no connection is open (or,
     /// if a handler never returns, a little after the grace period).
     pub fn stop(&self, grace: Duration) {

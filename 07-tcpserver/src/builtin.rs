@@ -2,7 +2,6 @@
 //! welcome page, `/hello`, `/echo`, `/_/status` and `/_/config`.
 
 use std::fmt::Write as _;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
@@ -88,16 +87,14 @@ fn status(server: Option<&HttpServer>, started: Instant) -> String {
     let _ = writeln!(page, "server: {SERVER_NAME}");
     let _ = writeln!(page, "uptime_seconds: {}", started.elapsed().as_secs());
     if let Some(server) = server {
-        let stats = server.stats();
+        let stats = server.stats().snapshot();
         let _ = writeln!(page, "connections: {}", server.connections());
         let _ = writeln!(page, "connections_accepted: {}", server.accepted());
         let _ = writeln!(page, "connections_shed: {}", server.shed());
-        let _ = writeln!(page, "requests: {}", stats.requests.load(Ordering::Relaxed));
-        let _ = writeln!(
-            page,
-            "bad_requests: {}",
-            stats.bad_requests.load(Ordering::Relaxed)
-        );
+        let _ = writeln!(page, "requests: {}", stats.requests);
+        let _ = writeln!(page, "bad_requests: {}", stats.bad_requests);
+        let _ = writeln!(page, "panics: {}", stats.panics);
+        let _ = writeln!(page, "slow_readers: {}", stats.slow_readers);
     }
     let _ = writeln!(page, "fibers: {}", sylar_fiber::Fiber::live_count());
     let _ = writeln!(

@@ -51,7 +51,14 @@ fn serves_the_built_in_pages_and_stops_on_ctrl_c() {
     let echo = client.post("/echo", b"ping").unwrap();
     assert_eq!(echo.body, b"ping");
     let status = String::from_utf8(client.get("/_/status").unwrap().body).unwrap();
-    for key in ["uptime_seconds:", "connections: 1", "requests:", "fibers:"] {
+    for key in [
+        "uptime_seconds:",
+        "connections: 1",
+        "requests:",
+        "panics: 0",
+        "slow_readers: 0",
+        "fibers:",
+    ] {
         assert!(status.contains(key), "{key} missing from {status}");
     }
     let config = String::from_utf8(client.get("/_/config").unwrap().body).unwrap();

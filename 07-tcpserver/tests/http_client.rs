@@ -277,6 +277,22 @@ fn a_switching_protocols_response_finishes_the_connection() {
 }
 
 #[test]
+fn a_response_framed_both_ways_is_read_by_its_chunks_and_ends_the_connection() {
+    // Content-Length and Transfer-Encoding together: the chunks decide the
+    // body (RFC 9112 §6.3), and the message is suspect, so nothing after it
+    // on this connection is trusted: the next request fails as never sent.
+    let (addr, server) = raw_server(Some(
+        b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n\
+          5\r\nhello\r\n0\r\n\r\n",
+    ));
+    let mut client = HttpConnection::connect(addr, PATIENCE).unwrap();
+    assert_eq!(client.get("/").unwrap().body, b"hello");
+    assert!(!client.is_open());
+    assert_eq!(client.get("/").unwrap_err().kind(), ErrorKind::NotConnected);
+    server.join().unwrap();
+}
+
+#[test]
 fn an_http_1_0_request_without_keep_alive_finishes_the_connection() {
     // An HTTP/1.0 request asks for the connection to close after its
     // response (RFC 9112 §9.3), even if the answer, in HTTP/1.1, does not

@@ -299,6 +299,12 @@ impl HttpConnection {
                 // Switching Protocols: what follows is no longer HTTP/1.1.
                 keep_alive = false;
             }
+            if headers.contains("transfer-encoding") && headers.contains("content-length") {
+                // Both: Transfer-Encoding wins, but the message is suspect
+                // (a sign of response splitting, RFC 9112 §6.3): read it by
+                // its Transfer-Encoding, then trust nothing after it.
+                keep_alive = false;
+            }
             let body = &mut response.body;
             if head_request || forbids_body(response.status) {
                 // no body, whatever the headers say

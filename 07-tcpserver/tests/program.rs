@@ -123,26 +123,11 @@ fn a_log_file_that_cannot_be_opened_stops_the_start_with_its_name() {
         log.display()
     );
     std::fs::write(dir.join("logs.yml"), yaml).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sylar"))
-        .args(["-c", dir.to_str().unwrap(), "--bind", "127.0.0.1:0"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Its stderr ends when it exits; a program that started anyway would keep it
-    // open, so the wait has a watchdog (a refusal takes milliseconds).
-    let mut stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stderr.read_to_string(&mut text);
-        let _ = tx.send(text);
-    });
-    let Ok(stderr) = rx.recv_timeout(Duration::from_secs(30)) else {
-        let _ = child.kill();
-        panic!("the program started with a log file it cannot open");
-    };
-    assert_eq!(child.wait().unwrap().code(), Some(1));
+    let (code, stderr) = refused(
+        &["-c", dir.to_str().unwrap(), "--bind", "127.0.0.1:0"],
+        "the program started with a log file it cannot open",
+    );
+    assert_eq!(code, Some(1));
     assert!(
         stderr.contains("logs") && stderr.contains("server.log"),
         "{stderr}"
@@ -167,13 +152,27 @@ fn an_empty_bind_list_is_a_clear_error() {
     let dir = std::env::temp_dir().join(format!("sylar-program-nobind-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("server.yml"), "server:\n  bind: []\n").unwrap();
+    let (code, stderr) = refused(
+        &["-c", dir.to_str().unwrap()],
+        "the program started with nothing to listen on",
+    );
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("server.bind"), "{stderr}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Runs the program with `args`, expecting it to refuse to start, and returns
+/// its exit code and what it wrote on stderr. Its stderr ends when it exits;
+/// a program that started anyway would keep it open, so the wait has a
+/// watchdog (a refusal takes milliseconds): then the child is killed and
+/// reaped, and the test fails with `started`.
+fn refused(args: &[&str], started: &str) -> (Option<i32>, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_sylar"))
-        .args(["-c", dir.to_str().unwrap()])
+        .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // As above: a watchdog, since a program that started keeps stderr open.
     let mut stderr = child.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -184,9 +183,7 @@ fn an_empty_bind_list_is_a_clear_error() {
     let Ok(stderr) = rx.recv_timeout(Duration::from_secs(30)) else {
         let _ = child.kill();
         let _ = child.wait();
-        panic!("the program started with nothing to listen on");
+        panic!("{started}");
     };
-    assert_eq!(child.wait().unwrap().code(), Some(1));
-    assert!(stderr.contains("server.bind"), "{stderr}");
-    let _ = std::fs::remove_dir_all(dir);
+    (child.wait().unwrap().code(), stderr)
 }

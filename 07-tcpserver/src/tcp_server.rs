@@ -212,11 +212,12 @@ impl TcpServer {
     // ANCHOR_END: start
 
     // ANCHOR: stop
-    /// Stops the server: no new connections are accepted; the read side of
-    /// every connection is shut, so one waiting for its next request, or
-    /// still receiving one (its head or body), reads end-of-file and ends;
-    /// one whose request is in (a handler at work, a response being written)
-    /// gets up to `grace` to finish it; after that, everything is shut down.
+    /// Stops the server: no new connections are accepted; a connection
+    /// waiting for its next request has its reading side shut, reads
+    /// end-of-file and ends; one in the middle of a request (see
+    /// [`Connection::request_started`]) gets up to `grace` to finish it, and
+    /// ends when it comes to wait for the next; after that, everything is
+    /// shut down. A handler that never says it is busy is treated as idle.
     /// Returns once the accept fibers are gone and no connection is open (or,
     /// if a handler never returns, a little after the grace period).
     pub fn stop(&self, grace: Duration) {
@@ -235,11 +236,16 @@ impl TcpServer {
             inner.accepting.load(Ordering::Acquire) == 0
         });
         drop(listeners); // the last references: the listening sockets close
-        // No more requests: idle connections see end-of-file and end; one
-        // in the middle of a response can still write it.
-        inner.connections.shutdown_all(Shutdown::Read);
+        // No more requests: connections waiting for one see end-of-file and
+        // end; one in the middle of a request (its body still arriving, its
+        // handler at work, its answer being written) may finish it. Passes
+        // repeat, for connections that come to wait after one.
         let deadline = Instant::now() + grace;
-        if !wait_until(deadline, || inner.connections.len() == 0) {
+        let all_gone = wait_until(deadline, || {
+            inner.connections.shut_idle();
+            inner.connections.len() == 0
+        });
+        if !all_gone {
             inner.connections.shutdown_all(Shutdown::Both);
             let left = wait_until(Instant::now() + Duration::from_secs(5), || {
                 inner.connections.len() == 0

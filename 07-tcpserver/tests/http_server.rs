@@ -130,3 +130,71 @@ fn stop_closes_idle_keep_alive_connections() {
         iom.stop();
     });
 }
+
+#[test]
+fn stop_lets_a_request_whose_body_is_still_arriving_finish() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    within(PATIENCE, || {
+        let mut dispatch = hello_dispatch();
+        dispatch.add_servlet("/echo", |req: &HttpRequest, resp: &mut HttpResponse| {
+            resp.set_body(req.body().to_vec());
+        });
+        let (iom, server, addr) = start(dispatch, 1);
+        // An idle keep-alive connection: its end-of-file will say that
+        // `stop` has shut the connections it may shut.
+        let mut idle = std::net::TcpStream::connect(addr.as_str()).unwrap();
+        idle.set_read_timeout(Some(PATIENCE)).unwrap();
+        idle.write_all(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let mut idle = BufReader::new(idle);
+        let mut line = String::new();
+        idle.read_line(&mut line).unwrap();
+        assert!(line.starts_with("HTTP/1.1 200"), "{line}");
+        // A request whose head is in and whose body is not: `100 Continue`
+        // says the server has read the head.
+        let busy = std::net::TcpStream::connect(addr.as_str()).unwrap();
+        busy.set_read_timeout(Some(PATIENCE)).unwrap();
+        let mut writer = busy.try_clone().unwrap();
+        writer
+            .write_all(
+                b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\
+                  Expect: 100-continue\r\n\r\n",
+            )
+            .unwrap();
+        let mut busy = BufReader::new(busy);
+        line.clear();
+        busy.read_line(&mut line).unwrap();
+        assert!(line.starts_with("HTTP/1.1 100"), "{line}");
+        busy.read_line(&mut line).unwrap(); // the blank line after it
+        std::thread::scope(|scope| {
+            let stopper = scope.spawn(|| server.stop(Duration::from_secs(30)));
+            // The idle connection ends: `stop` has made its pass.
+            let mut rest = Vec::new();
+            idle.read_to_end(&mut rest).unwrap();
+            // The busy one does not: no end-of-file comes in the next 200 ms
+            // (a `stop` that shut it too would close it within a few).
+            busy.get_ref()
+                .set_read_timeout(Some(Duration::from_millis(200)))
+                .unwrap();
+            let early = busy.get_mut().read(&mut [0u8; 1]);
+            assert!(
+                early.as_ref().is_err_and(|e| matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                )),
+                "the connection with a request under way was closed: {early:?}"
+            );
+            busy.get_ref().set_read_timeout(Some(PATIENCE)).unwrap();
+            // Its body arrives after that; the request is answered anyway.
+            writer.write_all(b"helloworld").unwrap();
+            let mut answer = Vec::new();
+            busy.read_to_end(&mut answer).unwrap();
+            let answer = String::from_utf8_lossy(&answer);
+            assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+            assert!(answer.ends_with("helloworld"), "{answer}");
+            stopper.join().unwrap();
+        });
+        assert_eq!(server.connections(), 0);
+        iom.stop();
+    });
+}

@@ -16,12 +16,14 @@ use std::time::{Duration, Instant};
 
 // ANCHOR: send_timeout
 /// A connection whose send timeout the session can read and shorten, to keep
-/// a response to [`HttpLimits::min_send_rate`](super::HttpLimits::min_send_rate).
+/// a response to [`HttpLimits::min_send_rate`](super::HttpLimits::min_send_rate),
+/// and which the session tells when it waits between requests (for
+/// [`TcpServer::stop`](crate::TcpServer::stop)).
 ///
 /// The defaults do nothing, which is right for a stream that never makes a
 /// write wait (bytes in memory, a fuzzer's input): `impl SendTimeout for
-/// MyStream {}`. A socket must implement both methods, or a slow reader is
-/// bounded by its write timeout alone.
+/// MyStream {}`. A socket must implement the two timeout methods, or a slow
+/// reader is bounded by its write timeout alone.
 pub trait SendTimeout {
     /// The send timeout in force (`None`: writes may wait for ever).
     fn send_timeout(&self) -> io::Result<Option<Duration>> {
@@ -45,6 +47,19 @@ pub trait SendTimeout {
     fn abort(&self) -> io::Result<()> {
         Ok(())
     }
+
+    /// Called before the session waits for the next request (or the
+    /// first): the connection may be closed by a stopping server from now
+    /// on. `false` means the server is stopping: the session ends instead.
+    /// (A [`Connection`](crate::Connection) keeps this state for
+    /// [`TcpServer::stop`](crate::TcpServer::stop).)
+    fn awaiting_request(&self) -> bool {
+        true
+    }
+
+    /// Called once the first bytes of a request are in: a stopping server
+    /// gives the connection its grace period to finish it.
+    fn request_started(&self) {}
 }
 // ANCHOR_END: send_timeout
 

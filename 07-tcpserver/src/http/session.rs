@@ -191,12 +191,17 @@ impl<S: Read + Write + SendTimeout> Session<'_, S> {
             }
             // About to wait for the peer: first send what it is waiting for.
             self.flush()?;
+            // Between requests a stopping server may close us, or has.
+            if self.rbuf.is_empty() && !self.stream.awaiting_request() {
+                return Ok(None);
+            }
             if self.rbuf.fill(self.stream)? == 0 {
                 if self.rbuf.data().iter().any(|&b| b != b'\r' && b != b'\n') {
                     log::debug!(target: "system", "http: peer closed in the middle of a request head");
                 }
                 return Ok(None);
             }
+            self.stream.request_started();
         }
     }
     // ANCHOR_END: read_head

@@ -92,7 +92,7 @@ impl BodyPace {
 /// past the grace, `over > received / rate` is `over_ns * rate > received *
 /// 10^9`. `received * 10^9` fits in a `u128`; a product that does not is
 /// larger than it, so it is behind.
-fn behind(elapsed: Duration, received: u64, rate: u64, grace: Duration) -> bool {
+pub(super) fn behind(elapsed: Duration, received: u64, rate: u64, grace: Duration) -> bool {
     let Some(over) = elapsed.checked_sub(grace) else {
         return false;
     };

@@ -14,6 +14,8 @@
 use std::io::{self, IoSlice, Write};
 use std::time::{Duration, Instant};
 
+use super::body::behind;
+
 // ANCHOR: send_timeout
 /// A connection whose send timeout the session can read and shorten, to keep
 /// a response to [`HttpLimits::min_send_rate`](super::HttpLimits::min_send_rate),
@@ -134,11 +136,25 @@ pub(crate) struct SendPace {
     sent: u64,
     /// Time spent in writes of this response.
     waited: Duration,
-    /// The stream's own send timeout, read before the pace first changed
-    /// it; `None` while the pace has not touched the stream.
-    base: Option<Option<Duration>>,
-    /// The timeout the stream has now, when the pace knows it.
-    current: Option<Option<Duration>>,
+    /// The stream's timeouts, once the pace has read them; `None` while it
+    /// has not touched the stream.
+    timeouts: Option<Timeouts>,
+}
+
+/// A stream's send timeouts, as [`SendPace`] knows them.
+#[derive(Debug, Clone, Copy)]
+struct Timeouts {
+    /// The stream's own, read before the pace first changed it.
+    base: Option<Duration>,
+    /// The one the stream has now.
+    current: Option<Duration>,
+}
+
+impl Timeouts {
+    /// The pace's own timeout is in force, not the stream's.
+    fn lowered(&self) -> bool {
+        self.base != self.current
+    }
 }
 
 impl SendPace {
@@ -149,8 +165,7 @@ impl SendPace {
             grace,
             sent: 0,
             waited: Duration::ZERO,
-            base: None,
-            current: None,
+            timeouts: None,
         }
     }
 
@@ -163,9 +178,10 @@ impl SendPace {
         }
     }
 
-    /// Whether the client has fallen behind: `waited > grace + sent / rate`.
+    /// Whether the client has fallen behind: `waited > grace + sent / rate`,
+    /// the body side's rule (never, with no rate).
     pub(crate) fn is_behind(&self) -> bool {
-        self.min_rate != 0 && self.waited > budget(self.sent, self.min_rate, self.grace)
+        behind(self.waited, self.sent, self.min_rate, self.grace)
     }
 
     /// What the client took, and how long we waited for it (for the log).
@@ -176,33 +192,34 @@ impl SendPace {
     /// Gives the stream the send timeout for the next write: the smaller of
     /// its own and what the rate allows. Sets it only when it changes.
     fn arm<S: SendTimeout + ?Sized>(&mut self, stream: &S, allowed: Duration) -> io::Result<()> {
-        let base = match self.base {
-            Some(base) => base,
+        let timeouts = match &mut self.timeouts {
+            Some(timeouts) => timeouts,
             None => {
                 // Read once; the stream has it until the pace sets another.
                 let base = stream.send_timeout()?;
-                (self.base, self.current) = (Some(base), Some(base));
-                base
+                self.timeouts.insert(Timeouts {
+                    base,
+                    current: base,
+                })
             }
         };
-        let want = Some(base.map_or(allowed, |base| base.min(allowed)));
-        if self.current != Some(want) {
+        let want = Some(timeouts.base.map_or(allowed, |base| base.min(allowed)));
+        if timeouts.current != want {
             stream.set_send_timeout(want)?;
-            self.current = Some(want);
+            timeouts.current = want;
         }
         Ok(())
     }
 
     /// Puts the stream's own send timeout back, if the pace changed it.
     pub(crate) fn restore<S: SendTimeout + ?Sized>(&mut self, stream: &S) -> io::Result<()> {
-        match (self.base, self.current) {
-            (Some(base), Some(current)) if base != current => {
-                stream.set_send_timeout(base)?;
-                self.current = Some(base);
-                Ok(())
-            }
-            _ => Ok(()),
+        if let Some(timeouts) = &mut self.timeouts
+            && timeouts.lowered()
+        {
+            stream.set_send_timeout(timeouts.base)?;
+            timeouts.current = timeouts.base;
         }
+        Ok(())
     }
 }
 
@@ -278,26 +295,13 @@ impl SendPace {
     /// After a write that timed out: whether the rate's timeout was the one
     /// in force (shorter than the socket's own), or the response is behind.
     fn cut_by_rate(&self) -> bool {
-        let rate_armed =
-            matches!((self.base, self.current), (Some(base), Some(now)) if base != now);
-        rate_armed || self.is_behind()
+        self.timeouts.is_some_and(|t| t.lowered()) || self.is_behind()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The body side's rule, restated: `elapsed > grace + received / rate`.
-    fn body_behind(elapsed: Duration, received: u64, rate: u64, grace: Duration) -> bool {
-        let Some(over) = elapsed.checked_sub(grace) else {
-            return false;
-        };
-        match over.as_nanos().checked_mul(u128::from(rate)) {
-            Some(owed) => owed > u128::from(received) * 1_000_000_000,
-            None => true,
-        }
-    }
 
     fn pace_after(waited: Duration, sent: u64, rate: u64, grace: Duration) -> SendPace {
         SendPace {
@@ -359,8 +363,8 @@ mod tests {
                     for &rate in &rates {
                         let (t, g) = (Duration::from_nanos(t), Duration::from_nanos(g));
                         assert_eq!(
-                            pace_after(t, sent, rate, g).is_behind(),
-                            body_behind(t, sent, rate, g),
+                            t > budget(sent, rate, g),
+                            behind(t, sent, rate, g),
                             "waited {t:?}, grace {g:?}, sent {sent}, rate {rate}"
                         );
                     }

@@ -25,12 +25,11 @@ use crate::original::real;
 use crate::resolve::{off_the_worker, parking_io};
 
 // ANCHOR: host_args
-/// The arguments of `gethostbyname_r` (`family` `None`) and
-/// `gethostbyname2_r`: the name copied, the four outputs where the caller
-/// wants them.
-struct HostArgs {
-    name: Option<CString>,
-    family: Option<c_int>,
+/// The four outputs of `gethostbyname_r` and `gethostbyname2_r`, all the
+/// caller's: the `hostent`, the buffer its pointers point into (`buflen`
+/// bytes), the result pointer and the `h_errno` slot.
+#[derive(Clone, Copy)]
+struct HostOut {
     ret: *mut hostent,
     buf: *mut c_char,
     buflen: size_t,
@@ -38,29 +37,51 @@ struct HostArgs {
     h_errnop: *mut c_int,
 }
 
-// SAFETY: the name is owned. `ret`, `buf` (for `buflen` bytes), `result`
-// and `h_errnop` are the caller's: by the contract of the `_r` functions
-// they stay valid, and the caller leaves them alone, until the call
-// returns. It returns only after the helper thread has finished with them:
-// the calling fiber stays parked inside `run_blocking` until then, and a
-// parked fiber's stack, where these usually live, is neither freed nor
-// moved. What the helper writes points only into that same memory (`ret`'s
-// fields into `buf`, `*result` at `ret`), never into the helper's own.
+/// A lookup carried to the helper thread: the name copied, the family
+/// (`None`: `gethostbyname_r`), the outputs where the caller wants them.
+struct HostArgs {
+    name: Option<CString>,
+    family: Option<c_int>,
+    out: HostOut,
+}
+
+// SAFETY: the name is owned. The outputs are the caller's: by the contract
+// of the `_r` functions they stay valid, and the caller leaves them alone,
+// until the call returns. It returns only after the helper thread has
+// finished with them: the calling fiber stays parked inside `run_blocking`
+// until then, and a parked fiber's stack, where these usually live, is
+// neither freed nor moved. What the helper writes points only into that
+// same memory (`ret`'s fields into `buf`, `*result` at `ret`), never into
+// the helper's own.
 unsafe impl Send for HostArgs {}
 
 impl HostArgs {
-    /// Calls the real function, the one `family` says (by value, for `Send`).
+    /// Calls the real function (by value, for `Send`).
     fn call(self) -> c_int {
         let name = self.name.as_ref().map_or(ptr::null(), |n| n.as_ptr());
-        let (ret, buf, len, result, h_errnop) =
-            (self.ret, self.buf, self.buflen, self.result, self.h_errnop);
         // SAFETY: our copy of the name (or null, as the caller gave it) and
         // the caller's outputs, as argued at `HostArgs`.
-        unsafe {
-            match self.family {
-                None => (real::gethostbyname_r())(name, ret, buf, len, result, h_errnop),
-                Some(af) => (real::gethostbyname2_r())(name, af, ret, buf, len, result, h_errnop),
-            }
+        unsafe { real_lookup(name, self.family, self.out) }
+    }
+}
+
+/// The real `gethostbyname_r` (`family` `None`) or `gethostbyname2_r`.
+///
+/// # Safety
+/// The real function's contract: `name` null or a C string, `out` valid.
+unsafe fn real_lookup(name: *const c_char, family: Option<c_int>, out: HostOut) -> c_int {
+    let HostOut {
+        ret,
+        buf,
+        buflen,
+        result,
+        h_errnop,
+    } = out;
+    // SAFETY: forwarded from this function's contract.
+    unsafe {
+        match family {
+            None => (real::gethostbyname_r())(name, ret, buf, buflen, result, h_errnop),
+            Some(af) => (real::gethostbyname2_r())(name, af, ret, buf, buflen, result, h_errnop),
         }
     }
 }
@@ -76,10 +97,28 @@ unsafe fn copy_name(name: *const c_char) -> Option<CString> {
 }
 
 // ANCHOR: gethostbyname_r
-/// Hooked `gethostbyname_r(3)`: in a fiber of an I/O manager with the hook
-/// on, the real function runs on a helper thread while the fiber parks;
-/// elsewhere it is called directly. The return value, the outputs and
-/// errno are the real function's.
+/// Both hooks: in a fiber of an I/O manager with the hook on, the real
+/// function runs on a helper thread while the fiber parks; elsewhere it is
+/// called directly.
+///
+/// # Safety
+/// The real function's contract, as at [`real_lookup`].
+unsafe fn lookup(name: *const c_char, family: Option<c_int>, out: HostOut) -> c_int {
+    if let Some(io) = parking_io() {
+        let args = HostArgs {
+            // SAFETY: the caller's name, under the same contract.
+            name: unsafe { copy_name(name) },
+            family,
+            out,
+        };
+        return off_the_worker(&io, move || args.call());
+    }
+    // SAFETY: the caller's own arguments and contract.
+    unsafe { real_lookup(name, family, out) }
+}
+
+/// Hooked `gethostbyname_r(3)` (see [`lookup`]). The return value, the
+/// outputs and errno are the real function's.
 ///
 /// # Safety
 /// The same contract as glibc's `gethostbyname_r`.
@@ -92,21 +131,15 @@ pub unsafe extern "C" fn gethostbyname_r(
     result: *mut *mut hostent,
     h_errnop: *mut c_int,
 ) -> c_int {
-    if let Some(io) = parking_io() {
-        let args = HostArgs {
-            // SAFETY: the caller's name, under the same contract.
-            name: unsafe { copy_name(name) },
-            family: None,
-            ret,
-            buf,
-            buflen,
-            result,
-            h_errnop,
-        };
-        return off_the_worker(&io, move || args.call());
-    }
-    // SAFETY: the caller's own arguments and contract.
-    unsafe { (real::gethostbyname_r())(name, ret, buf, buflen, result, h_errnop) }
+    let out = HostOut {
+        ret,
+        buf,
+        buflen,
+        result,
+        h_errnop,
+    };
+    // SAFETY: the caller's arguments, under the same contract.
+    unsafe { lookup(name, None, out) }
 }
 // ANCHOR_END: gethostbyname_r
 
@@ -125,19 +158,13 @@ pub unsafe extern "C" fn gethostbyname2_r(
     result: *mut *mut hostent,
     h_errnop: *mut c_int,
 ) -> c_int {
-    if let Some(io) = parking_io() {
-        let args = HostArgs {
-            // SAFETY: the caller's name, under the same contract.
-            name: unsafe { copy_name(name) },
-            family: Some(af),
-            ret,
-            buf,
-            buflen,
-            result,
-            h_errnop,
-        };
-        return off_the_worker(&io, move || args.call());
-    }
-    // SAFETY: the caller's own arguments and contract.
-    unsafe { (real::gethostbyname2_r())(name, af, ret, buf, buflen, result, h_errnop) }
+    let out = HostOut {
+        ret,
+        buf,
+        buflen,
+        result,
+        h_errnop,
+    };
+    // SAFETY: the caller's arguments, under the same contract.
+    unsafe { lookup(name, Some(af), out) }
 }

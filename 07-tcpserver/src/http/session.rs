@@ -300,7 +300,7 @@ impl<S: Read + Write + SendTimeout> Session<'_, S> {
         let mut slices = [IoSlice::new(&self.wbuf), IoSlice::new(self.resp.body())];
         let result = match self.wbuf.len() + self.resp.body().len() >= PACED_FROM {
             true => {
-                let mut pace = SendPace::new(self.limits.min_send_rate, self.limits.send_grace);
+                let mut pace = self.send_pace();
                 let sent = write_paced(self.stream, &mut slices, &mut pace);
                 self.paced_end(sent, &mut pace)
             }
@@ -353,7 +353,7 @@ impl<S: Read + Write + SendTimeout> Session<'_, S> {
             _ => STREAM_PIECE,
         };
         let mut piece = vec![0; size];
-        let mut pace = SendPace::new(self.limits.min_send_rate, self.limits.send_grace);
+        let mut pace = self.send_pace();
         let result = pump(
             &mut *self.stream,
             &mut *body.reader,
@@ -452,9 +452,14 @@ impl<S: Read + Write + SendTimeout> Session<'_, S> {
     #[cold]
     #[inline(never)]
     fn flush_paced(&mut self) -> io::Result<()> {
-        let mut pace = SendPace::new(self.limits.min_send_rate, self.limits.send_grace);
+        let mut pace = self.send_pace();
         let sent = write_paced(self.stream, &mut [IoSlice::new(&self.wbuf)], &mut pace);
         self.paced_end(sent, &mut pace)
+    }
+
+    /// A pace for one response, at the configured minimum rate.
+    fn send_pace(&self) -> SendPace {
+        SendPace::new(self.limits.min_send_rate, self.limits.send_grace)
     }
 
     // ANCHOR: paced_end

@@ -63,17 +63,11 @@ impl Registry {
     /// can finish its request, or mark itself idle, just after a pass.
     pub fn shut_idle(&self) {
         self.stopping.store(true, Ordering::Relaxed);
-        let live = self.lock();
-        for (fd, state) in live.1.values() {
-            if state
+        self.shut_where(libc::SHUT_RD, |state| {
+            state
                 .compare_exchange(IDLE, SHUT, Ordering::Relaxed, Ordering::Relaxed)
                 .is_ok()
-            {
-                // SAFETY: by the type's invariant, `fd` is an open socket
-                // owned by a live Connection while we hold the lock.
-                unsafe { libc::shutdown(*fd, libc::SHUT_RD) };
-            }
-        }
+        });
     }
     // ANCHOR_END: shut_idle
 
@@ -90,16 +84,24 @@ impl Registry {
     /// Shuts down one or both directions of every live connection, which
     /// wakes whatever fiber reads or writes it.
     pub fn shutdown_all(&self, how: Shutdown) {
-        let live = self.lock();
         let how = match how {
             Shutdown::Read => libc::SHUT_RD,
             Shutdown::Write => libc::SHUT_WR,
             Shutdown::Both => libc::SHUT_RDWR,
         };
-        for &(fd, _) in live.1.values() {
-            // SAFETY: by the type's invariant, `fd` is an open socket owned
-            // by a live Connection while we hold the lock.
-            unsafe { libc::shutdown(fd, how) };
+        self.shut_where(how, |_| true);
+    }
+
+    /// Shuts `how` (a `SHUT_*`) on every live connection whose state `pick`
+    /// accepts.
+    fn shut_where(&self, how: libc::c_int, mut pick: impl FnMut(&AtomicU8) -> bool) {
+        let live = self.lock();
+        for (fd, state) in live.1.values() {
+            if pick(state) {
+                // SAFETY: by the type's invariant, `fd` is an open socket
+                // owned by a live Connection while we hold the lock.
+                unsafe { libc::shutdown(*fd, how) };
+            }
         }
     }
     // ANCHOR_END: shutdown_all

@@ -35,7 +35,7 @@ fn park_for(duration: Duration) -> Option<WakeReason> {
 }
 // ANCHOR_END: park_for
 
-fn to_timespec(d: Duration) -> timespec {
+pub(crate) fn to_timespec(d: Duration) -> timespec {
     timespec {
         tv_sec: d.as_secs() as libc::time_t,
         tv_nsec: d.subsec_nanos() as libc::c_long,

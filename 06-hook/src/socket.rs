@@ -248,10 +248,7 @@ fn park_for(d: Duration) -> bool {
 
 /// Blocks the thread for `d` with the real `nanosleep`.
 fn sleep_thread(d: Duration) -> bool {
-    let ts = libc::timespec {
-        tv_sec: d.as_secs() as libc::time_t,
-        tv_nsec: d.subsec_nanos() as libc::c_long,
-    };
+    let ts = crate::sleep::to_timespec(d);
     // SAFETY: a valid timespec; the real function, not our hook.
     unsafe { (real::nanosleep())(&ts, std::ptr::null_mut()) };
     true

@@ -51,8 +51,8 @@
 //! - `poll`: poll.
 //! - `resolve`: getaddrinfo and getnameinfo, on a helper thread while the
 //!   fiber parks.
-//! - `hostent`: gethostbyname_r and gethostbyname2_r, the same way (and why
-//!   not gethostbyname).
+//! - `hostent`: gethostbyname_r, gethostbyname2_r and gethostbyaddr_r, the
+//!   same way (and why not gethostbyname).
 //! - `live`: [`is_live`], proof that the hooks are linked in.
 
 mod do_io;

@@ -140,6 +140,7 @@ originals! {
     getnameinfo: unsafe extern "C" fn(*const sockaddr, socklen_t, *mut c_char, socklen_t, *mut c_char, socklen_t, c_int) -> c_int;
     gethostbyname_r: unsafe extern "C" fn(*const c_char, *mut hostent, *mut c_char, size_t, *mut *mut hostent, *mut c_int) -> c_int;
     gethostbyname2_r: unsafe extern "C" fn(*const c_char, c_int, *mut hostent, *mut c_char, size_t, *mut *mut hostent, *mut c_int) -> c_int;
+    gethostbyaddr_r: unsafe extern "C" fn(*const c_void, socklen_t, c_int, *mut hostent, *mut c_char, size_t, *mut *mut hostent, *mut c_int) -> c_int;
 }
 // ANCHOR_END: originals
 
@@ -181,6 +182,7 @@ pub(crate) fn resolve_all() {
         &getnameinfo,
         &gethostbyname_r,
         &gethostbyname2_r,
+        &gethostbyaddr_r,
     ] {
         original.try_resolve();
     }

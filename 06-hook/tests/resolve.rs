@@ -1,5 +1,5 @@
 //! The hooked lookups (`getaddrinfo`, `getnameinfo`, `gethostbyname_r`,
-//! `gethostbyname2_r`) in a fiber go through chapter 5's blocking pool (the
+//! `gethostbyname2_r`, `gethostbyaddr_r`) in a fiber go through chapter 5's blocking pool (the
 //! I/O manager's `blocking_calls_sent` counts them), and give what they give
 //! outside any fiber: the same answers, the same errors. With the hook off,
 //! or outside a fiber, they run in place. Nothing here needs DNS:
@@ -29,6 +29,16 @@ unsafe extern "C" {
     ) -> c_int;
     fn gethostbyname2_r(
         name: *const c_char,
+        af: c_int,
+        ret: *mut hostent,
+        buf: *mut c_char,
+        buflen: size_t,
+        result: *mut *mut hostent,
+        h_errnop: *mut c_int,
+    ) -> c_int;
+    fn gethostbyaddr_r(
+        addr: *const libc::c_void,
+        len: socklen_t,
         af: c_int,
         ret: *mut hostent,
         buf: *mut c_char,
@@ -193,33 +203,48 @@ struct HostAnswer {
 /// for `name` with a buffer of `buflen` bytes.
 fn raw_gethostbyname(name: &str, family: Option<c_int>, buflen: usize) -> HostAnswer {
     let name = CString::new(name).unwrap();
+    // SAFETY: a C string, and outputs valid for the lengths given.
+    host_answer(buflen, |ret, buf, result, h_errno| unsafe {
+        match family {
+            None => gethostbyname_r(name.as_ptr(), ret, buf, buflen, result, h_errno),
+            Some(af) => gethostbyname2_r(name.as_ptr(), af, ret, buf, buflen, result, h_errno),
+        }
+    })
+}
+
+/// Calls `gethostbyaddr_r` (ours) for the `len` first bytes of `addr`, of
+/// family `af`, with a buffer of `buflen` bytes.
+fn raw_gethostbyaddr(addr: &[u8], len: socklen_t, af: c_int, buflen: usize) -> HostAnswer {
+    assert!(len as usize <= addr.len());
+    // SAFETY: an address valid for `len` bytes, and outputs valid for the
+    // lengths given.
+    host_answer(buflen, |ret, buf, result, h_errno| unsafe {
+        gethostbyaddr_r(
+            addr.as_ptr().cast(),
+            len,
+            af,
+            ret,
+            buf,
+            buflen,
+            result,
+            h_errno,
+        )
+    })
+}
+
+/// Makes one of the three lookups (`call`, given the `hostent`, a buffer of
+/// `buflen` bytes, the result pointer and the `h_errno` slot) and reads
+/// what it said.
+fn host_answer(
+    buflen: usize,
+    call: impl FnOnce(*mut hostent, *mut c_char, *mut *mut hostent, *mut c_int) -> c_int,
+) -> HostAnswer {
     // SAFETY: all-zero is a valid hostent (null pointers, zero fields).
     let mut ret: hostent = unsafe { std::mem::zeroed() };
     let mut buf = vec![0 as c_char; buflen];
     let mut result: *mut hostent = std::ptr::null_mut();
     let mut h_errno: c_int = -7; // a value the call must replace to change
-    // SAFETY: a C string, and outputs valid for the lengths given.
-    let rc = unsafe {
-        match family {
-            None => gethostbyname_r(
-                name.as_ptr(),
-                &mut ret,
-                buf.as_mut_ptr(),
-                buflen,
-                &mut result,
-                &mut h_errno,
-            ),
-            Some(af) => gethostbyname2_r(
-                name.as_ptr(),
-                af,
-                &mut ret,
-                buf.as_mut_ptr(),
-                buflen,
-                &mut result,
-                &mut h_errno,
-            ),
-        }
-    };
+    let rc = call(&mut ret, buf.as_mut_ptr(), &mut result, &mut h_errno);
     let errno = std::io::Error::last_os_error().raw_os_error();
     let mut answer = HostAnswer {
         rc,
@@ -254,7 +279,7 @@ fn raw_gethostbyname(name: &str, family: Option<c_int>, buflen: usize) -> HostAn
 type Lookup = (&'static str, fn() -> bool);
 
 /// Each hooked lookup, with arguments it succeeds on without DNS.
-const LOOKUPS: [Lookup; 4] = [
+const LOOKUPS: [Lookup; 5] = [
     ("getaddrinfo", || {
         raw_getaddrinfo("localhost", "80", |_| {}).0 == 0
     }),
@@ -267,6 +292,10 @@ const LOOKUPS: [Lookup; 4] = [
     }),
     ("gethostbyname2_r", || {
         raw_gethostbyname("localhost", Some(libc::AF_INET), 1024).rc == 0
+    }),
+    ("gethostbyaddr_r", || {
+        // 127.0.0.1 is in /etc/hosts, whatever name it has there.
+        raw_gethostbyaddr(&[127, 0, 0, 1], 4, libc::AF_INET, 1024).rc == 0
     }),
 ];
 
@@ -388,4 +417,36 @@ fn gethostbyname_r_gives_the_same_answers_and_errors_in_a_fiber() {
     assert_eq!(outside[4].rc, libc::ERANGE);
     let inside = in_fiber(cases);
     assert_eq!(inside, outside);
+}
+
+#[test]
+fn gethostbyaddr_r_gives_the_same_answers_and_errors_in_a_fiber() {
+    fn cases() -> Vec<HostAnswer> {
+        let v4 = [127, 0, 0, 1];
+        vec![
+            // From /etc/hosts: the name is whatever it says there.
+            raw_gethostbyaddr(&v4, 4, libc::AF_INET, 1024),
+            // A buffer too small for the answer: ERANGE.
+            raw_gethostbyaddr(&v4, 4, libc::AF_INET, 8),
+            // A length that is not the family's, an unknown family: glibc
+            // fails before any lookup (and before reading the address).
+            raw_gethostbyaddr(&v4, 3, libc::AF_INET, 1024),
+            raw_gethostbyaddr(&v4, 4, 12345, 1024),
+        ]
+    }
+    let outside = cases();
+    assert_eq!(outside[0].rc, 0, "{outside:#?}");
+    assert!(outside[0].in_callers_memory, "{outside:#?}");
+    assert_eq!(outside[0].family, libc::AF_INET);
+    assert_eq!(outside[0].addrs, BTreeSet::from([vec![127, 0, 0, 1]]));
+    assert_eq!(outside[1].rc, libc::ERANGE);
+    assert!(outside[2..].iter().all(|a| a.rc != 0), "{outside:#?}");
+    let (inside, sent) = in_fiber(|| {
+        let io = IoHandle::current().unwrap();
+        let before = io.blocking_calls_sent();
+        let inside = cases();
+        (inside, io.blocking_calls_sent() - before)
+    });
+    assert_eq!(inside, outside);
+    assert_eq!(sent, 4, "each lookup went through the blocking pool");
 }

@@ -10,7 +10,7 @@ use std::os::fd::{AsRawFd, IntoRawFd};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use common::{PATIENCE, in_fiber, within};
+use common::{PATIENCE, in_fiber, set_rcvtimeo, within};
 use sylar_hook::{TimeoutKind, fd_context};
 use sylar_iomanager::{IoHandle, IoManager};
 
@@ -197,20 +197,7 @@ fn a_socket_reusing_a_number_closed_behind_the_hooks_back_is_watched_afresh() {
         let reader = [c, d].into_iter().find(|&fd| fd == a);
         let second = match reader {
             Some(fd) => {
-                let timeout = libc::timeval {
-                    tv_sec: 2,
-                    tv_usec: 0,
-                };
-                // SAFETY: a valid timeval of the size we pass.
-                unsafe {
-                    libc::setsockopt(
-                        fd,
-                        libc::SOL_SOCKET,
-                        libc::SO_RCVTIMEO,
-                        (&raw const timeout).cast(),
-                        size_of::<libc::timeval>() as libc::socklen_t,
-                    )
-                };
+                set_rcvtimeo(fd, 2, 0);
                 let peer = if fd == c { d } else { c };
                 recv_one_byte_sent_later(fd, peer)
             }
@@ -229,4 +216,69 @@ fn a_socket_reusing_a_number_closed_behind_the_hooks_back_is_watched_afresh() {
         "the recv on the new socket failed: errno {}",
         second.1
     );
+}
+
+/// Closes `fd` past every hook, as glibc's `fclose` of an `fdopen`ed
+/// socket does (it calls glibc's internal close): the bare system call.
+fn close_behind_the_hooks_back(fd: i32) {
+    // SAFETY: closing an fd this test owns; nothing uses the number after.
+    let rc = unsafe { libc::syscall(libc::SYS_close, fd) };
+    assert_eq!(rc, 0);
+}
+
+/// Starts a fiber that parks in a hooked `recv` on `fd` and, once it is
+/// parked (the I/O manager counts one more waiter), returns a receiver for
+/// what the recv returned, its errno and how long it took. The caller is a
+/// fiber on a one-thread I/O manager: its hooked sleeps let the reader run.
+fn parked_reader(fd: i32) -> mpsc::Receiver<(isize, i32, Duration)> {
+    let io = IoHandle::current().unwrap();
+    let before = io.pending_events();
+    let (tx, rx) = mpsc::channel();
+    io.schedule(move || {
+        let start = std::time::Instant::now();
+        let mut buf = [0u8; 8];
+        // SAFETY: a recv into a valid buffer.
+        let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
+        let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
+        tx.send((n, errno, start.elapsed())).unwrap();
+    })
+    .unwrap();
+    while io.pending_events() == before {
+        std::thread::sleep(Duration::from_millis(1)); // parks: the reader runs
+    }
+    rx
+}
+
+/// Waits (parking, in steps of a hooked sleep) for the reader's result.
+fn reader_result(rx: &mpsc::Receiver<(isize, i32, Duration)>) -> (isize, i32, Duration) {
+    loop {
+        if let Ok(result) = rx.try_recv() {
+            return result;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+#[test]
+fn a_reader_parked_on_a_number_closed_behind_the_hooks_back_fails_when_it_is_reused() {
+    // The close is never seen, and epoll drops the registration with the
+    // file without a word: only the reuse of the number, which our
+    // `socketpair` notices, can end the wait before its timeout.
+    let timeout = Duration::from_secs(10);
+    let (same_number, (n, errno, took)) = in_fiber(move || {
+        let (a, b) = socket_pair();
+        set_rcvtimeo(a, timeout.as_secs() as libc::time_t, 0);
+        let rx = parked_reader(a);
+        close_behind_the_hooks_back(a);
+        let (c, d) = socket_pair(); // the lowest free numbers: `a` again
+        let result = reader_result(&rx);
+        for fd in [b, c, d] {
+            // SAFETY: fds this test made and no longer uses.
+            unsafe { libc::close(fd) };
+        }
+        (c == a || d == a, result)
+    });
+    assert!(same_number, "the new pair did not reuse the number");
+    assert_eq!((n, errno), (-1, libc::EBADF));
+    assert!(took < timeout, "woken only by its timeout, after {took:?}");
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{beside, in_fiber, within};
+use common::{beside, in_fiber, set_rcvtimeo, within};
 use sylar_iomanager::{Event, IoHandle, WakeReason};
 
 fn errno() -> i32 {
@@ -23,24 +23,6 @@ fn pair() -> (i32, i32) {
     let rc = unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM, 0, sv.as_mut_ptr()) };
     assert_eq!(rc, 0);
     (sv[0], sv[1])
-}
-
-fn set_rcvtimeo(fd: i32, sec: libc::time_t, usec: libc::suseconds_t) {
-    let tv = libc::timeval {
-        tv_sec: sec,
-        tv_usec: usec,
-    };
-    // SAFETY: a valid timeval of the size we pass.
-    let rc = unsafe {
-        libc::setsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_RCVTIMEO,
-            (&raw const tv).cast(),
-            size_of::<libc::timeval>() as libc::socklen_t,
-        )
-    };
-    assert_eq!(rc, 0);
 }
 
 fn write_all(fd: i32, data: &[u8]) {

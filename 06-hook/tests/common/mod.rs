@@ -63,3 +63,23 @@ pub fn raise_fd_limit(wanted: u64) -> u64 {
         limit.rlim_cur
     }
 }
+
+/// Sets `fd`'s receive timeout (SO_RCVTIMEO, through the hooked
+/// `setsockopt`) to `sec` seconds and `usec` microseconds, as given.
+pub fn set_rcvtimeo(fd: i32, sec: libc::time_t, usec: libc::suseconds_t) {
+    let tv = libc::timeval {
+        tv_sec: sec,
+        tv_usec: usec,
+    };
+    // SAFETY: a valid timeval of the size we pass.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_RCVTIMEO,
+            (&raw const tv).cast(),
+            size_of::<libc::timeval>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(rc, 0);
+}

@@ -21,7 +21,7 @@
 //!  │        │                       ▼
 //!  │        │   park until readable or the deadline (IoHandle::wait_current_tracked)
 //!  │        │                       │
-//!  └── Woken ◀──────────────────────┤ TimedOut ─▶ EAGAIN
+//!  └── Woken ◀──────────────────────┤ TimedOut ─▶ EAGAIN (EBADF: fd closed meanwhile)
 //!   (EBADF if the fd was closed and │ Cancelled ─▶ EBADF (fd closed) / ECANCELED
 //!    reused while we slept)
 //! ```
@@ -159,8 +159,12 @@ pub(crate) fn do_io_until(
                 continue;
             }
             // The kernel's own SO_RCVTIMEO/SO_SNDTIMEO timeout is EAGAIN,
-            // so std reports WouldBlock with the hook on or off.
-            Ok(WakeReason::TimedOut) => return fail(libc::EAGAIN),
+            // so std reports WouldBlock with the hook on or off; unless the
+            // fd was closed while we waited (see `closed_while_waiting`).
+            Ok(WakeReason::TimedOut) => {
+                let closed = closed_while_waiting(fd, ctx, generation);
+                return fail(if closed { libc::EBADF } else { libc::EAGAIN });
+            }
             Ok(WakeReason::Cancelled) => {
                 // Closed (and maybe reused) under us: never retry on it.
                 let closed = ctx.generation() != generation;
@@ -171,6 +175,26 @@ pub(crate) fn do_io_until(
     }
 }
 // ANCHOR_END: do_io
+
+// ANCHOR: closed_while_waiting
+/// Whether `fd`, whose wait has just timed out, was closed while the fiber
+/// waited: by our `close` (the generation moved), or past every hook (a
+/// `fclose` of an `fdopen`ed socket, a bare system call). Epoll reports
+/// nothing for the second: it drops the registration with the file. What
+/// is left to see is a number that is no longer open, which one
+/// `fcntl(F_GETFD)` tells: a system call, but only on a path that has just
+/// waited out a whole timeout. A number that a call we do not hook (`open`,
+/// `pipe`) has handed out again meanwhile looks open, and the wait ends
+/// with EAGAIN as before.
+#[cold]
+#[inline(never)]
+fn closed_while_waiting(fd: libc::c_int, ctx: &FdCtx, generation: u64) -> bool {
+    // SAFETY: F_GETFD takes no argument and only reads the fd's flags; the
+    // real fcntl, not our hook.
+    let gone = || unsafe { (real::fcntl())(fd, libc::F_GETFD) } == -1 && errno() == libc::EBADF;
+    ctx.generation() != generation || gone()
+}
+// ANCHOR_END: closed_while_waiting
 
 /// Whether calls on the fd whose context is `ctx` (from
 /// `fd_manager::lookup`) get blocking semantics emulated by us (a stream

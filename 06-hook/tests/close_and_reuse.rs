@@ -282,3 +282,29 @@ fn a_reader_parked_on_a_number_closed_behind_the_hooks_back_fails_when_it_is_reu
     assert_eq!((n, errno), (-1, libc::EBADF));
     assert!(took < timeout, "woken only by its timeout, after {took:?}");
 }
+
+#[test]
+fn a_reader_parked_on_a_number_closed_behind_the_hooks_back_fails_with_ebadf_at_its_timeout() {
+    // Here nothing hands the number out again (numbers are handed out
+    // lowest first, and the other tests never get near this one), so only
+    // the reader's own timeout ends its wait. It must not report a plain
+    // timeout (EAGAIN, retry) for a number that is no longer open.
+    const HIGH: i32 = 900;
+    assert!(common::raise_fd_limit(HIGH as u64 + 1) > HIGH as u64);
+    let (n, errno, _) = in_fiber(|| {
+        let (a, b) = socket_pair();
+        // SAFETY: `a` is open; HIGH is free. Then HIGH is the file's only fd.
+        unsafe {
+            assert_eq!(libc::dup2(a, HIGH), HIGH);
+            libc::close(a);
+        }
+        set_rcvtimeo(HIGH, 0, 200_000);
+        let rx = parked_reader(HIGH);
+        close_behind_the_hooks_back(HIGH);
+        let result = reader_result(&rx);
+        // SAFETY: an fd this test made and no longer uses.
+        unsafe { libc::close(b) };
+        result
+    });
+    assert_eq!((n, errno), (-1, libc::EBADF));
+}

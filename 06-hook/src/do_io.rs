@@ -179,7 +179,7 @@ pub(crate) fn do_io_until(
 // ANCHOR: closed_while_waiting
 /// Whether `fd`, whose wait has just timed out, was closed while the fiber
 /// waited: by our `close` (the generation moved), or past every hook (a
-/// `fclose` of an `fdopen`ed socket, a bare system call). Epoll reports
+/// bare system call, glibc's internal close in `freopen`). Epoll reports
 /// nothing for the second: it drops the registration with the file. What
 /// is left to see is a number that is no longer open, which one
 /// `fcntl(F_GETFD)` tells: a system call, but only on a path that has just

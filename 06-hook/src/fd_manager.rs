@@ -268,11 +268,12 @@ fn register_socket(fd: libc::c_int, flags: libc::c_int, hooking: bool, stream: b
 
 /// Whether the number `fd`, which the kernel has just handed out again, may
 /// have been closed past the `close` hook, which wipes the context to 0.
-/// Not every close is ours to see: glibc's `fclose` on a `FILE` that
-/// `fdopen` made of a socket closes the fd inside glibc. An I/O manager may
-/// then still count the number as registered with epoll, and would never
-/// register the new file: its waits would sleep until their timeout. A
-/// number we never saw may have been watched by chapter 5's API directly.
+/// Not every close is ours to see: a bare `close` system call, or glibc's
+/// own internal close (`freopen`, `fcloseall`), closes the fd where no hook
+/// runs. An I/O manager may then still count the number as registered
+/// with epoll, and would never register the new file: its waits would sleep
+/// until their timeout. A number we never saw may have been watched by
+/// chapter 5's API directly.
 /// One atomic load on the usual path (a number we saw closed).
 fn closed_unseen(fd: libc::c_int) -> bool {
     existing(fd).is_none_or(|ctx| ctx.flags.load(Ordering::Acquire) != 0)

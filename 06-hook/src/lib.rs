@@ -45,6 +45,7 @@
 //! - `io`: read, readv, recv, recvfrom, recvmsg, write, writev, send, sendto, sendmsg.
 //! - `socket`: socket, socketpair, accept, accept4, connect ([`connect_with_timeout`]),
 //!   close, dup, dup2, dup3, close_range.
+//! - `stdio`: fclose, which closes its stream's fd where no `close` hook sees it.
 //! - `sockopt`: setsockopt and getsockopt: the timeouts we must enforce.
 //! - `fcntl`: fcntl, fcntl64, ioctl — the user's O_NONBLOCK kept apart from ours.
 //! - `sleep`: sleep, usleep, nanosleep, clock_nanosleep.
@@ -68,6 +69,7 @@ mod resolve;
 mod sleep;
 mod socket;
 mod sockopt;
+mod stdio;
 
 pub use enable::{is_hook_enabled, set_hook_enabled};
 pub use fd_manager::{FdCtx, TimeoutKind, lookup as fd_context};

@@ -88,7 +88,7 @@ macro_rules! originals {
         )*
         /// Typed accessors: `real::read()` is the real `read`.
         pub(crate) mod real {
-            use super::{addrinfo, c_char, hostent, c_int, c_uint, c_ulong, c_void, clockid_t, iovec, msghdr, nfds_t, pollfd, size_t, sockaddr, socklen_t, ssize_t, timespec, useconds_t};
+            use super::{FILE, addrinfo, c_char, hostent, c_int, c_uint, c_ulong, c_void, clockid_t, iovec, msghdr, nfds_t, pollfd, size_t, sockaddr, socklen_t, ssize_t, timespec, useconds_t};
             $(
                 #[inline]
                 pub(crate) fn $name() -> $ty {
@@ -102,8 +102,8 @@ macro_rules! originals {
 }
 
 use libc::{
-    addrinfo, c_char, c_int, c_uint, c_ulong, c_void, clockid_t, hostent, iovec, msghdr, nfds_t,
-    pollfd, size_t, sockaddr, socklen_t, ssize_t, timespec, useconds_t,
+    FILE, addrinfo, c_char, c_int, c_uint, c_ulong, c_void, clockid_t, hostent, iovec, msghdr,
+    nfds_t, pollfd, size_t, sockaddr, socklen_t, ssize_t, timespec, useconds_t,
 };
 
 originals! {
@@ -140,6 +140,7 @@ originals! {
     getnameinfo: unsafe extern "C" fn(*const sockaddr, socklen_t, *mut c_char, socklen_t, *mut c_char, socklen_t, c_int) -> c_int;
     gethostbyname_r: unsafe extern "C" fn(*const c_char, *mut hostent, *mut c_char, size_t, *mut *mut hostent, *mut c_int) -> c_int;
     gethostbyname2_r: unsafe extern "C" fn(*const c_char, c_int, *mut hostent, *mut c_char, size_t, *mut *mut hostent, *mut c_int) -> c_int;
+    fclose: unsafe extern "C" fn(*mut FILE) -> c_int;
     gethostbyaddr_r: unsafe extern "C" fn(*const c_void, socklen_t, c_int, *mut hostent, *mut c_char, size_t, *mut *mut hostent, *mut c_int) -> c_int;
 }
 // ANCHOR_END: originals
@@ -183,6 +184,7 @@ pub(crate) fn resolve_all() {
         &gethostbyname_r,
         &gethostbyname2_r,
         &gethostbyaddr_r,
+        &fclose,
     ] {
         original.try_resolve();
     }

@@ -309,7 +309,7 @@ pub unsafe extern "C" fn close(fd: c_int) -> c_int {
 
 // ANCHOR: forget
 /// Everything that must happen before the number `fd` can be reused.
-fn forget(fd: c_int) {
+pub(crate) fn forget(fd: c_int) {
     if fd < 0 {
         return;
     }

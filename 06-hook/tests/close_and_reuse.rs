@@ -1,5 +1,6 @@
-//! close wakes a waiting fiber with EBADF, never a retry; a new fd with the
-//! same number starts clean, even when the old one was closed past the hook;
+//! close (and fclose) wakes a waiting fiber with EBADF, never a retry; a new
+//! fd with the same number starts clean, even when the old one was closed
+//! past the hook;
 //! stop wakes a fiber blocked in a hooked call.
 
 mod common;
@@ -180,19 +181,14 @@ fn recv_one_byte_sent_later(fd: i32, peer: i32) -> (isize, i32) {
 
 #[test]
 fn a_socket_reusing_a_number_closed_behind_the_hooks_back_is_watched_afresh() {
-    // `fclose` on a FILE that `fdopen` made of a socket closes the fd inside
-    // glibc, past the close hook: the I/O manager still counts the number
-    // as registered with epoll. A new socket that gets the number must not
-    // be taken for registered, or its waits would never be woken.
+    // A close past the close hook (the bare system call, or glibc's own
+    // internal close) leaves the I/O manager counting the number as
+    // registered with epoll. A new socket that gets the number must not be
+    // taken for registered, or its waits would never be woken.
     let (same_number, first, second) = in_fiber(|| {
         let (a, b) = socket_pair();
         let first = recv_one_byte_sent_later(a, b); // registers `a` with epoll
-        // SAFETY: `a` is ours; the FILE takes it over and fclose closes it.
-        unsafe {
-            let file = libc::fdopen(a, c"r+".as_ptr());
-            assert!(!file.is_null());
-            libc::fclose(file);
-        }
+        close_behind_the_hooks_back(a);
         let (c, d) = socket_pair();
         let reader = [c, d].into_iter().find(|&fd| fd == a);
         let second = match reader {
@@ -218,8 +214,8 @@ fn a_socket_reusing_a_number_closed_behind_the_hooks_back_is_watched_afresh() {
     );
 }
 
-/// Closes `fd` past every hook, as glibc's `fclose` of an `fdopen`ed
-/// socket does (it calls glibc's internal close): the bare system call.
+/// Closes `fd` past every hook, as glibc's own code does with its internal
+/// close (in `freopen`, say): the bare system call.
 fn close_behind_the_hooks_back(fd: i32) {
     // SAFETY: closing an fd this test owns; nothing uses the number after.
     let rc = unsafe { libc::syscall(libc::SYS_close, fd) };
@@ -283,6 +279,20 @@ fn a_reader_parked_on_a_number_closed_behind_the_hooks_back_fails_when_it_is_reu
     assert!(took < timeout, "woken only by its timeout, after {took:?}");
 }
 
+/// A Unix stream pair, one end moved to the number `high` (which must be
+/// free, and under the fd limit); returns the other end. The end at `high`
+/// is then its file's only fd: closing it closes the socket.
+fn pair_with_one_end_at(high: i32) -> i32 {
+    assert!(common::raise_fd_limit(high as u64 + 1) > high as u64);
+    let (a, b) = socket_pair();
+    // SAFETY: `a` is open and `high` is free; the hooked dup2 and close.
+    unsafe {
+        assert_eq!(libc::dup2(a, high), high);
+        libc::close(a);
+    }
+    b
+}
+
 #[test]
 fn a_reader_parked_on_a_number_closed_behind_the_hooks_back_fails_with_ebadf_at_its_timeout() {
     // Here nothing hands the number out again (numbers are handed out
@@ -290,14 +300,8 @@ fn a_reader_parked_on_a_number_closed_behind_the_hooks_back_fails_with_ebadf_at_
     // the reader's own timeout ends its wait. It must not report a plain
     // timeout (EAGAIN, retry) for a number that is no longer open.
     const HIGH: i32 = 900;
-    assert!(common::raise_fd_limit(HIGH as u64 + 1) > HIGH as u64);
     let (n, errno, _) = in_fiber(|| {
-        let (a, b) = socket_pair();
-        // SAFETY: `a` is open; HIGH is free. Then HIGH is the file's only fd.
-        unsafe {
-            assert_eq!(libc::dup2(a, HIGH), HIGH);
-            libc::close(a);
-        }
+        let b = pair_with_one_end_at(HIGH);
         set_rcvtimeo(HIGH, 0, 200_000);
         let rx = parked_reader(HIGH);
         close_behind_the_hooks_back(HIGH);
@@ -307,4 +311,31 @@ fn a_reader_parked_on_a_number_closed_behind_the_hooks_back_fails_with_ebadf_at_
         result
     });
     assert_eq!((n, errno), (-1, libc::EBADF));
+}
+
+#[test]
+fn fclose_of_an_fdopened_socket_wakes_a_reader_parked_on_it_with_ebadf() {
+    // glibc's `fclose` closes the fd with its internal close, which our
+    // `close` never sees; our `fclose` must do what `close` does first.
+    // The number is one nobody else gets (see the test above), so no reuse
+    // wakes the reader; its timeout would, but only after 10 s.
+    const HIGH: i32 = 901;
+    let timeout = Duration::from_secs(10);
+    let (n, errno, took) = in_fiber(move || {
+        let b = pair_with_one_end_at(HIGH);
+        set_rcvtimeo(HIGH, timeout.as_secs() as libc::time_t, 0);
+        let rx = parked_reader(HIGH);
+        // SAFETY: HIGH is ours; the FILE takes it over and fclose closes it.
+        unsafe {
+            let file = libc::fdopen(HIGH, c"r+".as_ptr());
+            assert!(!file.is_null());
+            assert_eq!(libc::fclose(file), 0);
+        }
+        let result = reader_result(&rx);
+        // SAFETY: an fd this test made and no longer uses.
+        unsafe { libc::close(b) };
+        result
+    });
+    assert_eq!((n, errno), (-1, libc::EBADF));
+    assert!(took < timeout, "woken only by its timeout, after {took:?}");
 }

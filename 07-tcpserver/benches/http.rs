@@ -78,7 +78,7 @@ impl Read for Client {
 }
 
 /// Bytes in memory: a write never waits.
-impl sylar_tcpserver::http::SendTimeout for Client {}
+impl sylar_tcpserver::http::SessionStream for Client {}
 
 impl Write for Client {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {

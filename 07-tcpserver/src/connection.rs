@@ -191,7 +191,7 @@ impl Read for Connection {
     }
 }
 
-impl crate::http::SendTimeout for Connection {
+impl crate::http::SessionStream for Connection {
     fn send_timeout(&self) -> io::Result<Option<std::time::Duration>> {
         self.stream.send_timeout()
     }

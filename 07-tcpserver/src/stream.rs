@@ -9,7 +9,7 @@ use std::time::Duration;
 use sylar_hook::TimeoutKind;
 
 use crate::address::Address;
-use crate::http::SendTimeout;
+use crate::http::SessionStream;
 
 // ANCHOR: stream
 /// An accepted connection: what a [`ClientHandler`](crate::ClientHandler)
@@ -67,7 +67,7 @@ impl Stream {
 /// that value is a store to memory, not a `setsockopt` system call, which
 /// matters because the response pace sets it before writes. Elsewhere (a
 /// socket the kernel blocks on) the kernel's SO_SNDTIMEO is the one.
-impl SendTimeout for Stream {
+impl SessionStream for Stream {
     fn send_timeout(&self) -> io::Result<Option<Duration>> {
         match hooked(self.as_raw_fd()) {
             Some(ctx) => Ok(ctx.timeout(TimeoutKind::Send)),

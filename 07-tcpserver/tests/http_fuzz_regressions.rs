@@ -16,7 +16,7 @@ fn serve(dispatch: &ServletDispatch, input: &[u8]) -> String {
             self.0.read(buf)
         }
     }
-    impl sylar_tcpserver::http::SendTimeout for Memory<'_> {}
+    impl sylar_tcpserver::http::SessionStream for Memory<'_> {}
 
     impl Write for Memory<'_> {
         fn write(&mut self, buf: &[u8]) -> io::Result<usize> {

@@ -112,7 +112,7 @@ impl std::io::Read for ByteByByte {
     }
 }
 
-impl sylar_tcpserver::http::SendTimeout for ByteByByte {}
+impl sylar_tcpserver::http::SessionStream for ByteByByte {}
 
 impl Write for ByteByByte {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {

@@ -100,7 +100,7 @@ impl Read for Wire<'_> {
 }
 
 /// Bytes in memory: a write never waits.
-impl sylar_tcpserver::http::SendTimeout for Wire<'_> {}
+impl sylar_tcpserver::http::SessionStream for Wire<'_> {}
 
 impl Write for Wire<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {

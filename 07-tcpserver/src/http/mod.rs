@@ -4,7 +4,7 @@
 //! sylar's `HttpServer::handleClient` reads a request, lets a servlet answer
 //! it, sends the response, and loops while the connection is kept alive.
 //! [`serve_connection`] is that loop, written against `Read + Write` (and
-//! [`SendTimeout`], to keep a slow reader to a minimum rate) so that it runs
+//! [`SessionStream`], to keep a slow reader to a minimum rate) so that it runs
 //! unchanged on a hooked socket in a fiber, on a plain thread, or on bytes
 //! in memory.
 //!
@@ -54,7 +54,9 @@
 //! - `encode`, `date`: writing a response; the `Date` header cached per second.
 //! - `error`: the statuses a request is refused with.
 //! - `session`, `stats`: [`serve_connection`], [`SessionStats`].
-//! - `send_pace`: [`SendTimeout`], and the minimum rate a client must take
+//! - `session_stream`: [`SessionStream`], what the session needs from a
+//!   connection beyond `Read + Write`.
+//! - `send_pace`: the minimum rate a client must take
 //!   a response at.
 //! - `linger`: [`lingering_close`], nginx's way to close after an error.
 //! - `servlet`, `dispatch`: [`Servlet`], [`FunctionServlet`],
@@ -80,6 +82,7 @@ mod response;
 mod send_pace;
 mod servlet;
 mod session;
+mod session_stream;
 mod stats;
 mod status;
 mod version;
@@ -94,10 +97,10 @@ pub use method::{InvalidMethod, Method};
 pub use query::percent_decode;
 pub use request::HttpRequest;
 pub use response::HttpResponse;
-pub use send_pace::SendTimeout;
-pub(crate) use send_pace::abort_tcp;
 pub use servlet::{FunctionServlet, NotFoundServlet, Servlet};
 pub use session::serve_connection;
+pub use session_stream::SessionStream;
+pub(crate) use session_stream::abort_tcp;
 pub use stats::{SessionStats, StatsSnapshot};
 pub use status::reason_phrase;
 pub use version::Version;

@@ -1,5 +1,6 @@
 //! [`SendPace`]: the minimum rate at which a client must take a response,
-//! and [`SendTimeout`], what the session needs from a connection to keep it.
+//! kept through what a [`SessionStream`] lets the session do to its send
+//! timeout.
 //!
 //! A socket's write timeout bounds one write. A client that reads a large
 //! response a few bytes at a time (the *slow read* attack: a tiny receive
@@ -15,103 +16,7 @@ use std::io::{self, IoSlice, Write};
 use std::time::{Duration, Instant};
 
 use super::body::behind;
-
-// ANCHOR: send_timeout
-/// A connection whose send timeout the session can read and shorten, to keep
-/// a response to [`HttpLimits::min_send_rate`](super::HttpLimits::min_send_rate),
-/// and which the session tells when it waits between requests (for
-/// [`TcpServer::stop`](crate::TcpServer::stop)).
-///
-/// The defaults do nothing, which is right for a stream that never makes a
-/// write wait (bytes in memory, a fuzzer's input): `impl SendTimeout for
-/// MyStream {}`. A socket must implement the two timeout methods, or a slow
-/// reader is bounded by its write timeout alone.
-pub trait SendTimeout {
-    /// The send timeout in force (`None`: writes may wait for ever).
-    fn send_timeout(&self) -> io::Result<Option<Duration>> {
-        Ok(None)
-    }
-
-    /// Sets the send timeout: a write that waits longer fails with
-    /// `WouldBlock` or `TimedOut`, or returns what it wrote so far. Never
-    /// called with a zero duration.
-    fn set_send_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        let _ = timeout;
-        Ok(())
-    }
-
-    /// Called once a client is cut off for reading too slowly, before the
-    /// session returns: what is still queued for it must go too, or the
-    /// kernel goes on feeding it the send buffer (megabytes, on a fast
-    /// link) at its own pace. A TCP socket is set to reset when closed
-    /// (`SO_LINGER` of zero), and its reading side shut, so that a lingering
-    /// close that follows ends at once.
-    fn abort(&self) -> io::Result<()> {
-        Ok(())
-    }
-
-    /// Called before the session waits for the next request (or the
-    /// first): the connection may be closed by a stopping server from now
-    /// on. `false` means the server is stopping: the session ends instead.
-    /// (A [`Connection`](crate::Connection) keeps this state for
-    /// [`TcpServer::stop`](crate::TcpServer::stop).)
-    fn awaiting_request(&self) -> bool {
-        true
-    }
-
-    /// Called once the first bytes of a request are in: a stopping server
-    /// gives the connection its grace period to finish it.
-    fn request_started(&self) {}
-}
-// ANCHOR_END: send_timeout
-
-impl SendTimeout for std::net::TcpStream {
-    fn send_timeout(&self) -> io::Result<Option<Duration>> {
-        self.write_timeout()
-    }
-    fn set_send_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        self.set_write_timeout(timeout)
-    }
-    fn abort(&self) -> io::Result<()> {
-        abort_tcp(self)
-    }
-}
-
-// ANCHOR: abort_tcp
-/// [`SendTimeout::abort`] for a TCP socket: a reset on close, which drops
-/// whatever is queued, and no more reading.
-pub(crate) fn abort_tcp(stream: &std::net::TcpStream) -> io::Result<()> {
-    use std::os::fd::AsRawFd;
-    let linger = libc::linger {
-        l_onoff: 1,
-        l_linger: 0,
-    };
-    // SAFETY: `stream` owns an open socket for the call; the option value
-    // is a `linger` on our stack, and its true size is passed with it.
-    let rc = unsafe {
-        libc::setsockopt(
-            stream.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            (&linger as *const libc::linger).cast(),
-            std::mem::size_of::<libc::linger>() as libc::socklen_t,
-        )
-    };
-    if rc != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    stream.shutdown(std::net::Shutdown::Read)
-}
-// ANCHOR_END: abort_tcp
-
-impl SendTimeout for std::os::unix::net::UnixStream {
-    fn send_timeout(&self) -> io::Result<Option<Duration>> {
-        self.write_timeout()
-    }
-    fn set_send_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        self.set_write_timeout(timeout)
-    }
-}
+use super::session_stream::SessionStream;
 
 /// Responses smaller than this are written with the socket's write timeout
 /// alone: they fit in a socket's send buffer (so they rarely wait at all)
@@ -191,7 +96,7 @@ impl SendPace {
 
     /// Gives the stream the send timeout for the next write: the smaller of
     /// its own and what the rate allows. Sets it only when it changes.
-    fn arm<S: SendTimeout + ?Sized>(&mut self, stream: &S, allowed: Duration) -> io::Result<()> {
+    fn arm<S: SessionStream + ?Sized>(&mut self, stream: &S, allowed: Duration) -> io::Result<()> {
         let timeouts = match &mut self.timeouts {
             Some(timeouts) => timeouts,
             None => {
@@ -212,7 +117,7 @@ impl SendPace {
     }
 
     /// Puts the stream's own send timeout back, if the pace changed it.
-    pub(crate) fn restore<S: SendTimeout + ?Sized>(&mut self, stream: &S) -> io::Result<()> {
+    pub(crate) fn restore<S: SessionStream + ?Sized>(&mut self, stream: &S) -> io::Result<()> {
         if let Some(timeouts) = &mut self.timeouts
             && timeouts.lowered()
         {
@@ -251,7 +156,7 @@ pub(crate) enum Unsent {
 /// after it, the bytes taken and the time spent are counted. A write that
 /// times out is `TooSlow` if the rate is what cut it. The socket's own
 /// timeout is left lowered: [`SendPace::restore`] puts it back.
-pub(crate) fn write_paced<W: Write + SendTimeout + ?Sized>(
+pub(crate) fn write_paced<W: Write + SessionStream + ?Sized>(
     out: &mut W,
     mut slices: &mut [IoSlice<'_>],
     pace: &mut SendPace,
@@ -394,7 +299,7 @@ mod tests {
         }
     }
 
-    impl SendTimeout for Recorder {
+    impl SessionStream for Recorder {
         fn send_timeout(&self) -> io::Result<Option<Duration>> {
             self.reads.set(self.reads.get() + 1);
             Ok(self.own)
@@ -477,7 +382,7 @@ mod tests {
         }
     }
 
-    impl SendTimeout for Stalled {
+    impl SessionStream for Stalled {
         fn send_timeout(&self) -> io::Result<Option<Duration>> {
             Ok(Some(Duration::from_secs(120)))
         }

@@ -39,7 +39,8 @@ use super::method::Method;
 use super::parse::{Head, parse_head};
 use super::request::HttpRequest;
 use super::response::{HttpResponse, StreamedBody};
-use super::send_pace::{PACED_FROM, SendPace, SendTimeout, Unsent, write_paced};
+use super::send_pace::{PACED_FROM, SendPace, Unsent, write_paced};
+use super::session_stream::SessionStream;
 use super::stats::SessionStats;
 use super::version::Version;
 
@@ -72,8 +73,8 @@ const WBUF_KEEP: usize = 128 * 1024;
 /// is kept for I/O failures worth a log line. Never panics on what the peer
 /// sends; a panicking servlet is answered with 500. A client that takes a
 /// large response more slowly than [`HttpLimits::min_send_rate`] is cut
-/// off; `S`'s [`SendTimeout`] is how a write is kept from waiting past that.
-pub fn serve_connection<S: Read + Write + SendTimeout>(
+/// off; `S`'s [`SessionStream`] is how a write is kept from waiting past that.
+pub fn serve_connection<S: Read + Write + SessionStream>(
     stream: &mut S,
     dispatch: &ServletDispatch,
     limits: &HttpLimits,
@@ -143,7 +144,7 @@ struct Session<'a, S> {
 }
 // ANCHOR_END: session
 
-impl<S: Read + Write + SendTimeout> Session<'_, S> {
+impl<S: Read + Write + SessionStream> Session<'_, S> {
     // ANCHOR: session_loop
     /// The loop: one request and its response a turn.
     fn run(&mut self, dispatch: &ServletDispatch) -> io::Result<()> {
@@ -465,7 +466,7 @@ impl<S: Read + Write + SendTimeout> Session<'_, S> {
     // ANCHOR: paced_end
     /// Ends a paced write: puts the socket's send timeout back, or, if the
     /// client fell behind the minimum rate, logs it, counts it, aborts the
-    /// connection (see [`SendTimeout::abort`]) and fails with `TimedOut`,
+    /// connection (see [`SessionStream::abort`]) and fails with `TimedOut`,
     /// which ends the session quietly: no response can be sent any more,
     /// the stream is in the middle of a body.
     fn paced_end(&mut self, sent: Result<(), Unsent>, pace: &mut SendPace) -> io::Result<()> {
@@ -525,7 +526,7 @@ enum Cut {
 /// The chunked terminator is the caller's to send. Every write keeps
 /// `pace`, which counts only the time spent writing: a slow reader is the
 /// servlet's, not the client's.
-fn pump<W: Write + SendTimeout + ?Sized>(
+fn pump<W: Write + SessionStream + ?Sized>(
     out: &mut W,
     reader: &mut (dyn Read + Send),
     how: StreamFraming,
@@ -658,7 +659,7 @@ mod tests {
         }
     }
 
-    impl SendTimeout for Duplex {}
+    impl SessionStream for Duplex {}
 
     impl Write for Duplex {
         fn write(&mut self, buf: &[u8]) -> io::Result<usize> {

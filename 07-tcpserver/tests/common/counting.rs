@@ -71,7 +71,7 @@ impl Read for Memory<'_> {
     }
 }
 
-impl sylar_tcpserver::http::SendTimeout for Memory<'_> {}
+impl sylar_tcpserver::http::SessionStream for Memory<'_> {}
 
 impl Write for Memory<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {

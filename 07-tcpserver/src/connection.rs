@@ -201,6 +201,9 @@ impl crate::http::SessionStream for Connection {
     fn abort(&self) -> io::Result<()> {
         self.stream.abort()
     }
+    fn unread_by_peer(&self) -> Option<usize> {
+        self.stream.unread_by_peer()
+    }
     fn awaiting_request(&self) -> bool {
         Connection::awaiting_request(self)
     }

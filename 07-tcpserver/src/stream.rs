@@ -94,6 +94,15 @@ impl SessionStream for Stream {
             Stream::Unix(s) => s.shutdown(Shutdown::Read),
         }
     }
+
+    /// A Unix socket's `SIOCOUTQ` counts the memory its queued buffers
+    /// take, headers included, not bytes: it says nothing.
+    fn unread_by_peer(&self) -> Option<usize> {
+        match self {
+            Stream::Tcp(s) => crate::http::unread_by_tcp_peer(s),
+            Stream::Unix(_) => None,
+        }
+    }
 }
 
 /// The hook's record of `fd`, if the hook emulates blocking on it (a socket

@@ -136,6 +136,38 @@ fn read_slowly(
     (total, Instant::now())
 }
 
+/// Asks for `path` from a small-window client that then reads nothing,
+/// and checks that the server resets it after `grace` and well before the
+/// 4 s that the kernel's buffers would buy it at the tests' rates.
+fn assert_cut_though_it_reads_nothing(addr: SocketAddr, path: &str, grace: Duration) {
+    let mut client = small_window_client(addr);
+    let asked = ask(&mut client, path);
+    let reset = reset_without_reading(&client).expect("no reset in 30 s");
+    let took = reset - asked;
+    assert!(
+        took >= grace,
+        "{path}: cut after {took:?}, within the grace"
+    );
+    assert!(took < Duration::from_secs(4), "{path}: cut after {took:?}");
+}
+
+/// Waits, without reading a byte, until the server resets `stream` (poll
+/// reports an error or a hang-up; data waiting to be read does not wake
+/// it), or [`PATIENCE`] passes; returns when, or `None`.
+fn reset_without_reading(stream: &TcpStream) -> Option<Instant> {
+    use std::os::fd::AsRawFd;
+    let mut pfd = libc::pollfd {
+        fd: stream.as_raw_fd(),
+        events: 0, // POLLERR and POLLHUP are always reported
+        revents: 0,
+    };
+    let ms = PATIENCE.as_millis() as libc::c_int;
+    // SAFETY: one valid pollfd on our stack, on a socket `stream` owns.
+    let rc = unsafe { libc::poll(&mut pfd, 1, ms) };
+    assert!(rc >= 0, "poll: {}", io::Error::last_os_error());
+    (rc > 0).then(Instant::now)
+}
+
 /// Asks for `path` on `stream`.
 fn ask(stream: &mut TcpStream, path: &str) -> Instant {
     let request = format!("GET {path} HTTP/1.1\r\nHost: t\r\n\r\n");
@@ -145,16 +177,14 @@ fn ask(stream: &mut TcpStream, path: &str) -> Instant {
 
 // ANCHOR: slow_reader_is_cut_off
 /// 16 bytes every millisecond (at most 16 KB/s) against a minimum of
-/// 1 MiB/s after 1 s of grace: the server resets the connection and counts
-/// a slow reader, within a wide window. Not before the grace (the first
-/// second is free), and well before the 30 s write timeout, which this
-/// client would never trigger (each read lets a write progress) and which
-/// reading all 8 MiB at this pace would exceed many times over. (The bytes
-/// the kernel took into its send buffer count as sent: a few MiB on
-/// loopback, which buy the client a few seconds more.)
+/// 1 MiB/s after 300 ms of grace: the server resets the connection and
+/// counts a slow reader, within a wide window. Not before the grace, and
+/// well before the 30 s write timeout, which this client would never
+/// trigger (each read lets a write progress) and which reading all 8 MiB at
+/// this pace would exceed many times over.
 #[test]
 fn a_client_that_reads_a_large_response_slowly_is_cut_off() {
-    let grace = Duration::from_secs(1);
+    let grace = Duration::from_millis(300);
     let (server, _) = server(1 << 20, grace);
     for path in ["/big", "/stream"] {
         let mut client = small_window_client(server.addr);
@@ -191,17 +221,44 @@ fn a_streamed_body_is_dropped_when_its_slow_client_is_cut_off() {
     drop(client);
 }
 
-/// 16 KiB pieces, a read every 2 ms (several MB/s) against a minimum of
-/// 100 KB/s after only 100 ms of grace: the whole body arrives, both
+// ANCHOR: unread_bytes_are_not_taken
+/// A client that reads nothing at all, against a minimum of 16 KiB/s after
+/// 200 ms of grace: the kernel takes the first write's bytes into the
+/// socket's send buffer (hundreds of KiB, megabytes on loopback), and were
+/// they counted as taken, they would buy the client many seconds at this
+/// rate. They are not: what the client's TCP has not acknowledged is
+/// subtracted, so the cut comes soon after the grace, both for a buffered
+/// and for a streamed body.
+#[test]
+fn bytes_the_kernel_holds_for_a_client_that_reads_nothing_buy_it_no_time() {
+    let grace = Duration::from_millis(200);
+    let (server, _) = server(16 << 10, grace);
+    for path in ["/big", "/stream"] {
+        assert_cut_though_it_reads_nothing(server.addr, path, grace);
+        assert_eq!(server.next_outcome(), Ok(()), "{path}");
+    }
+    assert_eq!(server.stats.snapshot().slow_readers, 2);
+}
+// ANCHOR_END: unread_bytes_are_not_taken
+
+/// Reads of at most 16 KiB (a few KiB each, through the small window),
+/// one every half millisecond (several MB/s), against a minimum of
+/// 200 KB/s after only 100 ms of grace: the whole body arrives, both
 /// buffered and streamed. Reading 8 MiB takes this client far longer than
-/// the grace, so this fails if the bytes sent did not count.
+/// the grace, so this fails if the bytes it took did not count (or if the
+/// ones still queued for it were subtracted twice).
 #[test]
 fn a_client_that_reads_in_small_pieces_at_a_good_rate_gets_everything() {
-    let (server, _) = server(100_000, Duration::from_millis(100));
+    let (server, _) = server(200_000, Duration::from_millis(100));
     for (path, fill) in [("/big", b'x'), ("/stream", b'y')] {
         let mut client = small_window_client(server.addr);
         let asked = ask(&mut client, path);
-        let body = read_body(&mut client, Vec::new(), 16 * 1024, Duration::from_millis(2));
+        let body = read_body(
+            &mut client,
+            Vec::new(),
+            16 * 1024,
+            Duration::from_micros(500),
+        );
         assert!(body.iter().all(|&b| b == fill), "{path}: a wrong byte");
         assert!(
             asked.elapsed() > Duration::from_millis(100),
@@ -231,9 +288,9 @@ fn read_body(stream: &mut TcpStream, mut all: Vec<u8>, piece: usize, pause: Dura
 }
 
 /// `min_send_rate: 0` turns the check off: with no grace at all, the slow
-/// client of the first test reads for two seconds (any rate above a few
-/// KB/s would have cut it), then takes the rest at full speed and gets all
-/// of it.
+/// client of the first test reads for half a second (with any rate, the
+/// first write would have been given no time at all), then takes the rest
+/// at full speed and gets all of it.
 #[test]
 fn a_zero_rate_turns_the_check_off() {
     let (server, _) = server(0, Duration::ZERO);
@@ -242,7 +299,7 @@ fn a_zero_rate_turns_the_check_off() {
     let began = Instant::now();
     let mut all = Vec::new();
     let mut buf = [0u8; 16];
-    while began.elapsed() < Duration::from_secs(2) {
+    while began.elapsed() < Duration::from_millis(500) {
         std::thread::sleep(Duration::from_millis(1)); // the client's pace
         let n = client.read(&mut buf).expect("cut with the rate off");
         assert!(n > 0, "closed with the rate off");
@@ -257,13 +314,17 @@ fn a_zero_rate_turns_the_check_off() {
 /// The same slow client against the whole stack: an `HttpServer` in fibers,
 /// whose sockets the hook makes non-blocking (so the pace sets the hook's
 /// own record of the send timeout), with the limits from the configuration
-/// and the default write timeout of 120 s.
+/// (64 KiB/s after 300 ms) and the default write timeout of 120 s. Then a
+/// client that reads nothing: the connection's stream, too, says what the
+/// kernel still holds for it (hundreds of KiB at least, which would buy it
+/// seconds at this rate).
 #[test]
 fn an_http_server_cuts_off_a_slow_reader() {
     use sylar_iomanager::IoManager;
     use sylar_tcpserver::HttpServer;
+    let grace = Duration::from_millis(300);
     sylar_config::global()
-        .load_yaml_str("http:\n  response:\n    min_send_rate: 1048576\n    send_grace: 1000\n")
+        .load_yaml_str("http:\n  response:\n    min_send_rate: 65536\n    send_grace: 300\n")
         .unwrap();
     let iom = IoManager::new(2, false, "slow-read").unwrap();
     let (tx, _dropped) = mpsc::channel();
@@ -280,12 +341,15 @@ fn an_http_server_cuts_off_a_slow_reader() {
         let (got, closed) = read_slowly(&mut client, 16, Duration::from_millis(1), BODY);
         let took = closed - asked;
         assert!(got < BODY / 2, "{path}: {got} bytes before the cut");
-        assert!(took >= Duration::from_secs(1), "{path}: cut after {took:?}");
+        assert!(took >= grace, "{path}: cut after {took:?}");
         // A few seconds with the pace; a minute or more if each write
         // could wait out the socket's 120 s.
         assert!(took < PATIENCE, "{path}: cut after {took:?}");
     }
-    assert_eq!(server.stats().snapshot().slow_readers, 2);
+    for path in ["/big", "/stream"] {
+        assert_cut_though_it_reads_nothing(addr, path, grace);
+    }
+    assert_eq!(server.stats().snapshot().slow_readers, 4);
     server.stop(Duration::from_secs(5));
     iom.stop();
 }

@@ -100,7 +100,7 @@ pub use response::HttpResponse;
 pub use servlet::{FunctionServlet, NotFoundServlet, Servlet};
 pub use session::serve_connection;
 pub use session_stream::SessionStream;
-pub(crate) use session_stream::abort_tcp;
+pub(crate) use session_stream::{abort_tcp, unread_by_tcp_peer};
 pub use stats::{SessionStats, StatsSnapshot};
 pub use status::reason_phrase;
 pub use version::Version;

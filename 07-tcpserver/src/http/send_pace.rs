@@ -29,16 +29,23 @@ pub(crate) const PACED_FROM: usize = 64 * 1024;
 /// period (Kestrel's `MinResponseDataRate`). Only the time spent waiting in
 /// writes counts, so a streamed body whose reader is slow (a slow upstream)
 /// is not blamed on its client. The response is too slow once that time
-/// exceeds `grace + sent / min_rate`; before each write the socket's send
+/// exceeds `grace + taken / min_rate`; before each write the socket's send
 /// timeout is lowered to what is left of it, so no write waits past the
-/// line, and put back when the response is done.
+/// line, and put back when the response is done. `taken` is what the
+/// writes accepted less what the peer has not taken yet
+/// ([`SessionStream::unread_by_peer`], asked before each check but the
+/// first): a send buffer the kernel filled buys the client nothing.
 #[derive(Debug)]
 pub(crate) struct SendPace {
     /// Bytes per second; 0 turns the check off.
     min_rate: u64,
     grace: Duration,
-    /// Bytes of this response the client has taken.
+    /// Bytes of this response the writes accepted.
     sent: u64,
+    /// Of all the bytes written to the stream, what the peer had not taken
+    /// when last asked (0 if the stream cannot tell). It may include the
+    /// tail of an earlier, unpaced response: that too is still unread.
+    unread: u64,
     /// Time spent in writes of this response.
     waited: Duration,
     /// The stream's timeouts, once the pace has read them; `None` while it
@@ -69,6 +76,7 @@ impl SendPace {
             min_rate,
             grace,
             sent: 0,
+            unread: 0,
             waited: Duration::ZERO,
             timeouts: None,
         }
@@ -79,19 +87,35 @@ impl SendPace {
     fn allowance(&self) -> Option<Duration> {
         match self.min_rate {
             0 => None,
-            rate => Some(budget(self.sent, rate, self.grace).saturating_sub(self.waited)),
+            rate => Some(budget(self.taken(), rate, self.grace).saturating_sub(self.waited)),
         }
     }
 
-    /// Whether the client has fallen behind: `waited > grace + sent / rate`,
+    /// Bytes the client has taken: what the writes accepted, less what the
+    /// kernel still holds for it.
+    fn taken(&self) -> u64 {
+        self.sent.saturating_sub(self.unread)
+    }
+
+    /// Asks `stream` what its peer has not taken yet. Not without a rate,
+    /// and not before the first write (nothing of this response can be
+    /// taken then): a response that goes out in one write pays no system
+    /// call for it.
+    fn recount<S: SessionStream + ?Sized>(&mut self, stream: &S) {
+        if self.min_rate != 0 && self.sent > 0 {
+            self.unread = stream.unread_by_peer().map_or(0, |n| n as u64);
+        }
+    }
+
+    /// Whether the client has fallen behind: `waited > grace + taken / rate`,
     /// the body side's rule (never, with no rate).
     pub(crate) fn is_behind(&self) -> bool {
-        behind(self.waited, self.sent, self.min_rate, self.grace)
+        behind(self.waited, self.taken(), self.min_rate, self.grace)
     }
 
     /// What the client took, and how long we waited for it (for the log).
     pub(crate) fn progress(&self) -> (u64, Duration) {
-        (self.sent, self.waited)
+        (self.taken(), self.waited)
     }
 
     /// Gives the stream the send timeout for the next write: the smaller of
@@ -152,9 +176,10 @@ pub(crate) enum Unsent {
 
 // ANCHOR: write_paced
 /// `write_all` for several slices that keeps `pace`: before each write the
-/// send timeout is the smaller of the socket's and what the rate allows;
-/// after it, the bytes taken and the time spent are counted. A write that
-/// times out is `TooSlow` if the rate is what cut it. The socket's own
+/// send timeout is the smaller of the socket's and what the rate allows
+/// for the bytes the client has taken (written, less what the kernel still
+/// holds); after it, the bytes written and the time spent are counted. A
+/// write that times out is `TooSlow` if the rate is what cut it. The socket's own
 /// timeout is left lowered: [`SendPace::restore`] puts it back.
 pub(crate) fn write_paced<W: Write + SessionStream + ?Sized>(
     out: &mut W,
@@ -163,6 +188,7 @@ pub(crate) fn write_paced<W: Write + SessionStream + ?Sized>(
 ) -> Result<(), Unsent> {
     IoSlice::advance_slices(&mut slices, 0);
     while !slices.is_empty() {
+        pace.recount(out);
         if let Some(allowed) = pace.allowance() {
             if allowed.is_zero() {
                 return Err(Unsent::TooSlow);
@@ -179,7 +205,7 @@ pub(crate) fn write_paced<W: Write + SessionStream + ?Sized>(
                 IoSlice::advance_slices(&mut slices, n);
             }
             Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-            Err(err) if timed_out(&err) && pace.cut_by_rate() => return Err(Unsent::TooSlow),
+            Err(err) if timed_out(&err) && pace.cut_by_rate(out) => return Err(Unsent::TooSlow),
             Err(err) => return Err(Unsent::Io(err)),
         }
     }
@@ -199,8 +225,12 @@ fn timed_out(err: &io::Error) -> bool {
 impl SendPace {
     /// After a write that timed out: whether the rate's timeout was the one
     /// in force (shorter than the socket's own), or the response is behind.
-    fn cut_by_rate(&self) -> bool {
-        self.timeouts.is_some_and(|t| t.lowered()) || self.is_behind()
+    fn cut_by_rate<S: SessionStream + ?Sized>(&mut self, stream: &S) -> bool {
+        if self.timeouts.is_some_and(|t| t.lowered()) {
+            return true;
+        }
+        self.recount(stream);
+        self.is_behind()
     }
 }
 
@@ -385,6 +415,71 @@ mod tests {
     impl SessionStream for Stalled {
         fn send_timeout(&self) -> io::Result<Option<Duration>> {
             Ok(Some(Duration::from_secs(120)))
+        }
+    }
+
+    /// Takes every write whole, and says that `unread` bytes are still
+    /// queued for the peer; records the timeouts it is given and counts the
+    /// questions.
+    struct Queued {
+        unread: usize,
+        asked: std::cell::Cell<usize>,
+        set: std::cell::RefCell<Vec<Option<Duration>>>,
+    }
+
+    impl Queued {
+        fn new(unread: usize) -> Queued {
+            Queued {
+                unread,
+                asked: Default::default(),
+                set: Default::default(),
+            }
+        }
+    }
+
+    impl Write for Queued {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl SessionStream for Queued {
+        fn set_send_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+            self.set.borrow_mut().push(timeout);
+            Ok(())
+        }
+        fn unread_by_peer(&self) -> Option<usize> {
+            self.asked.set(self.asked.get() + 1);
+            Some(self.unread)
+        }
+    }
+
+    #[test]
+    fn bytes_the_peer_has_not_taken_buy_no_time() {
+        let (ms, grace) = (Duration::from_millis, Duration::from_secs(1));
+        // 3000 bytes written at 1000 B/s, 1.5 s waited: counted as taken
+        // they would allow 2.5 s more; all still queued, none.
+        let mut out = Queued::new(3000);
+        let mut pace = pace_after(ms(1500), 3000, 1000, grace);
+        let got = write_paced(&mut out, &mut [IoSlice::new(b"abc")], &mut pace);
+        assert!(matches!(got, Err(Unsent::TooSlow)), "{got:?}");
+        assert_eq!(out.asked.get(), 1);
+        assert_eq!(pace.progress(), (0, ms(1500)));
+        // 1000 of them queued: 2000 taken buy 2 s, 0.5 s of which are left.
+        let mut out = Queued::new(1000);
+        let mut pace = pace_after(ms(2500), 3000, 1000, grace);
+        write_paced(&mut out, &mut [IoSlice::new(b"abc")], &mut pace).unwrap();
+        assert_eq!(out.set.borrow()[0], Some(ms(500)));
+        // The first write of a response asks nothing, and neither does a
+        // pace without a rate.
+        for rate in [1000, 0] {
+            let mut out = Queued::new(10);
+            let mut pace = SendPace::new(rate, grace);
+            write_paced(&mut out, &mut [IoSlice::new(&[0u8; 100])], &mut pace).unwrap();
+            assert_eq!(out.asked.get(), 0, "rate {rate}");
         }
     }
 

@@ -10,15 +10,17 @@ use std::io;
 use std::time::Duration;
 
 // ANCHOR: session_stream
-/// A connection whose send timeout the session can read and shorten, to keep
-/// a response to [`HttpLimits::min_send_rate`](super::HttpLimits::min_send_rate),
-/// and which the session tells when it waits between requests (for
+/// A connection whose send timeout the session can read and shorten, and
+/// which it can ask what the peer has not taken yet, to keep a response to
+/// [`HttpLimits::min_send_rate`](super::HttpLimits::min_send_rate), and
+/// which the session tells when it waits between requests (for
 /// [`TcpServer::stop`](crate::TcpServer::stop)).
 ///
 /// The defaults do nothing, which is right for a stream that never makes a
 /// write wait (bytes in memory, a fuzzer's input): `impl SessionStream for
 /// MyStream {}`. A socket must implement the two timeout methods, or a slow
-/// reader is bounded by its write timeout alone.
+/// reader is bounded by its write timeout alone, and `unread_by_peer`, or
+/// the bytes its kernel buffers count as taken.
 pub trait SessionStream {
     /// The send timeout in force (`None`: writes may wait for ever).
     fn send_timeout(&self) -> io::Result<Option<Duration>> {
@@ -41,6 +43,17 @@ pub trait SessionStream {
     /// close that follows ends at once.
     fn abort(&self) -> io::Result<()> {
         Ok(())
+    }
+
+    /// How many of the bytes written so far the peer has not taken yet,
+    /// if the stream can tell (`None`: it cannot, and every byte a write
+    /// accepted counts as taken, which is exact for bytes in memory). The
+    /// response pace subtracts it before each check, so that a send
+    /// buffer the kernel filled does not pass for a client that read. A
+    /// TCP socket answers with `ioctl(SIOCOUTQ)`: the bytes its peer has
+    /// not acknowledged.
+    fn unread_by_peer(&self) -> Option<usize> {
+        None
     }
 
     /// Called before the session waits for the next request (or the
@@ -68,7 +81,37 @@ impl SessionStream for std::net::TcpStream {
     fn abort(&self) -> io::Result<()> {
         abort_tcp(self)
     }
+    fn unread_by_peer(&self) -> Option<usize> {
+        unread_by_tcp_peer(self)
+    }
 }
+
+// ANCHOR: unread_by_tcp_peer
+/// [`SessionStream::unread_by_peer`] for a TCP socket: `ioctl(SIOCOUTQ)`
+/// (Linux spells it `TIOCOUTQ`, the same number), the bytes in the send
+/// queue that the peer has not acknowledged. `None` if the call fails.
+///
+/// Why this count and not `tcpi_notsent_bytes` from `TCP_INFO`, the bytes
+/// not yet *sent*: a byte on the wire is still in our buffer, and counts
+/// against us until the peer's TCP acknowledges it (it may be lost and
+/// sent again); what the limit protects is what the server holds for the
+/// client, and that is exactly the unacknowledged queue. `TCP_INFO` also
+/// copies a struct of some 240 bytes where this copies one `int`. Neither
+/// sees what the client's kernel acknowledged but its program has not
+/// read: that is bounded by the window the client announced, and it is
+/// the client's memory, not ours.
+pub(crate) fn unread_by_tcp_peer(stream: &std::net::TcpStream) -> Option<usize> {
+    use std::os::fd::AsRawFd;
+    let mut queued: libc::c_int = 0;
+    // SAFETY: `stream` owns an open socket for the call; TIOCOUTQ writes
+    // one `int`, through a pointer to ours, which lives across the call.
+    let rc = unsafe { libc::ioctl(stream.as_raw_fd(), libc::TIOCOUTQ, &mut queued) };
+    match rc {
+        0 => usize::try_from(queued).ok(),
+        _ => None,
+    }
+}
+// ANCHOR_END: unread_by_tcp_peer
 
 // ANCHOR: abort_tcp
 /// [`SessionStream::abort`] for a TCP socket: a reset on close, which drops

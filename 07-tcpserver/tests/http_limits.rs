@@ -404,3 +404,41 @@ fn a_zero_rate_turns_the_check_off() {
     assert_eq!((resp.status, resp.text()), (200, "slow!".to_owned()));
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 }
+
+/// `head_timeout: 0` means no head deadline, as 0 means no limit for the
+/// socket's timeouts: a head split across two reads, its second half sent
+/// only after the server has had time to read (and judge) the first, is
+/// served. Before, the deadline was "now + 0" and the first half alone was
+/// answered with 408.
+#[test]
+fn a_zero_head_timeout_means_no_head_deadline() {
+    use std::io::{BufReader, ErrorKind, Read};
+    use std::time::Duration;
+    let (dispatch, calls) = echo_everything();
+    let limits = HttpLimits {
+        head_timeout: Duration::ZERO,
+        ..HttpLimits::default()
+    };
+    let server = TestServer::start_with(dispatch, limits, PATIENCE);
+    let mut stream = server.connect();
+    stream.set_nodelay(true).unwrap();
+    stream.write_all(b"GET /split HTTP/1.1\r\nHo").unwrap();
+    // The server reads the first half and must stay silent: a 408 would
+    // arrive here well within the wait.
+    stream
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let mut early = [0u8; 64];
+    match stream.read(&mut early) {
+        Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+        other => panic!(
+            "answered a half head: {other:?} {:?}",
+            String::from_utf8_lossy(&early)
+        ),
+    }
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
+    stream.write_all(b"st: t\r\n\r\n").unwrap();
+    let resp = read_response(&mut BufReader::new(stream), false);
+    assert_eq!(resp.status, 200);
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}

@@ -8,7 +8,7 @@
 //! read, and a chunked body's running total at each chunk.
 
 use std::sync::{Arc, LazyLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sylar_config::{ConfigValue, ConfigVar};
 
@@ -29,7 +29,9 @@ pub struct HttpLimits {
     /// Longest time a request head may take to arrive once its first byte
     /// has: the socket's read timeout bounds each read, this bounds the
     /// whole head, so a client dribbling a byte every few seconds (slowloris)
-    /// is answered with 408 and closed.
+    /// is answered with 408 and closed. 0 means no limit, as for the
+    /// socket's timeouts (`tcp_server.read_timeout: 0`); so does a time too
+    /// far away to be a point on the clock.
     pub head_timeout: Duration,
     /// Slowest average rate, in bytes per second, at which a request body
     /// may arrive once [`body_grace`](Self::body_grace) has passed: the body
@@ -101,6 +103,18 @@ impl HttpLimits {
     pub(crate) fn header_slots(&self) -> usize {
         self.max_headers.min(Self::MAX_HEADERS_CAP)
     }
+
+    // ANCHOR: head_deadline
+    /// When a head that began at `start` must be complete: `None` for no
+    /// deadline, when [`head_timeout`](Self::head_timeout) is 0 (no limit)
+    /// or so large that the clock cannot represent the moment.
+    pub(crate) fn head_deadline(&self, start: Instant) -> Option<Instant> {
+        match self.head_timeout.is_zero() {
+            true => None,
+            false => start.checked_add(self.head_timeout),
+        }
+    }
+    // ANCHOR_END: head_deadline
 }
 
 impl Default for HttpLimits {
@@ -176,7 +190,7 @@ static VARS: LazyLock<Option<LimitVars>> = LazyLock::new(|| {
         head_timeout_ms: register(
             "http.request.head_timeout",
             millis(defaults.head_timeout),
-            "milliseconds a request head may take once it has begun (408 after)",
+            "milliseconds a request head may take once it has begun (408 after; 0: no limit)",
         )?,
         min_body_rate: register(
             "http.request.min_body_rate",
@@ -257,6 +271,19 @@ mod tests {
             );
         }
         assert_eq!(rate(), (240, Duration::from_secs(5)));
+    }
+
+    #[test]
+    fn a_zero_or_unrepresentable_head_timeout_sets_no_deadline() {
+        let now = Instant::now();
+        let with = |head_timeout| HttpLimits {
+            head_timeout,
+            ..HttpLimits::default()
+        };
+        assert_eq!(with(Duration::ZERO).head_deadline(now), None);
+        assert_eq!(with(Duration::MAX).head_deadline(now), None);
+        let second = Duration::from_secs(1);
+        assert_eq!(with(second).head_deadline(now), Some(now + second));
     }
 
     #[test]

@@ -174,8 +174,9 @@ impl<S: Read + Write + SessionStream> Session<'_, S> {
     /// `Ok(None)` when the peer closed (between requests, or in the middle of
     /// one: there is nobody to answer).
     fn read_head(&mut self) -> Result<Option<Head>, Failure> {
-        // Set once part of a head is here: the whole head must follow in time.
-        let mut deadline: Option<Instant> = None;
+        // Set once part of a head is here: the whole head must follow in
+        // time (the inner `None`: no head timeout, so no deadline).
+        let mut deadline: Option<Option<Instant>> = None;
         loop {
             // Between keep-alive requests the buffer is usually empty: no
             // head to parse, so go straight to the read.
@@ -185,8 +186,8 @@ impl<S: Read + Write + SessionStream> Session<'_, S> {
                     return Ok(Some(head));
                 }
                 let now = Instant::now();
-                let deadline = *deadline.get_or_insert(now + self.limits.head_timeout);
-                if now >= deadline {
+                let due = *deadline.get_or_insert_with(|| self.limits.head_deadline(now));
+                if due.is_some_and(|due| now >= due) {
                     return Err(RequestError::head_too_slow().into());
                 }
             }

@@ -359,3 +359,39 @@ fn a_connection_the_server_closed_while_idle_fails_as_never_sent() {
     assert_eq!(err.kind(), ErrorKind::NotConnected, "{err}");
     assert!(!client.is_open());
 }
+
+#[test]
+fn a_2xx_to_connect_has_no_body_and_finishes_the_connection() {
+    // After a 2xx to CONNECT the connection is a tunnel: the bytes after the
+    // head are the tunnel's, not a body to read until the close. The server
+    // keeps the connection open, as a tunnel would, until the client leaves.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        conn.set_read_timeout(Some(PATIENCE)).unwrap();
+        let mut request = Vec::new();
+        let mut byte = [0u8; 1];
+        while !request.ends_with(b"\r\n\r\n") {
+            assert_eq!(conn.read(&mut byte).unwrap(), 1, "request cut short");
+            request.push(byte[0]);
+        }
+        conn.write_all(b"HTTP/1.1 200 Connection Established\r\n\r\nSSH-2.0-tunnel\r\n")
+            .unwrap();
+        let _ = conn.read(&mut byte); // until the client leaves
+        request
+    });
+    let mut client = HttpConnection::connect(addr, PATIENCE).unwrap();
+    let resp = client
+        .request("CONNECT", "example.com:443", &[], b"")
+        .unwrap();
+    assert_eq!((resp.status, resp.body.len()), (200, 0));
+    assert!(!client.is_open());
+    assert_eq!(client.get("/").unwrap_err().kind(), ErrorKind::NotConnected);
+    drop(client);
+    let request = String::from_utf8(server.join().unwrap()).unwrap();
+    assert!(
+        request.starts_with("CONNECT example.com:443 HTTP/1.1\r\n"),
+        "{request:?}"
+    );
+}

@@ -220,7 +220,7 @@ impl HttpConnection {
         let result = self
             .stream
             .write_all(&self.wbuf)
-            .and_then(|()| self.read_response(*method == Method::Head));
+            .and_then(|()| self.read_response(method));
         match result {
             Ok((response, keep_alive)) => {
                 self.open = keep_alive && !closing;
@@ -262,8 +262,11 @@ impl HttpConnection {
     /// Reads one final response (skipping `1xx` interim ones, whose heads
     /// count against the head limit all together: a server cannot keep the
     /// client reading them for ever); also returns whether the server keeps
-    /// the connection open.
-    fn read_response(&mut self, head_request: bool) -> io::Result<(ClientResponse, bool)> {
+    /// the connection open. `method` is the request's: a `HEAD` response has
+    /// no body, nor has a 2xx to `CONNECT`, after which the connection is a
+    /// tunnel (RFC 9112 §6.3) that this client does not provide: it is
+    /// finished, and whatever the server sent into the tunnel is never read.
+    fn read_response(&mut self, method: &Method) -> io::Result<(ClientResponse, bool)> {
         let mut interim = 0;
         loop {
             let (mut response, len) = self.read_response_head()?;
@@ -295,8 +298,10 @@ impl HttpConnection {
                         && headers.get_all("transfer-encoding").next().is_none()
                 }
             };
-            if response.status == 101 {
-                // Switching Protocols: what follows is no longer HTTP/1.1.
+            let tunnel = *method == Method::Connect && (200..300).contains(&response.status);
+            if response.status == 101 || tunnel {
+                // Switching Protocols, or a tunnel: what follows is no
+                // longer HTTP/1.1.
                 keep_alive = false;
             }
             if headers.contains("transfer-encoding") && headers.contains("content-length") {
@@ -306,7 +311,7 @@ impl HttpConnection {
                 keep_alive = false;
             }
             let body = &mut response.body;
-            if head_request || forbids_body(response.status) {
+            if *method == Method::Head || tunnel || forbids_body(response.status) {
                 // no body, whatever the headers say
             } else if te_chunked {
                 read_chunked(

@@ -297,6 +297,20 @@ pub(crate) fn encode_streamed_head(
 }
 // ANCHOR_END: encode_streamed_head
 
+// ANCHOR: encode_tunnel_head
+/// Appends the head of a 2xx response to `CONNECT`: the status line and the
+/// fields, no `Content-Length` or `Transfer-Encoding` (RFC 9110 §9.3.6: the
+/// bytes after this head belong to a tunnel, not to a body), and
+/// `Connection: close`, since we provide no tunnel and end the connection
+/// after it. Cold: the usual path never comes here.
+#[cold]
+#[inline(never)]
+pub(crate) fn encode_tunnel_head(out: &mut Vec<u8>, resp: &HttpResponse, framing: &Framing) {
+    push_head_fields(out, resp, framing);
+    end_head(out, false, framing.client_version);
+}
+// ANCHOR_END: encode_tunnel_head
+
 /// Logs a field the servlet set that cannot be sent. Out of line: the
 /// formatting machinery would otherwise crowd the common path.
 #[cold]

@@ -28,7 +28,8 @@ pub enum Method {
     Patch,
     /// `TRACE`: echo the request back (a diagnostic).
     Trace,
-    /// `CONNECT`: open a tunnel (we are not a proxy: it reaches the servlets as is).
+    /// `CONNECT`: open a tunnel. We are not a proxy: it reaches the servlets as
+    /// is, and a 2xx answer to it ends the connection (no tunnel is provided).
     Connect,
     /// Any other method token, exactly as sent.
     Other(String),

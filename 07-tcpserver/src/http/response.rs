@@ -203,7 +203,8 @@ impl HttpResponse {
     ///
     /// A `HEAD` request gets the head only, with `Content-Length` when `len`
     /// is known; a status without a body (204, 304) gets the head without a
-    /// length field. Either way the reader is dropped unread. A reader that
+    /// length field, and so does a 2xx to `CONNECT` (whose connection then
+    /// closes: see the session). Either way the reader is dropped unread. A reader that
     /// fails or panics midway is logged and the connection closed without
     /// the chunked terminator, so a client can tell the body was cut; a
     /// panic in the reader's own `Drop` is contained and logged too.

@@ -29,8 +29,8 @@ use super::body::{BodyPace, read_chunked, read_exact_body};
 use super::buffer::{INITIAL_READ_BUF, ReadBuf};
 use super::dispatch::ServletDispatch;
 use super::encode::{
-    Framing, StreamFraming, encode_response, encode_streamed_head, is_sendable_field, push_decimal,
-    push_hex,
+    Framing, StreamFraming, encode_response, encode_streamed_head, encode_tunnel_head,
+    is_sendable_field, push_decimal, push_hex,
 };
 use super::error::{Failure, RequestError};
 use super::framing::BodyFraming;
@@ -279,6 +279,11 @@ impl<S: Read + Write + SessionStream> Session<'_, S> {
             keep_alive,
             server_line: self.server_line,
         };
+        if *req.method() == Method::Connect && (200..300).contains(&resp.status()) {
+            // Out of line: the connection would become a tunnel.
+            self.accept_tunnel(&framing);
+            return Ok(false);
+        }
         if resp.is_streamed() {
             // Out of line: pulls the body from the servlet's reader.
             return Ok(self.send_streamed(&framing)? && keep_alive);
@@ -291,6 +296,29 @@ impl<S: Read + Write + SessionStream> Session<'_, S> {
         Ok(keep_alive)
     }
     // ANCHOR_END: respond
+
+    // ANCHOR: accept_tunnel
+    /// Answers a `CONNECT` that a servlet accepted (2xx). After such a head
+    /// the connection is a tunnel (RFC 9110 §9.3.6), which this server does
+    /// not provide: the head goes out without framing fields and with
+    /// `Connection: close`, any body the servlet set (buffered or streamed)
+    /// is dropped unsent, and the session ends, so that nothing the client
+    /// sends into the tunnel is ever parsed as a request.
+    #[cold]
+    #[inline(never)]
+    fn accept_tunnel(&mut self, framing: &Framing) {
+        if !self.resp.body().is_empty() || self.resp.is_streamed() {
+            log::warn!(
+                target: "system",
+                "http: a {} to CONNECT carries no body; the servlet's was dropped",
+                self.resp.status()
+            );
+        }
+        // Its `Drop` contains a panic of the reader's own.
+        drop(self.resp.take_body_reader());
+        encode_tunnel_head(&mut self.wbuf, &self.resp, framing);
+    }
+    // ANCHOR_END: accept_tunnel
 
     // ANCHOR: write_large_body
     /// Writes what `wbuf` holds and then the response's body, from where it

@@ -395,3 +395,69 @@ fn a_2xx_to_connect_has_no_body_and_finishes_the_connection() {
         "{request:?}"
     );
 }
+
+/// A one-connection server that answers with a head announcing 100,000
+/// bytes, then trickles the body a byte every 50 ms, each byte well inside
+/// any read timeout, until the client leaves (or 10 s have passed).
+fn trickling_server() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        conn.set_read_timeout(Some(PATIENCE)).unwrap();
+        let mut request = Vec::new();
+        let mut byte = [0u8; 1];
+        while !request.ends_with(b"\r\n\r\n") {
+            if conn.read(&mut byte).unwrap_or(0) == 0 {
+                return;
+            }
+            request.push(byte[0]);
+        }
+        let head = b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n";
+        if conn.write_all(head).is_err() {
+            return;
+        }
+        for _ in 0..200 {
+            if conn.write_all(b"z").is_err() {
+                return; // the client left
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    });
+    addr
+}
+
+#[test]
+fn a_trickled_response_fails_once_the_response_timeout_passes() {
+    // The per-read timeout (30 s) never fires: only the whole-exchange
+    // bound can stop this.
+    let mut client = HttpConnection::connect(trickling_server(), PATIENCE).unwrap();
+    client.set_response_timeout(Some(Duration::from_secs(1)));
+    assert_eq!(client.response_timeout(), Some(Duration::from_secs(1)));
+    let start = std::time::Instant::now();
+    let err = client.get("/slow").unwrap_err();
+    let took = start.elapsed();
+    assert_eq!(err.kind(), ErrorKind::TimedOut, "{err}");
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_secs(8),
+        "cut off after {took:?}"
+    );
+    assert!(!client.is_open());
+}
+
+#[test]
+fn responses_within_the_response_timeout_are_read_on_a_kept_alive_connection() {
+    let (dispatch, calls) = echo_everything();
+    let server = TestServer::start(dispatch);
+    let mut client = HttpConnection::connect(server.addr, PATIENCE).unwrap();
+    // Shorter than the connection's 30 s timeout: the socket's timeouts are
+    // shortened near the deadline, and must be put back for the next one.
+    client.set_response_timeout(Some(Duration::from_secs(20)));
+    for i in 0..3 {
+        let body = format!("request {i}");
+        let resp = client.post("/echo", body.as_bytes()).unwrap();
+        assert_eq!((resp.status, resp.text()), (200, body));
+        assert!(client.is_open());
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+}

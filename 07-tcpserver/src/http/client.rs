@@ -7,6 +7,8 @@ use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::os::fd::AsRawFd;
 use std::time::Duration;
 
+use super::deadline::DeadlineStream;
+
 use super::body::{BodyPace, read_chunked, read_exact_body, read_to_end_limited};
 use super::buffer::ReadBuf;
 use super::encode::{is_sendable_field, push_decimal};
@@ -61,9 +63,17 @@ impl ClientResponse {
 /// deciding whether a failed request may be sent again, is the caller's
 /// choice: the client never resends on its own, since a `POST` may already
 /// have taken effect.
+///
+/// Each read and write waits at most the timeout given to
+/// [`connect`](Self::connect); a whole exchange waits at most the
+/// [`response timeout`](Self::set_response_timeout), when one is set.
 #[derive(Debug)]
 pub struct HttpConnection {
-    stream: TcpStream,
+    /// The socket, with the per-read timeout and the exchange's deadline.
+    stream: DeadlineStream,
+    /// How long one exchange may take in all; `None`: no bound but the
+    /// per-read timeout.
+    response_timeout: Option<Duration>,
     /// The `Host` header sent by default: the address connected to.
     host: String,
     rbuf: ReadBuf,
@@ -94,12 +104,11 @@ impl HttpConnection {
 
     /// Wraps an already connected stream, with `timeout` for reads and writes.
     pub fn from_stream(stream: TcpStream, timeout: Duration) -> io::Result<HttpConnection> {
-        stream.set_read_timeout(Some(timeout))?;
-        stream.set_write_timeout(Some(timeout))?;
         stream.set_nodelay(true)?;
         let host = stream.peer_addr()?.to_string();
         Ok(HttpConnection {
-            stream,
+            stream: DeadlineStream::new(stream, timeout)?,
+            response_timeout: None,
             host,
             rbuf: ReadBuf::with_capacity(8 * 1024),
             wbuf: Vec::new(),
@@ -110,7 +119,26 @@ impl HttpConnection {
 
     /// The server's address.
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.stream.peer_addr()
+        self.stream.get_ref().peer_addr()
+    }
+
+    // ANCHOR: set_response_timeout
+    /// Bounds each exchange as a whole: sending the request and reading the
+    /// whole response, body included, must take at most `limit`, or the
+    /// request fails with `TimedOut` (and the connection is finished). The
+    /// connection's timeout bounds each read and write on its own, so
+    /// without this a server that trickles a byte just inside it could hold
+    /// the client for that timeout times the response's length. `None`
+    /// (the default) sets no such bound: a large download on a slow link is
+    /// the caller's to allow.
+    pub fn set_response_timeout(&mut self, limit: Option<Duration>) {
+        self.response_timeout = limit;
+    }
+    // ANCHOR_END: set_response_timeout
+
+    /// The bound set by [`set_response_timeout`](Self::set_response_timeout).
+    pub fn response_timeout(&self) -> Option<Duration> {
+        self.response_timeout
     }
 
     /// False once the connection is finished (see the type's documentation).
@@ -217,18 +245,25 @@ impl HttpConnection {
         let closing =
             has_token("close") || (version == Version::Http10 && !has_token("keep-alive"));
         self.open = false; // until the exchange succeeds
+        self.stream.set_deadline(self.response_timeout);
         let result = self
             .stream
             .write_all(&self.wbuf)
             .and_then(|()| self.read_response(method));
+        let late = self.stream.deadline_passed();
+        // A socket whose timeouts cannot be put back is finished too.
+        let restored = self.stream.clear_deadline();
         match result {
             Ok((response, keep_alive)) => {
-                self.open = keep_alive && !closing;
+                self.open = keep_alive && !closing && restored.is_ok();
                 Ok(response)
             }
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => Err(io::Error::new(
                 io::ErrorKind::TimedOut,
-                "timed out waiting for the server",
+                match late {
+                    true => "the response took longer than the response timeout",
+                    false => "timed out waiting for the server",
+                },
             )),
             Err(err) => Err(err),
         }
@@ -248,7 +283,7 @@ impl HttpConnection {
             return true;
         }
         let mut pfd = libc::pollfd {
-            fd: self.stream.as_raw_fd(),
+            fd: self.stream.get_ref().as_raw_fd(),
             events: libc::POLLIN,
             revents: 0,
         };

@@ -61,12 +61,14 @@
 //! - `linger`: [`lingering_close`], nginx's way to close after an error.
 //! - `servlet`, `dispatch`: [`Servlet`], [`FunctionServlet`],
 //!   [`NotFoundServlet`], [`ServletDispatch`].
-//! - `client`: [`HttpConnection`], [`ClientResponse`].
+//! - `client`, `deadline`: [`HttpConnection`], [`ClientResponse`]; the
+//!   socket with a deadline over a whole exchange.
 
 mod body;
 mod buffer;
 mod client;
 mod date;
+mod deadline;
 mod dispatch;
 mod encode;
 mod error;

@@ -279,7 +279,7 @@ impl<S: Read + Write + SessionStream> Session<'_, S> {
             keep_alive,
             server_line: self.server_line,
         };
-        if *req.method() == Method::Connect && (200..300).contains(&resp.status()) {
+        if matches!(req.method(), Method::Connect) && (200..300).contains(&resp.status()) {
             // Out of line: the connection would become a tunnel.
             self.accept_tunnel(&framing);
             return Ok(false);

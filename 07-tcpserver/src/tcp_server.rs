@@ -219,7 +219,9 @@ impl TcpServer {
     /// ends when it comes to wait for the next; after that, everything is
     /// shut down. A handler that never says it is busy is treated as idle.
     /// Returns once the accept fibers are gone and no connection is open (or,
-    /// if a handler never returns, a little after the grace period).
+    /// if a handler never returns, a little after the grace period). A
+    /// grace too long for the clock to represent its end (`Duration::MAX`)
+    /// has no end: busy connections take as long as they take.
     pub fn stop(&self, grace: Duration) {
         let inner = &self.inner;
         if inner.stopping.swap(true, Ordering::AcqRel) {
@@ -229,7 +231,7 @@ impl TcpServer {
         // `stopping` and leave. Repeat until they are gone: one may be
         // between two accepts when we look, and park just after.
         let listeners: Vec<_> = self.lock_listeners().drain(..).collect();
-        wait_until(Instant::now() + Duration::from_secs(5), || {
+        wait_until(Instant::now().checked_add(Duration::from_secs(5)), || {
             for listener in &listeners {
                 inner.accept.cancel_event(listener.raw_fd(), Event::Read);
             }
@@ -240,14 +242,15 @@ impl TcpServer {
         // end; one in the middle of a request (its body still arriving, its
         // handler at work, its answer being written) may finish it. Passes
         // repeat, for connections that come to wait after one.
-        let deadline = Instant::now() + grace;
+        // A grace too long for the clock to represent its end has none.
+        let deadline = Instant::now().checked_add(grace);
         let all_gone = wait_until(deadline, || {
             inner.connections.shut_idle();
             inner.connections.len() == 0
         });
         if !all_gone {
             inner.connections.shutdown_all(Shutdown::Both);
-            let left = wait_until(Instant::now() + Duration::from_secs(5), || {
+            let left = wait_until(Instant::now().checked_add(Duration::from_secs(5)), || {
                 inner.connections.len() == 0
             });
             if !left {
@@ -330,14 +333,15 @@ impl Inner {
 }
 
 // ANCHOR: wait_until
-/// Polls `done` every millisecond until it is true or `deadline` passes;
-/// returns whether it became true. In a fiber the sleep parks the fiber.
-fn wait_until(deadline: Instant, mut done: impl FnMut() -> bool) -> bool {
+/// Polls `done` every millisecond until it is true or `deadline` passes
+/// (`None`: until it is true); returns whether it became true. In a fiber
+/// the sleep parks the fiber.
+fn wait_until(deadline: Option<Instant>, mut done: impl FnMut() -> bool) -> bool {
     loop {
         if done() {
             return true;
         }
-        if Instant::now() >= deadline {
+        if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
             return false;
         }
         std::thread::sleep(Duration::from_millis(1));

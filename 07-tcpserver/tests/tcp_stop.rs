@@ -106,3 +106,23 @@ fn stop_is_idempotent_and_start_after_stop_serves_nothing() {
         iom.stop();
     });
 }
+
+#[test]
+fn stop_with_a_grace_too_long_for_the_clock_still_stops() {
+    // `Duration::MAX` (or `server.shutdown_grace: 18446744073709551615`)
+    // means "as long as it takes", not an overflow: idle connections are
+    // closed at once as with any grace.
+    within(PATIENCE, || {
+        let iom = IoManager::new(1, false, "forever").unwrap();
+        let server = TcpServer::new("forever", Echo, &iom, &iom, &iom);
+        server.bind(&["127.0.0.1:0".parse().unwrap()]).unwrap();
+        server.start().unwrap();
+        let mut client = TcpStream::connect(addr(&server)).unwrap();
+        client.write_all(b"x").unwrap();
+        client.read_exact(&mut [0u8; 1]).unwrap();
+        server.stop(Duration::MAX);
+        assert_eq!(server.connections(), 0);
+        assert_eq!(client.read(&mut [0u8; 1]).unwrap_or(0), 0);
+        iom.stop();
+    });
+}

@@ -15,6 +15,23 @@ use sylar_tcpserver::http::{
     HttpConnection, HttpRequest, HttpResponse, Method, ServletDispatch, Version,
 };
 
+/// Accepts one connection and reads a request head from it a byte at a
+/// time (so that nothing after the head is taken); returns the connection
+/// and the bytes read, short of a head if the client closed first.
+fn accept_head(listener: &TcpListener) -> (TcpStream, Vec<u8>) {
+    let (mut conn, _) = listener.accept().unwrap();
+    conn.set_read_timeout(Some(PATIENCE)).unwrap();
+    let mut request = Vec::new();
+    let mut byte = [0u8; 1];
+    while !request.ends_with(b"\r\n\r\n") {
+        if conn.read(&mut byte).unwrap() == 0 {
+            break;
+        }
+        request.push(byte[0]);
+    }
+    (conn, request)
+}
+
 /// A one-connection server that reads one request head, then writes
 /// `response` raw and closes (or, with `None`, holds the connection open
 /// without answering until the client leaves).
@@ -22,16 +39,11 @@ fn raw_server(response: Option<&'static [u8]>) -> (SocketAddr, JoinHandle<Vec<u8
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let handle = std::thread::spawn(move || {
-        let (mut conn, _) = listener.accept().unwrap();
-        conn.set_read_timeout(Some(PATIENCE)).unwrap();
-        let mut request = Vec::new();
-        let mut byte = [0u8; 1];
-        while !request.ends_with(b"\r\n\r\n") {
-            if conn.read(&mut byte).unwrap() == 0 {
-                return request;
-            }
-            request.push(byte[0]);
+        let (mut conn, request) = accept_head(&listener);
+        if !request.ends_with(b"\r\n\r\n") {
+            return request;
         }
+        let mut byte = [0u8; 1];
         match response {
             Some(response) => conn.write_all(response).unwrap(),
             None => {
@@ -368,17 +380,11 @@ fn a_2xx_to_connect_has_no_body_and_finishes_the_connection() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let server = std::thread::spawn(move || {
-        let (mut conn, _) = listener.accept().unwrap();
-        conn.set_read_timeout(Some(PATIENCE)).unwrap();
-        let mut request = Vec::new();
-        let mut byte = [0u8; 1];
-        while !request.ends_with(b"\r\n\r\n") {
-            assert_eq!(conn.read(&mut byte).unwrap(), 1, "request cut short");
-            request.push(byte[0]);
-        }
+        let (mut conn, request) = accept_head(&listener);
+        assert!(request.ends_with(b"\r\n\r\n"), "request cut short");
         conn.write_all(b"HTTP/1.1 200 Connection Established\r\n\r\nSSH-2.0-tunnel\r\n")
             .unwrap();
-        let _ = conn.read(&mut byte); // until the client leaves
+        let _ = conn.read(&mut [0u8; 1]); // until the client leaves
         request
     });
     let mut client = HttpConnection::connect(addr, PATIENCE).unwrap();
@@ -403,15 +409,9 @@ fn trickling_server() -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     std::thread::spawn(move || {
-        let (mut conn, _) = listener.accept().unwrap();
-        conn.set_read_timeout(Some(PATIENCE)).unwrap();
-        let mut request = Vec::new();
-        let mut byte = [0u8; 1];
-        while !request.ends_with(b"\r\n\r\n") {
-            if conn.read(&mut byte).unwrap_or(0) == 0 {
-                return;
-            }
-            request.push(byte[0]);
+        let (mut conn, request) = accept_head(&listener);
+        if !request.ends_with(b"\r\n\r\n") {
+            return;
         }
         let head = b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n";
         if conn.write_all(head).is_err() {

@@ -12,6 +12,16 @@ use common::{Echo, PATIENCE, within};
 use sylar_iomanager::IoManager;
 use sylar_tcpserver::{Address, ClientHandler, Connection, TcpServer};
 
+/// A server named `name` with `handler`, on an I/O manager of its own with
+/// `threads` threads, listening on 127.0.0.1:0.
+fn started(name: &str, threads: usize, handler: impl ClientHandler) -> (IoManager, TcpServer) {
+    let iom = IoManager::new(threads, false, name).unwrap();
+    let server = TcpServer::new(name, handler, &iom, &iom, &iom);
+    server.bind(&["127.0.0.1:0".parse().unwrap()]).unwrap();
+    server.start().unwrap();
+    (iom, server)
+}
+
 fn addr(server: &TcpServer) -> std::net::SocketAddr {
     match server.local_addresses()[0] {
         Address::Inet(a) => a,
@@ -22,10 +32,7 @@ fn addr(server: &TcpServer) -> std::net::SocketAddr {
 #[test]
 fn stop_with_idle_connections_returns_promptly_and_closes_them() {
     within(PATIENCE, || {
-        let iom = IoManager::new(2, false, "idle").unwrap();
-        let server = TcpServer::new("idle", Echo, &iom, &iom, &iom);
-        server.bind(&["127.0.0.1:0".parse().unwrap()]).unwrap();
-        server.start().unwrap();
+        let (iom, server) = started("idle", 2, Echo);
         let address = addr(&server);
         let mut clients: Vec<TcpStream> = (0..20)
             .map(|_| TcpStream::connect(address).unwrap())
@@ -77,11 +84,8 @@ impl ClientHandler for SlowOnce {
 #[test]
 fn a_connection_in_the_middle_of_its_work_may_finish_within_the_grace() {
     within(PATIENCE, || {
-        let iom = IoManager::new(1, false, "grace").unwrap();
         let (busy_tx, busy_rx) = mpsc::channel();
-        let server = TcpServer::new("grace", SlowOnce(busy_tx), &iom, &iom, &iom);
-        server.bind(&["127.0.0.1:0".parse().unwrap()]).unwrap();
-        server.start().unwrap();
+        let (iom, server) = started("grace", 1, SlowOnce(busy_tx));
         let mut client = TcpStream::connect(addr(&server)).unwrap();
         client.write_all(b"?").unwrap();
         busy_rx.recv().unwrap(); // the handler is working now
@@ -96,10 +100,7 @@ fn a_connection_in_the_middle_of_its_work_may_finish_within_the_grace() {
 #[test]
 fn stop_is_idempotent_and_start_after_stop_serves_nothing() {
     within(PATIENCE, || {
-        let iom = IoManager::new(1, false, "twice").unwrap();
-        let server = TcpServer::new("twice", Echo, &iom, &iom, &iom);
-        server.bind(&["127.0.0.1:0".parse().unwrap()]).unwrap();
-        server.start().unwrap();
+        let (iom, server) = started("twice", 1, Echo);
         server.stop(Duration::from_secs(1));
         server.stop(Duration::from_secs(1));
         assert!(server.is_stopping());
@@ -113,10 +114,7 @@ fn stop_with_a_grace_too_long_for_the_clock_still_stops() {
     // means "as long as it takes", not an overflow: idle connections are
     // closed at once as with any grace.
     within(PATIENCE, || {
-        let iom = IoManager::new(1, false, "forever").unwrap();
-        let server = TcpServer::new("forever", Echo, &iom, &iom, &iom);
-        server.bind(&["127.0.0.1:0".parse().unwrap()]).unwrap();
-        server.start().unwrap();
+        let (iom, server) = started("forever", 1, Echo);
         let mut client = TcpStream::connect(addr(&server)).unwrap();
         client.write_all(b"x").unwrap();
         client.read_exact(&mut [0u8; 1]).unwrap();

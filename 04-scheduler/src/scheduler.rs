@@ -109,7 +109,8 @@ impl Scheduler {
     /// first, so that what was queued still runs.
     ///
     /// Called from inside one of this scheduler's tasks it cannot wait for
-    /// itself: it only requests the stop and returns.
+    /// itself: it only requests the stop and returns. Called by several
+    /// threads at once, each returns only when the work is done.
     pub fn stop(&self) {
         let shared = &self.handle.shared;
         if !shared.stopped.load(Ordering::Acquire)
@@ -122,13 +123,18 @@ impl Scheduler {
         if Handle::current().is_some_and(|h| h.same_as(&self.handle)) {
             return;
         }
+        // Held to the end: a second thread stopping at the same time waits
+        // here until the first has seen the work done, instead of finding no
+        // threads to join and marking the scheduler stopped under the feet
+        // of tasks still running (which would then be refused what they
+        // queue), or running a second worker 0.
+        let mut threads = self.lock_threads();
         if shared.use_caller && !shared.stopped.load(Ordering::Acquire) {
             // The thread that stops the scheduler works as worker 0 until the
             // end (normally the thread that created it, as in sylar).
             Worker::new(shared.clone(), 0).run();
         }
-        let threads = std::mem::take(&mut *self.lock_threads());
-        for thread in threads {
+        for thread in threads.drain(..) {
             if thread.join().is_err() {
                 log::error!(target: "system", "scheduler {}: a worker thread panicked", shared.name);
             }

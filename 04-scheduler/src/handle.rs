@@ -73,21 +73,35 @@ thread_local! {
 }
 // ANCHOR_END: current_static
 
-/// Sets [`CURRENT`] for the life of a worker loop.
-pub(crate) struct CurrentGuard;
+// ANCHOR: current_guard
+/// Sets [`CURRENT`] for the life of a worker loop, and puts back what was
+/// there before.
+///
+/// Usually that is "none". But a loop can run inside another: a task of
+/// scheduler A that stops a `use_caller` scheduler B runs B's worker 0 loop
+/// right there, on A's worker thread, and then goes on as A's task. A's
+/// value must come back then, or that task and every later one on the thread
+/// would find no scheduler. The outer loop is still running further down the
+/// thread's stack (a loop never suspends the fiber it runs on, so the inner
+/// one ends on the thread it began on), holding its `Arc`: the restored
+/// pointer keeps [`Handle::current`]'s promise.
+pub(crate) struct CurrentGuard {
+    previous: (*const Shared, usize),
+}
 
 impl CurrentGuard {
     pub fn set(shared: &Arc<Shared>, index: usize) -> CurrentGuard {
-        CURRENT.with(|c| c.set((Arc::as_ptr(shared), index)));
-        CurrentGuard
+        let previous = CURRENT.with(|c| c.replace((Arc::as_ptr(shared), index)));
+        CurrentGuard { previous }
     }
 }
 
 impl Drop for CurrentGuard {
     fn drop(&mut self) {
-        CURRENT.with(|c| c.set((std::ptr::null(), 0)));
+        CURRENT.with(|c| c.set(self.previous));
     }
 }
+// ANCHOR_END: current_guard
 
 // ANCHOR: handle
 /// A reference to a scheduler through which work is scheduled. Cheap to
@@ -142,8 +156,9 @@ impl Handle {
         }
         // SAFETY: CURRENT is non-null only while a worker loop runs on this
         // thread, and that loop holds an `Arc<Shared>` for its whole life (see
-        // `CurrentGuard`), so the pointee is alive and the strong count is at
-        // least one; we add one for the `Arc` we hand out.
+        // `CurrentGuard`, which also restores an outer loop's value only while
+        // that loop still runs), so the pointee is alive and the strong count
+        // is at least one; we add one for the `Arc` we hand out.
         let shared = unsafe {
             Arc::increment_strong_count(shared);
             Arc::from_raw(shared)

@@ -164,3 +164,56 @@ fn a_weak_handle_upgrades_only_while_the_scheduler_exists() {
     drop(scheduler);
     assert!(weak.upgrade().is_none(), "dropped with its last handle");
 }
+
+#[test]
+fn stopping_a_use_caller_scheduler_from_another_schedulers_task_keeps_that_task_on_its_own() {
+    within(Duration::from_secs(60), || {
+        let outer = Scheduler::new(1, false, "outer");
+        outer.start().unwrap();
+        let (tx, rx) = mpsc::channel();
+        let seen = tx.clone();
+        let outer_handle = outer.handle();
+        outer
+            .schedule(move || {
+                // `inner`'s only worker is whoever stops it: this task, whose
+                // thread runs inner's loop inside stop and then comes back.
+                let inner = Scheduler::new(1, true, "inner");
+                let inner_handle = inner.handle();
+                let ran_inside = tx.clone();
+                inner
+                    .schedule(move || {
+                        let here = Handle::current().is_some_and(|h| h.same_as(&inner_handle));
+                        ran_inside.send(("inner task", here)).unwrap();
+                    })
+                    .unwrap();
+                inner.stop();
+                let here = Handle::current().is_some_and(|h| h.same_as(&outer_handle))
+                    && Handle::current_worker() == Some(0);
+                tx.send(("after inner.stop", here)).unwrap();
+            })
+            .unwrap();
+        let outer_handle = outer.handle();
+        let (done_tx, done_rx) = mpsc::channel();
+        // The next task on the same worker thread.
+        outer
+            .schedule(move || {
+                let here = Handle::current().is_some_and(|h| h.same_as(&outer_handle))
+                    && Handle::current_worker() == Some(0);
+                seen.send(("next outer task", here)).unwrap();
+                done_tx.send(()).unwrap();
+            })
+            .unwrap();
+        done_rx.recv().unwrap();
+        let answers: Vec<_> = rx.try_iter().collect();
+        assert_eq!(
+            answers,
+            [
+                ("inner task", true),
+                ("after inner.stop", true),
+                ("next outer task", true)
+            ],
+            "each task must see the scheduler and worker it runs on"
+        );
+        outer.stop();
+    });
+}

@@ -33,6 +33,8 @@ pub trait Appender: Send + Sync + fmt::Debug {
     fn write_line(&self, line: &[u8]);
 
     /// Pushes buffered lines to their destination and returns once they are there.
+    /// Must not panic either; a panic is caught by the logger's flush, reported, and
+    /// the flush goes on to the other appenders.
     fn flush(&self) {}
 }
 // ANCHOR_END: appender_trait

@@ -112,10 +112,12 @@ impl Logger {
         self.outputs().appenders.clone()
     }
 
-    /// Flushes every appender of this logger.
+    /// Flushes every appender of this logger. An appender whose `flush` panics is
+    /// reported and skipped, as one whose `write_line` panics is (see `deliver`): the
+    /// caller and the appenders after it are not affected.
     pub fn flush(&self) {
         for appender in self.appenders() {
-            appender.flush();
+            flush_contained(appender.as_ref());
         }
     }
 
@@ -199,14 +201,30 @@ static APPENDER_PANICS: AtomicU64 = AtomicU64::new(0);
 #[inline]
 fn deliver(appender: &dyn Appender, line: &[u8]) {
     if catch_unwind(AssertUnwindSafe(|| appender.write_line(line))).is_err() {
-        let n = APPENDER_PANICS.fetch_add(1, Ordering::Relaxed) + 1;
-        if n.is_power_of_two() {
-            // Not `eprintln!`, which panics if stderr itself is broken.
-            let _ = writeln!(
-                io::stderr(),
-                "sylar-log: appender {appender:?} panicked ({n} so far); its line was dropped"
-            );
-        }
+        report_panic(appender, "its line was dropped");
+    }
+}
+
+/// Flushes `appender`, containing a panic as [`deliver`] does: [`Logger::flush`] and
+/// [`crate::flush`] go on to the other appenders (which may hold buffered lines of
+/// their own) and return normally.
+fn flush_contained(appender: &dyn Appender) {
+    if catch_unwind(AssertUnwindSafe(|| appender.flush())).is_err() {
+        report_panic(appender, "its flush was abandoned");
+    }
+}
+
+/// Counts an appender's panic and reports it at the 1st, 2nd, 4th, 8th...
+#[cold]
+#[inline(never)]
+fn report_panic(appender: &dyn Appender, consequence: &str) {
+    let n = APPENDER_PANICS.fetch_add(1, Ordering::Relaxed) + 1;
+    if n.is_power_of_two() {
+        // Not `eprintln!`, which panics if stderr itself is broken.
+        let _ = writeln!(
+            io::stderr(),
+            "sylar-log: appender {appender:?} panicked ({n} so far); {consequence}"
+        );
     }
 }
 // ANCHOR_END: deliver

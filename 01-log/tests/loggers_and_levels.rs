@@ -290,3 +290,43 @@ fn a_panicking_appender_is_contained_and_the_next_one_still_gets_the_line() {
     );
     assert_eq!(capture.lines(), ["first", "second"]);
 }
+
+/// An appender whose `flush` panics (a user's appender with a broken destination).
+#[derive(Debug)]
+struct PanickingFlush;
+
+impl sylar_log::Appender for PanickingFlush {
+    fn write_line(&self, _line: &[u8]) {}
+
+    fn flush(&self) {
+        panic!("this appender cannot flush");
+    }
+}
+
+/// An appender that counts the flushes it is asked for.
+#[derive(Debug, Default)]
+struct FlushCounter(AtomicUsize);
+
+impl sylar_log::Appender for FlushCounter {
+    fn write_line(&self, _line: &[u8]) {}
+
+    fn flush(&self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn a_panicking_flush_is_contained_and_the_next_appender_is_still_flushed() {
+    let logger = sylar_log::logger("panicking-flush");
+    let counter = Arc::new(FlushCounter::default());
+    logger.add_appender(Arc::new(PanickingFlush));
+    logger.add_appender(counter.clone());
+    // Neither the logger's flush nor the global one unwinds into its caller, and
+    // both reach the appender after the broken one.
+    let calls = std::panic::catch_unwind(|| {
+        logger.flush();
+        sylar_log::flush();
+    });
+    assert!(calls.is_ok(), "the appender's panic reached the flush call");
+    assert_eq!(counter.0.load(Ordering::SeqCst), 2);
+}

@@ -41,5 +41,5 @@ mod worker;
 
 pub use extension::Extension;
 pub use handle::{Handle, WeakHandle};
-pub use scheduler::Scheduler;
+pub use scheduler::{MAX_WORKERS, Scheduler};
 pub use task::{Rejection, ScheduleError, Task};

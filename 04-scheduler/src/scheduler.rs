@@ -24,8 +24,20 @@ pub struct Scheduler {
     handle: Handle,
     threads: Mutex<Vec<JoinHandle<()>>>,
     started: AtomicBool,
+    /// The thread count asked of `new`, kept to refuse `start` when it was
+    /// more than [`MAX_WORKERS`].
+    requested: usize,
 }
 // ANCHOR_END: scheduler
+
+// ANCHOR: max_workers
+/// The most workers a scheduler takes: far more threads than any machine
+/// runs usefully, and small enough that the per-worker bookkeeping (a queue
+/// and a flag each) stays a few megabytes. A larger count is refused by
+/// [`Scheduler::start`] rather than allocated: `usize::MAX` overflowed the
+/// allocation (a panic) and counts near 2^40 failed it (an abort).
+pub const MAX_WORKERS: usize = 1 << 16;
+// ANCHOR_END: max_workers
 
 impl Scheduler {
     // ANCHOR: new
@@ -36,7 +48,10 @@ impl Scheduler {
     /// when it calls [`Scheduler::stop`] — tasks pinned to worker 0 run then.
     /// (Any thread that calls `stop` takes that role; normally the creator.)
     ///
-    /// `threads` is at least 1.
+    /// `threads` is at least 1 (0 means 1) and at most [`MAX_WORKERS`]: a
+    /// scheduler asked for more never runs anything. Its `start` fails with
+    /// `InvalidInput` naming the count, and it refuses every task
+    /// ([`Rejection::Stopped`](crate::Rejection::Stopped)), handing it back.
     pub fn new(threads: usize, use_caller: bool, name: &str) -> Scheduler {
         Scheduler::build(threads, use_caller, name, None)
     }
@@ -60,7 +75,7 @@ impl Scheduler {
         extension: Option<Arc<dyn Extension>>,
     ) -> Scheduler {
         sylar_fiber::init();
-        let workers = threads.max(1);
+        let workers = threads.clamp(1, MAX_WORKERS);
         let shared = Arc::new(Shared {
             name: name.to_string(),
             workers,
@@ -69,21 +84,34 @@ impl Scheduler {
             wakeup: Condvar::new(),
             extension,
             stop_requested: AtomicBool::new(false),
-            stopped: AtomicBool::new(false),
+            // Too many workers: born stopped, so that nothing is queued
+            // for threads that will never exist, and `stop` waits for none.
+            stopped: AtomicBool::new(threads > MAX_WORKERS),
         });
         Scheduler {
             handle: Handle { shared },
             threads: Mutex::new(Vec::new()),
             started: AtomicBool::new(false),
+            requested: threads,
         }
     }
 
     // ANCHOR: start
     /// Starts the worker threads. Calling it again does nothing.
     ///
-    /// Fails only if the operating system refuses to create a thread; the
-    /// threads that did start keep running and `stop` still ends them.
+    /// Fails if the operating system refuses to create a thread (the
+    /// threads that did start keep running and `stop` still ends them), or
+    /// if `new` was asked for more than [`MAX_WORKERS`] (then every time).
     pub fn start(&self) -> std::io::Result<()> {
+        if self.requested > MAX_WORKERS {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!(
+                    "scheduler {}: {} worker threads asked for, at most {MAX_WORKERS} allowed",
+                    self.handle.shared.name, self.requested
+                ),
+            ));
+        }
         if self.started.swap(true, Ordering::AcqRel) {
             return Ok(());
         }

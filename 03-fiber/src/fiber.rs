@@ -253,7 +253,9 @@ impl Fiber {
         self.inner.state = State::Init;
         self.inner.yielder = std::ptr::null();
         self.inner.wake = WakeReason::Woken;
-        self.inner.panic = None;
+        if let Some(payload) = self.inner.panic.take() {
+            drop_payload(payload);
+        }
         Ok(())
     }
     // ANCHOR_END: reset
@@ -295,6 +297,25 @@ impl Fiber {
     }
 }
 
+// ANCHOR: drop_payload
+/// Drops a panic payload that nobody took, containing a panic from its own
+/// `Drop`: `panic_any` accepts any value, and one whose destructor panics
+/// would otherwise unwind out of `Fiber::drop` or `reset` into the owner (a
+/// scheduler's worker loop, which would die with its tasks). The second
+/// payload is reported and forgotten, since dropping it could panic in turn.
+#[cold]
+fn drop_payload(payload: Box<dyn Any + Send>) {
+    if let Err(second) = panic::catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+        log::error!(
+            target: "system",
+            "dropping a fiber's panic payload panicked: {}",
+            panic_message(&*second)
+        );
+        std::mem::forget(second);
+    }
+}
+// ANCHOR_END: drop_payload
+
 // ANCHOR: finished_stack
 /// Takes the stack back from a coroutine that is done or never started.
 fn finished_stack(mut co: Co) -> FiberStack {
@@ -309,6 +330,9 @@ fn finished_stack(mut co: Co) -> FiberStack {
 impl Drop for Fiber {
     fn drop(&mut self) {
         LIVE.fetch_sub(1, Ordering::Relaxed);
+        if let Some(payload) = self.inner.panic.take() {
+            drop_payload(payload);
+        }
         let Some(co) = self.inner.co.take() else {
             return;
         };

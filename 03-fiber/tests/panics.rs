@@ -34,3 +34,34 @@ fn a_panicked_fiber_stays_panicked_when_resumed() {
     };
     assert!(matches!(fiber.resume(), Outcome::Panicked(_)));
 }
+
+/// A panic payload whose own `Drop` panics (`std::panic::panic_any` takes any
+/// value): the fiber keeps it, so whoever drops or resets the fiber drops it.
+struct Bomb;
+
+impl Drop for Bomb {
+    fn drop(&mut self) {
+        panic!("the payload's drop panics too");
+    }
+}
+
+#[test]
+fn a_payload_that_panics_when_dropped_is_contained_by_drop_and_reset() {
+    for reset in [false, true] {
+        let Outcome::Panicked(mut fiber) = Fiber::new(|| std::panic::panic_any(Bomb)).resume()
+        else {
+            panic!("expected a panic")
+        };
+        // Dropping the fiber, or resetting it, drops the payload: its panic
+        // must stay there, not unwind into the owner (a scheduler's worker).
+        let owner = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            if reset {
+                fiber.reset(|| {}).unwrap();
+                assert!(matches!(fiber.resume(), Outcome::Finished(_)));
+            } else {
+                drop(fiber);
+            }
+        }));
+        assert!(owner.is_ok(), "reset {reset}: the payload's panic escaped");
+    }
+}

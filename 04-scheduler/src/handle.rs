@@ -103,6 +103,27 @@ impl Drop for CurrentGuard {
 }
 // ANCHOR_END: current_guard
 
+// ANCHOR: tickle_after
+/// Sends the tickle a batch's pushes asked for, once the queue's lock is
+/// released, on the way out of `schedule_batch` however it leaves. A push
+/// that asks for a tickle marks one as sent (`Queue::tickled`), and later
+/// pushes send none while it is: if the batch's iterator panicked before
+/// the tickle went out, no worker would wake for anything queued until
+/// `stop`.
+struct TickleAfter<'a> {
+    shared: &'a Shared,
+    wake: bool,
+}
+
+impl Drop for TickleAfter<'_> {
+    fn drop(&mut self) {
+        if self.wake {
+            self.shared.tickle(false);
+        }
+    }
+}
+// ANCHOR_END: tickle_after
+
 // ANCHOR: handle
 /// A reference to a scheduler through which work is scheduled. Cheap to
 /// clone, `Send` and `Sync`; it does not keep the worker threads alive — the
@@ -215,31 +236,35 @@ impl Handle {
     /// The tasks are borrowed as an iterator so that none is lost when the
     /// scheduler has stopped: the error carries the first, and the others
     /// are still in the iterator, for the caller to hand elsewhere.
+    ///
+    /// The iterator runs under the scheduler's lock, so it must not schedule
+    /// on this scheduler itself (that would deadlock). If it panics, the
+    /// tasks it gave before are queued, a worker is woken for them, and the
+    /// panic goes on to the caller.
     pub fn schedule_batch(
         &self,
         tasks: &mut impl Iterator<Item = Task>,
     ) -> Result<(), ScheduleError> {
-        let wake = {
-            let mut queue = self.shared.lock();
-            if self.shared.stopped.load(Ordering::Acquire) {
-                if let Some(task) = tasks.next() {
-                    return Err(ScheduleError {
-                        task,
-                        reason: Rejection::Stopped,
-                    });
-                }
-                return Ok(());
-            }
-            let mut wake = false;
-            let from = self.current_worker_here();
-            for task in tasks {
-                wake |= queue.push(task, None, from);
-            }
-            wake
+        // Declared before the lock, so dropped after it: also on a panic.
+        let mut tickle = TickleAfter {
+            shared: &self.shared,
+            wake: false,
         };
-        if wake {
-            self.shared.tickle(false);
+        let mut queue = self.shared.lock();
+        if self.shared.stopped.load(Ordering::Acquire) {
+            if let Some(task) = tasks.next() {
+                return Err(ScheduleError {
+                    task,
+                    reason: Rejection::Stopped,
+                });
+            }
+            return Ok(());
         }
+        let from = self.current_worker_here();
+        for task in tasks {
+            tickle.wake |= queue.push(task, None, from);
+        }
+        drop(queue);
         Ok(())
     }
     // ANCHOR_END: schedule

@@ -7,77 +7,18 @@
 //! return once every task queued before, and every task those queue in turn,
 //! has run.
 
+mod common;
+
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, mpsc};
+use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
-use sylar_scheduler::{Extension, Handle, Scheduler};
-
-/// An extension that sleeps idle workers on a condition variable and records
-/// which threads tickled: `stop` tickles, so a thread named `stopper-*` that
-/// tickled has entered `stop`.
-#[derive(Default)]
-struct Watch {
-    state: Mutex<WatchState>,
-    changed: Condvar,
-}
-
-#[derive(Default)]
-struct WatchState {
-    /// Tickles not yet consumed by an idle worker (a tickle sent before the
-    /// worker blocks must not be lost).
-    pending: usize,
-    /// Names of the `stopper-*` threads that tickled.
-    stoppers: Vec<String>,
-}
-
-impl Extension for Watch {
-    fn tickle(&self) {
-        let mut state = self.state.lock().unwrap();
-        state.pending += 1;
-        if let Some(name) = std::thread::current().name()
-            && name.starts_with("stopper")
-            && !state.stoppers.iter().any(|n| n == name)
-        {
-            state.stoppers.push(name.to_string());
-        }
-        self.changed.notify_all();
-    }
-
-    fn idle(&self, _: &Handle) {
-        let state = self.state.lock().unwrap();
-        let mut state = self.changed.wait_while(state, |s| s.pending == 0).unwrap();
-        state.pending -= 1;
-    }
-}
-
-impl Watch {
-    /// Blocks until `count` distinct stopper threads have entered `stop`.
-    fn wait_for_stoppers(&self, count: usize) {
-        let state = self.state.lock().unwrap();
-        drop(
-            self.changed
-                .wait_while(state, |s| s.stoppers.len() < count)
-                .unwrap(),
-        );
-    }
-}
+use common::{Watch, within};
+use sylar_scheduler::Scheduler;
 
 #[test]
 fn two_threads_stopping_at_once_both_wait_for_the_work_and_lose_nothing() {
-    // On a thread of its own, so that a hang becomes a failure.
-    let (done_tx, done_rx) = mpsc::channel();
-    let test = std::thread::spawn(move || {
-        two_stoppers();
-        done_tx.send(()).unwrap();
-    });
-    match done_rx.recv_timeout(Duration::from_secs(60)) {
-        Ok(()) => {}
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("did not finish in time (hang?)"),
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            std::panic::resume_unwind(test.join().unwrap_err())
-        }
-    }
+    within(Duration::from_secs(60), two_stoppers);
 }
 
 fn two_stoppers() {
@@ -125,7 +66,14 @@ fn two_stoppers() {
                 .unwrap()
         })
         .collect();
-    watch.wait_for_stoppers(2);
+    // `stop` tickles: a stopper thread that tickled has entered `stop`.
+    watch.wait_until(|s| {
+        s.tickled_by
+            .iter()
+            .filter(|n| n.starts_with("stopper"))
+            .count()
+            == 2
+    });
 
     // Both are inside `stop` and the task still waits at its gate, so neither
     // may return yet. A stop that returns early does so at once; give it a

@@ -3,9 +3,12 @@
 //! unwound out of the worker loop and killed its thread, with the task still
 //! counted as running, so `stop` waited for ever.
 
+mod common;
+
 use std::sync::mpsc;
 use std::time::Duration;
 
+use common::within;
 use sylar_fiber::Fiber;
 use sylar_scheduler::Scheduler;
 
@@ -20,8 +23,7 @@ impl Drop for Bomb {
 
 #[test]
 fn a_panic_payload_that_panics_on_drop_does_not_kill_the_worker() {
-    let (done_tx, done_rx) = mpsc::channel();
-    let test = std::thread::spawn(move || {
+    within(Duration::from_secs(60), || {
         let scheduler = Scheduler::new(1, false, "bomb");
         scheduler.start().unwrap();
         scheduler
@@ -37,13 +39,5 @@ fn a_panic_payload_that_panics_on_drop_does_not_kill_the_worker() {
             .expect("the next task never ran: the worker died");
         // ...and for stop, which must not wait for a task counted as running.
         scheduler.stop();
-        done_tx.send(()).unwrap();
     });
-    match done_rx.recv_timeout(Duration::from_secs(60)) {
-        Ok(()) => {}
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("stop never returned"),
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            std::panic::resume_unwind(test.join().unwrap_err())
-        }
-    }
 }

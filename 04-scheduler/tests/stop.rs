@@ -1,24 +1,15 @@
 //! `stop` finishes queued work, never hangs, and can be called from anywhere.
 
+mod common;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use common::within;
 use sylar_fiber::yield_now;
 use sylar_scheduler::{Handle, Rejection, Scheduler};
-
-/// Runs `f` on a thread and fails the test if it has not returned in time:
-/// a hang becomes a failure, not a stuck test run.
-fn within(limit: Duration, f: impl FnOnce() + Send + 'static) {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        f();
-        tx.send(()).unwrap();
-    });
-    rx.recv_timeout(limit)
-        .expect("did not finish in time (hang?)");
-}
 
 #[test]
 fn stop_runs_pending_work_to_the_end() {

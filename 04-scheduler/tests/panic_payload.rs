@@ -1,5 +1,5 @@
-//! A fiber task that panics with a payload whose own `Drop` panics: the
-//! worker that drops the finished fiber carries on. Before, the second panic
+//! A fiber task (or a closure) that panics with a payload whose own `Drop`
+//! panics: the worker that drops the finished fiber carries on. Before, the second panic
 //! unwound out of the worker loop and killed its thread, with the task still
 //! counted as running, so `stop` waited for ever.
 
@@ -29,6 +29,9 @@ fn a_panic_payload_that_panics_on_drop_does_not_kill_the_worker() {
         scheduler
             .schedule_fiber(Fiber::new(|| std::panic::panic_any(Bomb)))
             .unwrap();
+        // A closure does the same on its runner fiber, which drops the
+        // payload it caught: that second panic ends the runner, not the worker.
+        scheduler.schedule(|| std::panic::panic_any(Bomb)).unwrap();
         // The one worker must still be there for the next task...
         let (ran_tx, ran_rx) = mpsc::channel();
         scheduler

@@ -158,13 +158,25 @@ pub fn allow_servlet_panics() {
     });
 }
 
+/// What [`check_responses`] must know of a request the servlet answered:
+/// its answer's framing depends on the method.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Call {
+    /// `HEAD`: the head only, whatever the framing fields announce.
+    Head,
+    /// `CONNECT`: a 2xx answer is a bare head that closes the connection.
+    Connect,
+    /// Any other method: an ordinary, framed response.
+    Other,
+}
+
 thread_local! {
-    /// One entry per servlet call, in order: was the request a HEAD?
-    static CALLS: RefCell<Vec<bool>> = const { RefCell::new(Vec::new()) };
+    /// One entry per servlet call, in order.
+    static CALLS: RefCell<Vec<Call>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Forgets the servlet calls recorded so far; returns them.
-pub fn take_calls() -> Vec<bool> {
+pub fn take_calls() -> Vec<Call> {
     CALLS.with(|calls| std::mem::take(&mut *calls.borrow_mut()))
 }
 
@@ -185,7 +197,12 @@ pub fn scripted_dispatch() -> &'static ServletDispatch {
 }
 
 fn scripted_servlet(req: &HttpRequest, resp: &mut HttpResponse) {
-    CALLS.with(|calls| calls.borrow_mut().push(*req.method() == Method::Head));
+    let call = match req.method() {
+        Method::Head => Call::Head,
+        Method::Connect => Call::Connect,
+        _ => Call::Other,
+    };
+    CALLS.with(|calls| calls.borrow_mut().push(call));
     // Everything a servlet may look at must be safe to look at.
     let mut seen = req.method().as_str().len() + req.target().len() + req.path().len();
     seen += req.query().map_or(0, str::len) + req.decoded_path().len();
@@ -229,9 +246,10 @@ const REFUSALS: [u16; 7] = [400, 408, 413, 417, 431, 501, 505];
 // ANCHOR: check_responses
 /// Reads back `output`: complete, correctly framed responses (interim
 /// `100 Continue` allowed), one per servlet call in `calls` (whose entries
-/// say which requests were HEAD) plus at most one refusal, which comes last;
-/// nothing may follow a response that says `Connection: close`.
-pub fn check_responses(output: &[u8], calls: &[bool]) {
+/// say which requests were HEAD or CONNECT) plus at most one refusal, which
+/// comes last; a 2xx to CONNECT is a bare head that closes; nothing may
+/// follow a response that says `Connection: close`.
+pub fn check_responses(output: &[u8], calls: &[Call]) {
     let mut rest = output;
     let mut finals = 0;
     let mut closed = false;
@@ -252,8 +270,11 @@ pub fn check_responses(output: &[u8], calls: &[bool]) {
         if status == 100 {
             continue;
         }
-        let head_request = match calls.get(finals) {
-            Some(&head) => head,
+        let (head_request, tunnel) = match calls.get(finals) {
+            Some(&call) => (
+                call == Call::Head,
+                call == Call::Connect && (200..300).contains(&status),
+            ),
             None => {
                 assert!(
                     REFUSALS.contains(&status),
@@ -262,7 +283,7 @@ pub fn check_responses(output: &[u8], calls: &[bool]) {
                 // A refused HEAD gets its head and no body. The refusal is the
                 // last response (it closes), so "no bytes after the head" is
                 // that case; any bytes must be the whole announced body.
-                rest.is_empty()
+                (rest.is_empty(), false)
             }
         };
         finals += 1;
@@ -274,7 +295,14 @@ pub fn check_responses(output: &[u8], calls: &[bool]) {
             "both Content-Length and chunked"
         );
         closed = field_values(response.headers, "connection").any(|v| v == b"close");
-        if status == 204 || status == 304 {
+        if tunnel {
+            // No body follows, and no tunnel either: the server ends here.
+            assert!(
+                lengths.is_empty() && !chunked,
+                "framing on a {status} to CONNECT"
+            );
+            assert!(closed, "a {status} to CONNECT must close the connection");
+        } else if status == 204 || status == 304 {
             assert!(lengths.is_empty() && !chunked, "framing on a {status}");
         } else if chunked {
             assert!(!head_request, "a chunked body answering HEAD");

@@ -159,6 +159,31 @@ fn socket_pair() -> (i32, i32) {
     (sv[0], sv[1])
 }
 
+/// A socket pair, through our hooked `socketpair`, one end of which has the
+/// number `number`, just freed: `None` if that never happens within a few
+/// seconds. The kernel hands out the lowest free number, but the other
+/// tests of this file open fds on their own threads meanwhile, and one of
+/// them may take `number` first; then this closes the pair it got, parks a
+/// millisecond (a hooked sleep) and asks again, until the number is free
+/// and comes back to us.
+fn socket_pair_reusing(number: i32) -> Option<(i32, i32)> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let (c, d) = socket_pair();
+        if c == number || d == number {
+            return Some((c, d));
+        }
+        for fd in [c, d] {
+            // SAFETY: fds this function just made.
+            unsafe { libc::close(fd) };
+        }
+        if std::time::Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
 /// Parks a hooked `recv` on `fd` until `peer` sends one byte (written by
 /// another fiber 20 ms later); returns what the recv returned and its errno.
 fn recv_one_byte_sent_later(fd: i32, peer: i32) -> (isize, i32) {
@@ -189,21 +214,23 @@ fn a_socket_reusing_a_number_closed_behind_the_hooks_back_is_watched_afresh() {
         let (a, b) = socket_pair();
         let first = recv_one_byte_sent_later(a, b); // registers `a` with epoll
         close_behind_the_hooks_back(a);
-        let (c, d) = socket_pair();
-        let reader = [c, d].into_iter().find(|&fd| fd == a);
-        let second = match reader {
-            Some(fd) => {
-                set_rcvtimeo(fd, 2, 0);
-                let peer = if fd == c { d } else { c };
-                recv_one_byte_sent_later(fd, peer)
+        let pair = socket_pair_reusing(a);
+        let second = match pair {
+            Some((c, d)) => {
+                set_rcvtimeo(a, 2, 0);
+                let peer = if a == c { d } else { c };
+                let second = recv_one_byte_sent_later(a, peer);
+                for fd in [c, d] {
+                    // SAFETY: fds this test made and no longer uses.
+                    unsafe { libc::close(fd) };
+                }
+                second
             }
             None => (1, 0),
         };
-        for fd in [b, c, d] {
-            // SAFETY: fds this test made and no longer uses.
-            unsafe { libc::close(fd) };
-        }
-        (reader.is_some(), first, second)
+        // SAFETY: an fd this test made and no longer uses.
+        unsafe { libc::close(b) };
+        (pair.is_some(), first, second)
     });
     assert_eq!(first.0, 1, "the first recv failed: errno {}", first.1);
     assert!(same_number, "the new pair did not reuse the number");
@@ -266,13 +293,14 @@ fn a_reader_parked_on_a_number_closed_behind_the_hooks_back_fails_when_it_is_reu
         set_rcvtimeo(a, timeout.as_secs() as libc::time_t, 0);
         let rx = parked_reader(a);
         close_behind_the_hooks_back(a);
-        let (c, d) = socket_pair(); // the lowest free numbers: `a` again
+        let pair = socket_pair_reusing(a);
         let result = reader_result(&rx);
+        let (c, d) = pair.unwrap_or((-1, -1));
         for fd in [b, c, d] {
-            // SAFETY: fds this test made and no longer uses.
+            // SAFETY: fds this test made and no longer uses (-1: none).
             unsafe { libc::close(fd) };
         }
-        (c == a || d == a, result)
+        (pair.is_some(), result)
     });
     assert!(same_number, "the new pair did not reuse the number");
     assert_eq!((n, errno), (-1, libc::EBADF));

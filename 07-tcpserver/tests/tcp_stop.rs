@@ -101,9 +101,17 @@ fn a_connection_in_the_middle_of_its_work_may_finish_within_the_grace() {
 fn stop_is_idempotent_and_start_after_stop_serves_nothing() {
     within(PATIENCE, || {
         let (iom, server) = started("twice", 1, Echo);
+        let address = addr(&server);
         server.stop(Duration::from_secs(1));
         server.stop(Duration::from_secs(1));
         assert!(server.is_stopping());
+        // A stopped server stays stopped: its listeners are closed, and a
+        // start after stop opens none again.
+        server.start().unwrap();
+        assert!(server.local_addresses().is_empty());
+        let refused = TcpStream::connect(address).unwrap_err();
+        assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
+        assert_eq!(server.accepted(), 0);
         iom.stop();
     });
 }

@@ -66,6 +66,40 @@ pub(crate) trait Staged: Send {
 }
 // ANCHOR_END: any_var
 
+// ANCHOR: same_value
+/// Whether storing `new` over `old` changes nothing, so that no listener runs.
+///
+/// The type's own `PartialEq` decides, except for a value that is not equal to
+/// itself. `f64::NAN != f64::NAN`, so with `==` alone a variable holding a NaN
+/// (or a list or a struct with one inside) would change on every load of the
+/// same file, and its listeners would run each time for nothing. So when
+/// `new != new`, the two values are compared as YAML trees instead, where there
+/// is one NaN (YAML has a single `.nan`, and a file cannot say more): what a
+/// file can tell apart is what counts as a change. A `Serialize` that fails
+/// counts as a change, as before.
+///
+/// Wherever `==` is reflexive it is the only judge, so the rule needs no new
+/// bound on value types and changes nothing for them: `-0.0 == 0.0`, so loading
+/// `-0.0` over `0.0` is no change and the value held keeps its sign, as
+/// [`ConfigVar::set`](crate::ConfigVar::set) always did; a type whose
+/// `PartialEq` ignores a field (a cache) is taken at its word. The extra
+/// `new == new` runs only on a change.
+pub(crate) fn same_value<T: ConfigValue>(old: &T, new: &T) -> bool {
+    if old == new {
+        return true;
+    }
+    #[expect(clippy::eq_op, reason = "a NaN inside is what this detects")]
+    let reflexive = new == new;
+    if reflexive {
+        return false;
+    }
+    match (serde_yaml::to_value(old), serde_yaml::to_value(new)) {
+        (Ok(old), Ok(new)) => old == new,
+        _ => false,
+    }
+}
+// ANCHOR_END: same_value
+
 // ANCHOR: from_node
 /// Deserializes `node` into a `T`. `T`'s `Deserialize` is program code that runs on
 /// what a file says, and a hand-written one may panic on input it did not expect

@@ -16,7 +16,7 @@ use crate::error::{ConfigError, Problem, ProblemKind};
 use crate::global::log_error;
 use crate::listeners::{ListenerId, Listeners};
 use crate::validators::Validators;
-use crate::value::{AnyVar, ConfigValue, Staged, from_node, to_yaml_text};
+use crate::value::{AnyVar, ConfigValue, Staged, from_node, same_value, to_yaml_text};
 
 /// A typed configuration variable, shared as `Arc<ConfigVar<T>>` by the registry and
 /// everyone who looked it up.
@@ -98,7 +98,7 @@ impl<T: ConfigValue> ConfigVar<T> {
     /// them; returns whether the value changed.
     fn store(&self, value: T) -> bool {
         let mut current = self.write();
-        if *current == value {
+        if same_value(&*current, &value) {
             return false;
         }
         if self.listeners.any() {

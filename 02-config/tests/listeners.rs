@@ -32,6 +32,64 @@ fn listeners_get_old_and_new_only_when_the_value_changes() {
     assert_eq!(*log.lock().unwrap(), [(1, 2), (2, 3)]);
 }
 
+/// `NaN != NaN` under `PartialEq`, so comparing with `==` alone called every
+/// value holding a NaN changed on every load of the same document.
+#[test]
+fn a_nan_loaded_again_is_no_change() {
+    let registry = Registry::new();
+    let ratio = registry.lookup("ratio", 1.0_f64, "").unwrap();
+    let ratios = registry.lookup("ratios", vec![0.5_f64], "").unwrap();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let calls_in = Arc::clone(&calls);
+    ratio.add_listener(move |_, _| {
+        calls_in.fetch_add(1, Ordering::SeqCst);
+    });
+    let calls_in = Arc::clone(&calls);
+    ratios.add_listener(move |_, _| {
+        calls_in.fetch_add(1, Ordering::SeqCst);
+    });
+    let text = "ratio: .nan\nratios: [1.0, .nan]\n";
+    assert_eq!(
+        registry.load_yaml_str(text).unwrap().changed,
+        ["ratio", "ratios"]
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    for _ in 0..3 {
+        let again = registry.load_yaml_str(text).unwrap();
+        assert!(again.changed.is_empty(), "changed: {:?}", again.changed);
+        assert_eq!(again.applied, ["ratio", "ratios"]);
+    }
+    ratio.set(f64::NAN);
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        2,
+        "a NaN over a NaN is no change"
+    );
+    // Away from NaN, and back, are changes.
+    let away = registry
+        .load_yaml_str("ratio: 2.5\nratios: [1.0, 2.0]\n")
+        .unwrap();
+    assert_eq!(away.changed, ["ratio", "ratios"]);
+    ratio.set(f64::NAN);
+    assert_eq!(calls.load(Ordering::SeqCst), 5);
+    assert!(ratio.get().is_nan());
+}
+
+/// `-0.0 == 0.0` under `PartialEq`: the type says they are the same number, so
+/// loading one over the other is no change and the value held stays as it was.
+#[test]
+fn negative_zero_over_zero_is_no_change() {
+    let registry = Registry::new();
+    let offset = registry.lookup("offset", 0.0_f64, "").unwrap();
+    let report = registry.load_yaml_str("offset: -0.0\n").unwrap();
+    assert!(report.changed.is_empty(), "changed: {:?}", report.changed);
+    assert!(offset.get().is_sign_positive());
+    assert_eq!(
+        registry.load_yaml_str("offset: -1.5\n").unwrap().changed,
+        ["offset"]
+    );
+}
+
 #[test]
 fn a_listener_reading_its_variable_sees_the_new_value() {
     within_deadline("listener reads its own variable", || {

@@ -93,6 +93,16 @@ pub enum ProblemKind {
         /// The validator's reason, e.g. "cannot open log file /nope/a.txt".
         reason: String,
     },
+    /// The value deserialized and passed its validators, but the type's own
+    /// code panicked on it while the load prepared to store it: its `PartialEq`
+    /// comparing it with the value held, or its `Clone` copying it for the
+    /// listeners. The load stores nothing, as for any other bad value.
+    Panicked {
+        /// What the load was doing, e.g. "comparing it with the value held".
+        during: &'static str,
+        /// The panic's message.
+        message: String,
+    },
     /// Several keys in one document fold to this name (`Port` and `port`, or
     /// `a: {b: 1}` and `a.b: 2`), so the file does not say which one it means.
     Ambiguous {
@@ -186,6 +196,9 @@ impl fmt::Display for Problem {
                 write!(f, "not a valid {expected}: {message}")
             }
             ProblemKind::Refused { reason } => write!(f, "refused: {reason}"),
+            ProblemKind::Panicked { during, message } => {
+                write!(f, "its own code panicked while {during}: {message}")
+            }
             ProblemKind::Ambiguous { spellings } => {
                 write!(f, "set by several keys: {}", spellings.join(", "))
             }

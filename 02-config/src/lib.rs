@@ -39,8 +39,10 @@
 //!   dot-separated parts. [`Registry::lookup`] rejects anything else.
 //! - **Keys** in YAML are matched case-insensitively: `Port:` sets `port`. Two keys
 //!   that fold onto the name of a variable (`Port` and `port`) reject the load.
-//! - **Loads are all-or-nothing**: every value is deserialized first; if any fails,
-//!   nothing is stored and the error lists every bad key.
+//! - **Loads are all-or-nothing**: every value is deserialized, validated and
+//!   compared with the value held first; if any fails (a panic in the value
+//!   type's own code included), nothing is stored and the error lists every bad
+//!   key.
 //! - **Listeners** run after the value is stored, only when it changed, in store order,
 //!   with no lock held.
 //! - **Directories** are reloaded by content: only files whose text changed are
@@ -51,6 +53,8 @@
 //! ## Layout
 //! - `value`: [`ConfigValue`], and the type-erased view the registry keeps.
 //! - `var`: [`ConfigVar`], one typed variable (get, set, YAML text, listeners).
+//! - `var::staged`: a loaded value on its way in: checked, prepared (the type's
+//!   own code run, panics caught), then stored by moves alone.
 //! - `listeners`: [`ListenerId`], and in-order delivery without locks held.
 //! - `name`: the naming rules and how YAML keys fold onto names.
 //! - `flatten`: YAML text to dotted names, each with its node.

@@ -5,10 +5,12 @@
 //!
 //! 1. **stage**: every registered variable the load mentions deserializes its node
 //!    into a value of its own type (under the registry's read lock), then each
-//!    value meets its variable's validators (with no registry lock held), and
-//!    nothing is stored. Every failure is collected;
-//! 2. **commit**: only if there was no failure, every staged value is stored, and
-//!    then, once all are stored and no registry lock is held, the listeners run.
+//!    value meets its variable's validators and is compared with the value held
+//!    (and copied for the listeners), with no registry lock held, and nothing is
+//!    stored. Every failure is collected, a panic in the program's code too;
+//! 2. **commit**: only if there was no failure, every staged value is stored,
+//!    which only moves values and so cannot fail half-way, and then, once all
+//!    are stored and no registry lock is held, the listeners run.
 //!
 //! So a file with one bad value changes nothing, and the error lists every bad key,
 //! not just the first. A listener for `a` that reads `b` sees `b` from the same load.
@@ -122,14 +124,21 @@ impl Registry {
                 mut problems,
                 early,
             } = self.stage_values(&winners);
-            // Validate, with no registry lock held: a validator may look
-            // variables up (it must not load configuration: this is a load).
-            for (name, file, value) in &staged {
-                if let Err(reason) = value.check() {
+            // Validate, then run the values' own comparison and copy, with no
+            // registry lock held: a validator may look variables up (it must
+            // not load configuration: this is a load). All code of the
+            // program's runs here, panics caught, so the stores below cannot
+            // stop half-way.
+            for (name, file, value) in &mut staged {
+                let ready = value
+                    .check()
+                    .map_err(|reason| ProblemKind::Refused { reason })
+                    .and_then(|()| value.prepare());
+                if let Err(kind) = ready {
                     problems.push(Problem {
                         key: name.clone(),
                         file: file.clone(),
-                        kind: ProblemKind::Refused { reason },
+                        kind,
                     });
                 }
             }
@@ -148,6 +157,7 @@ impl Registry {
             let mut report = report_keys(&vars, layers);
             drop(vars);
 
+            // Moves only: no code of the values' types runs from here on.
             for (name, _, value) in &mut staged {
                 if value.store() {
                     report.changed.push(name.clone());

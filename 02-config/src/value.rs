@@ -19,6 +19,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_yaml::Value;
 
+use crate::error::ProblemKind;
 use crate::listeners::panic_message;
 
 /// Any type usable as a config value: serde for the YAML round trip, `Clone` to hand
@@ -58,8 +59,13 @@ pub(crate) trait Staged: Send {
     /// Runs the variable's validators on the value: `Err` is the first
     /// refusal's reason.
     fn check(&self) -> Result<(), String>;
-    /// Stores the value; returns whether it differed from the old one.
-    /// Listeners are not called yet: the change is queued for [`Staged::deliver`].
+    /// Runs the code of the value's type that storing it needs (`PartialEq`
+    /// against the value held, `Clone` for the listeners), catching a panic:
+    /// `Err` is [`ProblemKind::Panicked`], and nothing is stored.
+    fn prepare(&mut self) -> Result<(), ProblemKind>;
+    /// Stores the prepared value, running no code of its type; returns whether
+    /// it was stored (it changes the value held). Listeners are not called
+    /// yet: the change is queued for [`Staged::deliver`].
     fn store(&mut self) -> bool;
     /// Calls the variable's listeners for the queued changes.
     fn deliver(&self);

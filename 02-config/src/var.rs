@@ -6,8 +6,11 @@
 //! change for the listeners, which run after the lock is released (see
 //! [`listeners`](crate::listeners)).
 
+mod staged;
+
 use std::any::Any;
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use serde_yaml::Value;
@@ -17,6 +20,7 @@ use crate::global::log_error;
 use crate::listeners::{ListenerId, Listeners};
 use crate::validators::Validators;
 use crate::value::{AnyVar, ConfigValue, Staged, from_node, same_value, to_yaml_text};
+use staged::StagedValue;
 
 /// A typed configuration variable, shared as `Arc<ConfigVar<T>>` by the registry and
 /// everyone who looked it up.
@@ -34,6 +38,10 @@ pub struct ConfigVar<T> {
     default: T,
     /// The current value.
     value: RwLock<T>,
+    /// How many times a value was stored, changed under the write lock: a load
+    /// compares its value with the one held before it stores any, and stores
+    /// it only if no other store came in between.
+    version: AtomicU64,
     /// Who wants to hear about changes.
     listeners: Listeners<T>,
     /// What a loaded value must pass before it is stored.
@@ -50,6 +58,7 @@ impl<T: ConfigValue> ConfigVar<T> {
             description: description.to_owned(),
             default,
             value: RwLock::new(value),
+            version: AtomicU64::new(0),
             listeners: Listeners::new(),
             validators: Validators::new(),
         }
@@ -101,6 +110,7 @@ impl<T: ConfigValue> ConfigVar<T> {
         if same_value(&*current, &value) {
             return false;
         }
+        self.version.fetch_add(1, Ordering::Relaxed);
         if self.listeners.any() {
             let old = std::mem::replace(&mut *current, value.clone());
             // Still under the write lock: the queue order is the store order.
@@ -254,6 +264,8 @@ impl<T: ConfigValue> AnyVar for ConfigVar<T> {
         Ok(Box::new(StagedValue {
             var: self,
             value: Some(value),
+            plan: None,
+            spare: Vec::new(),
         }))
     }
 
@@ -262,27 +274,4 @@ impl<T: ConfigValue> AnyVar for ConfigVar<T> {
     }
 }
 
-/// A deserialized value and the variable it is for.
-struct StagedValue<T> {
-    var: Arc<ConfigVar<T>>,
-    /// Taken by [`Staged::store`].
-    value: Option<T>,
-}
-
-impl<T: ConfigValue> Staged for StagedValue<T> {
-    fn check(&self) -> Result<(), String> {
-        match &self.value {
-            Some(value) => self.var.validate(value),
-            None => Ok(()), // stored already: it was checked before
-        }
-    }
-
-    fn store(&mut self) -> bool {
-        self.value.take().is_some_and(|value| self.var.store(value))
-    }
-
-    fn deliver(&self) {
-        self.var.listeners.deliver(&self.var.name);
-    }
-}
 // ANCHOR_END: any_var_impl

@@ -133,3 +133,44 @@ fn a_lookup_racing_a_load_always_ends_with_the_loaded_value() {
 fn indent(text: &str) -> String {
     text.lines().map(|line| format!("  {line}\n")).collect()
 }
+
+/// The variable `Meddler`'s comparison sets, standing in for another thread.
+static MEDDLED: std::sync::OnceLock<Arc<sylar_config::ConfigVar<i32>>> = std::sync::OnceLock::new();
+
+/// A value whose `PartialEq` sets `MEDDLED` to 1 while a load compares it: a
+/// `set` on another thread landing between the load's comparisons and its
+/// stores, made deterministic.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+struct Meddler(i32);
+
+impl PartialEq for Meddler {
+    fn eq(&self, other: &Self) -> bool {
+        if let Some(var) = MEDDLED.get() {
+            var.set(1);
+        }
+        self.0 == other.0
+    }
+}
+
+#[test]
+fn a_set_between_a_loads_comparison_and_its_store_is_not_reported_twice() {
+    let registry = Registry::new();
+    let a = registry.lookup("a", 0_i32, "").unwrap();
+    let b = registry.lookup("b", Meddler(0), "").unwrap();
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen_in = Arc::clone(&seen);
+    a.add_listener(move |old, new| seen_in.lock().unwrap().push((*old, *new)));
+    MEDDLED.set(Arc::clone(&a)).unwrap();
+    // The load compares `a` (0 -> 1, a change), then `b`, whose comparison
+    // sets `a` to 1. Storing `a` now would report 1 -> 1.
+    let report = registry.load_yaml_str("a: 1\nb: 2\n").unwrap();
+    assert_eq!(*seen.lock().unwrap(), [(0, 1)], "one change, told once");
+    assert_eq!(a.get(), 1);
+    assert_eq!(b.get().0, 2);
+    assert_eq!(
+        report.changed,
+        ["b"],
+        "`a` was changed by the set, not the load"
+    );
+}

@@ -1,0 +1,114 @@
+//! A value type's own code (`Clone`, `PartialEq`, `Serialize`) is program code,
+//! but it runs on values a file brought: a panic in it must end in an error that
+//! names the variable, never in an unwinding load or a load applied half-way.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde::{Deserialize, Serialize};
+use sylar_config::{ConfigError, ProblemKind, Registry};
+
+/// A value whose `PartialEq` panics on 13 and whose `Clone` panics on 66.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(transparent)]
+struct Touchy(i32);
+
+impl Clone for Touchy {
+    fn clone(&self) -> Self {
+        assert!(self.0 != 66, "cloning 66");
+        Touchy(self.0)
+    }
+}
+
+impl PartialEq for Touchy {
+    fn eq(&self, other: &Self) -> bool {
+        assert!(self.0 != 13 && other.0 != 13, "comparing 13");
+        self.0 == other.0
+    }
+}
+
+/// Counts the calls of the listeners it is given.
+fn counter() -> Arc<AtomicUsize> {
+    Arc::new(AtomicUsize::new(0))
+}
+
+/// Loads `text`, which must be rejected; a panic out of the load fails the test
+/// with what it left stored (`shown`).
+fn rejected(registry: &Registry, text: &str, shown: impl Fn() -> String) -> ConfigError {
+    match catch_unwind(AssertUnwindSafe(|| registry.load_yaml_str(text))) {
+        Ok(outcome) => outcome.expect_err("the load should be rejected"),
+        Err(_) => panic!("the load unwound, leaving {}", shown()),
+    }
+}
+
+/// The one problem of a rejected load: its key and its `Panicked` message.
+fn the_panic(err: &ConfigError) -> (&str, &str) {
+    let ConfigError::Rejected { problems } = err else {
+        panic!("expected Rejected, got {err:?}");
+    };
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    let ProblemKind::Panicked { message, .. } = &problems[0].kind else {
+        panic!("expected Panicked, got {:?}", problems[0].kind);
+    };
+    (&problems[0].key, message)
+}
+
+#[test]
+fn a_panicking_partial_eq_rejects_the_whole_load_naming_the_variable() {
+    let registry = Registry::new();
+    // `a` is stored before `b` (name order), `c` after it.
+    let a = registry.lookup("a", 0_i32, "").unwrap();
+    let b = registry.lookup("b", Touchy(0), "").unwrap();
+    let c = registry.lookup("c", String::from("old"), "").unwrap();
+    let calls = counter();
+    let calls_in = Arc::clone(&calls);
+    a.add_listener(move |_, _| {
+        calls_in.fetch_add(1, Ordering::SeqCst);
+    });
+
+    let shown = || format!("a = {}, c = {}", a.get(), c.get());
+    let err = rejected(&registry, "a: 1\nb: 13\nc: new\n", shown);
+    let (key, message) = the_panic(&err);
+    assert_eq!(key, "b");
+    assert!(message.contains("comparing 13"), "{message}");
+    assert!(err.to_string().contains("b (in <string>)"), "{err}");
+    assert_eq!((a.get(), b.get(), c.get()), (0, Touchy(0), "old".into()));
+    assert_eq!(calls.load(Ordering::SeqCst), 0, "nothing changed");
+
+    // The registry is fine afterwards, and the same keys load.
+    let report = registry.load_yaml_str("a: 1\nb: 2\nc: new\n").unwrap();
+    assert_eq!(report.changed, ["a", "b", "c"]);
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn a_panicking_clone_rejects_the_whole_load_naming_the_variable() {
+    let registry = Registry::new();
+    let a = registry.lookup("a", 0_i32, "").unwrap();
+    let b = registry.lookup("b", Touchy(0), "").unwrap();
+    // A listener makes a change worth a copy of the new value.
+    let calls = counter();
+    let calls_in = Arc::clone(&calls);
+    b.add_listener(move |_, _| {
+        calls_in.fetch_add(1, Ordering::SeqCst);
+    });
+
+    let err = rejected(&registry, "a: 1\nb: 66\n", || format!("a = {}", a.get()));
+    let (key, message) = the_panic(&err);
+    assert_eq!(key, "b");
+    assert!(message.contains("cloning 66"), "{message}");
+    assert_eq!((a.get(), b.get()), (0, Touchy(0)));
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+
+    let file_error = registry.load_yaml_str("b: 66\nc: [").unwrap_err();
+    assert!(
+        matches!(file_error, ConfigError::Yaml { .. }),
+        "{file_error}"
+    );
+    assert_eq!(
+        registry.load_yaml_str("a: 1\nb: 5\n").unwrap().changed,
+        ["a", "b"]
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}

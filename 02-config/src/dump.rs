@@ -18,7 +18,9 @@ use std::collections::BTreeMap;
 use serde_yaml::{Mapping, Value};
 
 use crate::flatten::nested_node;
+use crate::global::log_error;
 use crate::registry::Registry;
+use crate::value::cannot_show;
 
 /// A node of the tree being built: a section holding names, or a variable's value.
 enum Node {
@@ -33,19 +35,34 @@ impl Registry {
     /// Every variable's current value as one YAML document, nested by the dotted
     /// names, keys sorted. Loading it into a registry with the same variables gives
     /// them the same values.
+    ///
+    /// A value whose `Serialize` fails (returns an error or panics) is left out,
+    /// and a comment at the top of the document names the variable and says why
+    /// (the `system` logger is told too). It is not replaced by a placeholder,
+    /// which loading the dump back would store into a variable of type `String`.
     pub fn dump_yaml(&self) -> String {
         let mut root = BTreeMap::new();
+        let mut failed = Vec::new();
         for (name, var) in self.read_vars().iter() {
-            let value = var.yaml_value().unwrap_or_else(|err| {
-                Value::String(format!("<this value cannot be shown as YAML: {err}>"))
-            });
-            // Names come sorted, so `a` is placed before `a.b` and `a.c`.
-            insert(&mut root, name, value);
+            match var.yaml_value() {
+                // Names come sorted, so `a` is placed before `a.b` and `a.c`.
+                Ok(value) => insert(&mut root, name, value),
+                Err(err) => failed.push((name.clone(), cannot_show(&err))),
+            }
         }
-        if root.is_empty() {
-            return "{}\n".to_owned();
+        // Reported with the registry's lock released: a logger's appender is
+        // program code, and may look variables up.
+        let mut comments = String::new();
+        for (name, why) in failed {
+            log_error(format_args!("config {name}: not dumped: {why}"));
+            comments.push_str(&format!("# {name}: not shown: {why}\n"));
         }
-        serde_yaml::to_string(&to_value(root)).unwrap_or_default()
+        let body = if root.is_empty() {
+            "{}\n".to_owned()
+        } else {
+            serde_yaml::to_string(&to_value(root)).unwrap_or_default()
+        };
+        comments + &body
     }
     // ANCHOR_END: dump_yaml
 }

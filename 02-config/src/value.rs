@@ -82,7 +82,7 @@ pub(crate) trait Staged: Send {
 /// `new != new`, the two values are compared as YAML trees instead, where there
 /// is one NaN (YAML has a single `.nan`, and a file cannot say more): what a
 /// file can tell apart is what counts as a change. A `Serialize` that fails
-/// counts as a change, as before.
+/// (or panics) counts as a change, as before.
 ///
 /// Wherever `==` is reflexive it is the only judge, so the rule needs no new
 /// bound on value types and changes nothing for them: `-0.0 == 0.0`, so loading
@@ -99,7 +99,7 @@ pub(crate) fn same_value<T: ConfigValue>(old: &T, new: &T) -> bool {
     if reflexive {
         return false;
     }
-    match (serde_yaml::to_value(old), serde_yaml::to_value(new)) {
+    match (to_node(old), to_node(new)) {
         (Ok(old), Ok(new)) => old == new,
         _ => false,
     }
@@ -125,13 +125,35 @@ pub(crate) fn from_node<T: ConfigValue>(node: &Value) -> Result<T, serde_yaml::E
 }
 // ANCHOR_END: from_node
 
+// ANCHOR: to_node
+/// Serializes `value` into a YAML tree. A hand-written `Serialize` may return an
+/// error, or panic on a value it did not expect (one a file brought): the panic
+/// is contained here and becomes an error, as in [`from_node`], so that showing
+/// the configuration (a dump, a `Debug`) never unwinds into its caller.
+pub(crate) fn to_node<T: Serialize>(value: &T) -> Result<Value, serde_yaml::Error> {
+    match catch_unwind(AssertUnwindSafe(|| serde_yaml::to_value(value))) {
+        Ok(result) => result,
+        Err(payload) => Err(serde::ser::Error::custom(format_args!(
+            "its Serialize panicked: {}",
+            panic_message(payload.as_ref())
+        ))),
+    }
+}
+// ANCHOR_END: to_node
+
 /// The YAML text of a value, as `ConfigVar::to_yaml` shows it.
 ///
-/// Serializing a config value fails only for a hand-written `Serialize` that returns
-/// an error; the text then is a YAML comment saying so (it still parses, as null).
+/// Serializing a config value fails only for a hand-written `Serialize` that
+/// returns an error or panics; the text then is a YAML comment saying so (it
+/// still parses, as null).
 pub(crate) fn to_yaml_text<T: Serialize>(value: &T) -> String {
-    serde_yaml::to_string(value)
-        .unwrap_or_else(|err| format!("# this value cannot be shown as YAML: {err}\n"))
+    let text = to_node(value).and_then(|node| serde_yaml::to_string(&node));
+    text.unwrap_or_else(|err| format!("# {}\n", cannot_show(&err)))
+}
+
+/// One line saying why a value cannot be shown as YAML, for a YAML comment.
+pub(crate) fn cannot_show(err: &serde_yaml::Error) -> String {
+    format!("this value cannot be shown as YAML: {err}").replace(['\n', '\r'], " ")
 }
 
 /// A word for the kind of YAML node, for error messages.

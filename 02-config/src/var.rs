@@ -19,7 +19,7 @@ use crate::error::{ConfigError, Problem, ProblemKind};
 use crate::global::log_error;
 use crate::listeners::{ListenerId, Listeners};
 use crate::validators::Validators;
-use crate::value::{AnyVar, ConfigValue, Staged, from_node, same_value, to_yaml_text};
+use crate::value::{AnyVar, ConfigValue, Staged, from_node, same_value, to_node, to_yaml_text};
 use staged::StagedValue;
 
 /// A typed configuration variable, shared as `Arc<ConfigVar<T>>` by the registry and
@@ -256,7 +256,7 @@ impl<T: ConfigValue> AnyVar for ConfigVar<T> {
     }
 
     fn yaml_value(&self) -> Result<Value, serde_yaml::Error> {
-        serde_yaml::to_value(&*self.read())
+        to_node(&*self.read())
     }
 
     fn stage(self: Arc<Self>, node: &Value) -> Result<Box<dyn Staged>, serde_yaml::Error> {

@@ -112,3 +112,50 @@ fn a_panicking_clone_rejects_the_whole_load_naming_the_variable() {
     );
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 }
+
+/// A value whose `Serialize` panics on 13.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(transparent)]
+struct Shy(i32);
+
+impl Serialize for Shy {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        assert!(self.0 != 13, "showing 13");
+        serializer.serialize_i32(self.0)
+    }
+}
+
+#[test]
+fn a_panicking_serialize_is_reported_in_the_dump_naming_the_variable() {
+    let registry = Registry::new();
+    registry.lookup("port", 80_u16, "").unwrap();
+    let secret = registry.lookup("secret", Shy(13), "").unwrap();
+    registry.lookup("zone", String::from("eu"), "").unwrap();
+
+    let dump = catch_unwind(AssertUnwindSafe(|| registry.dump_yaml()))
+        .unwrap_or_else(|_| panic!("dump_yaml unwound"));
+    assert!(dump.starts_with("# secret: not shown: "), "{dump}");
+    assert!(dump.contains("showing 13"), "{dump}");
+    assert!(
+        dump.contains("port: 80\n") && dump.contains("zone: eu\n"),
+        "{dump}"
+    );
+    // The dump still loads back, and changes nothing: `secret` is left out,
+    // not replaced by a placeholder.
+    let report = registry.load_yaml_str(&dump).unwrap();
+    assert_eq!(report.applied, ["port", "zone"]);
+    assert!(report.changed.is_empty(), "{:?}", report.changed);
+
+    let text = catch_unwind(AssertUnwindSafe(|| secret.to_yaml()))
+        .unwrap_or_else(|_| panic!("to_yaml unwound"));
+    assert!(
+        text.starts_with('#') && text.contains("showing 13"),
+        "{text}"
+    );
+    let shown = catch_unwind(AssertUnwindSafe(|| format!("{secret:?}")))
+        .unwrap_or_else(|_| panic!("Debug unwound"));
+    assert!(shown.contains("secret"), "{shown}");
+
+    secret.set(Shy(7));
+    assert_eq!(registry.dump_yaml(), "port: 80\nsecret: 7\nzone: eu\n");
+}

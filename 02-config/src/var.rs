@@ -110,13 +110,14 @@ impl<T: ConfigValue> ConfigVar<T> {
         if same_value(&*current, &value) {
             return false;
         }
+        let copy = self.listeners.any().then(|| value.clone());
+        let old = std::mem::replace(&mut *current, value);
+        // Counted only once stored: a load that compared its value with the
+        // old one will not store it over this one (see `var/staged.rs`).
         self.version.fetch_add(1, Ordering::Relaxed);
-        if self.listeners.any() {
-            let old = std::mem::replace(&mut *current, value.clone());
+        if let Some(copy) = copy {
             // Still under the write lock: the queue order is the store order.
-            self.listeners.enqueue(old, value);
-        } else {
-            *current = value;
+            self.listeners.enqueue(old, copy);
         }
         true
     }

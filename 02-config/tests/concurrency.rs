@@ -3,8 +3,10 @@
 
 mod common;
 
+use std::cell::RefCell;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Barrier};
+use std::sync::{Arc, Barrier, Mutex};
 
 use common::{TempDir, within_deadline};
 use serde::{Deserialize, Serialize};
@@ -134,21 +136,21 @@ fn indent(text: &str) -> String {
     text.lines().map(|line| format!("  {line}\n")).collect()
 }
 
-/// The variable `Meddler`'s comparison sets, standing in for another thread.
-static MEDDLED: std::sync::OnceLock<Arc<sylar_config::ConfigVar<i32>>> = std::sync::OnceLock::new();
+thread_local! {
+    /// What `Meddler`'s comparison does on this test's thread: stands in for
+    /// another thread calling `set` at exactly that moment.
+    static MEDDLE: RefCell<Option<Box<dyn Fn()>>> = const { RefCell::new(None) };
+}
 
-/// A value whose `PartialEq` sets `MEDDLED` to 1 while a load compares it: a
-/// `set` on another thread landing between the load's comparisons and its
-/// stores, made deterministic.
+/// A value whose `PartialEq` runs `MEDDLE` while a load compares it, between
+/// the load's comparisons and its stores.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(transparent)]
 struct Meddler(i32);
 
 impl PartialEq for Meddler {
     fn eq(&self, other: &Self) -> bool {
-        if let Some(var) = MEDDLED.get() {
-            var.set(1);
-        }
+        MEDDLE.with_borrow(|meddle| meddle.as_ref().map(|meddle| meddle()));
         self.0 == other.0
     }
 }
@@ -158,10 +160,11 @@ fn a_set_between_a_loads_comparison_and_its_store_is_not_reported_twice() {
     let registry = Registry::new();
     let a = registry.lookup("a", 0_i32, "").unwrap();
     let b = registry.lookup("b", Meddler(0), "").unwrap();
-    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = Arc::new(Mutex::new(Vec::new()));
     let seen_in = Arc::clone(&seen);
     a.add_listener(move |old, new| seen_in.lock().unwrap().push((*old, *new)));
-    MEDDLED.set(Arc::clone(&a)).unwrap();
+    let a_in = Arc::clone(&a);
+    MEDDLE.set(Some(Box::new(move || a_in.set(1))));
     // The load compares `a` (0 -> 1, a change), then `b`, whose comparison
     // sets `a` to 1. Storing `a` now would report 1 -> 1.
     let report = registry.load_yaml_str("a: 1\nb: 2\n").unwrap();
@@ -173,4 +176,32 @@ fn a_set_between_a_loads_comparison_and_its_store_is_not_reported_twice() {
         ["b"],
         "`a` was changed by the set, not the load"
     );
+}
+
+/// A value whose `Clone` panics on 66.
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+struct Brittle(i32);
+
+impl Clone for Brittle {
+    fn clone(&self) -> Self {
+        assert!(self.0 != 66, "cloning 66");
+        Brittle(self.0)
+    }
+}
+
+#[test]
+fn a_set_that_panicked_before_storing_does_not_cost_a_load_its_store() {
+    let registry = Registry::new();
+    let a = registry.lookup("a", Brittle(0), "").unwrap();
+    a.add_listener(|_, _| {}); // so that `set` copies the value, and panics
+    registry.lookup("b", Meddler(0), "").unwrap();
+    let a_in = Arc::clone(&a);
+    MEDDLE.set(Some(Box::new(move || {
+        let set = catch_unwind(AssertUnwindSafe(|| a_in.set(Brittle(66))));
+        assert!(set.is_err(), "the set panics and stores nothing");
+    })));
+    let report = registry.load_yaml_str("a: 1\nb: 2\n").unwrap();
+    assert_eq!(a.get(), Brittle(1), "the load's value is stored");
+    assert_eq!(report.changed, ["a", "b"]);
 }

@@ -51,7 +51,8 @@ impl Registry {
     /// or holds a bad value, no file is applied, and the next load tries them again.
     ///
     /// # Errors
-    /// [`ConfigError::Io`] if the directory or a file cannot be read; otherwise as
+    /// [`ConfigError::Io`] if the directory or a file cannot be read (a
+    /// `*.yml` link to nothing included); otherwise as
     /// [`Registry::load_file`].
     pub fn load_dir(&self, dir: impl AsRef<Path>, force: bool) -> Result<LoadReport, ConfigError> {
         let dir = dir.as_ref();
@@ -97,7 +98,8 @@ impl Registry {
 }
 
 /// Appends the config files under `dir` to `out`. Symbolic links to files are
-/// followed; links to directories are not (they could form a cycle).
+/// followed; links to directories are not (they could form a cycle). A `*.yml`
+/// or `*.yaml` link to nothing is an error naming it.
 fn find_config_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), ConfigError> {
     let entries = fs::read_dir(dir).map_err(|err| ConfigError::io(dir, err))?;
     for entry in entries {
@@ -111,8 +113,14 @@ fn find_config_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), ConfigErr
             .map_err(|err| ConfigError::io(&path, err))?;
         if file_type.is_dir() {
             find_config_files(&path, out)?;
-        } else if is_config_file(&path) && fs::metadata(&path).is_ok_and(|m| m.is_file()) {
-            out.push(path);
+        } else if is_config_file(&path) {
+            // Follows a link: one to nothing (or a loop) is a config file that
+            // cannot be read, an error like any unreadable file, not a file
+            // quietly left out. A FIFO or a device is not a config file.
+            let target = fs::metadata(&path).map_err(|err| ConfigError::io(&path, err))?;
+            if target.is_file() {
+                out.push(path);
+            }
         }
     }
     Ok(())

@@ -174,6 +174,31 @@ fn malformed_yaml_in_a_directory_names_the_file() {
     assert_eq!(var.get(), 0);
 }
 
+/// A `*.yml` link whose target is missing is a file the directory says it has
+/// and that cannot be read: an error naming it, as for an unreadable file, not a
+/// file silently left out (whose settings would then silently not apply).
+#[test]
+fn a_config_link_to_nothing_is_an_io_error_naming_it() {
+    let dir = TempDir::new("dir-dangling");
+    dir.write("a.yml", "a: 1\n");
+    let link = dir.path().join("b.yml");
+    std::os::unix::fs::symlink(dir.path().join("gone.yml"), &link).unwrap();
+    let registry = Registry::new();
+    let var = registry.lookup("a", 0, "").unwrap();
+    let err = registry.load_dir(dir.path(), false).unwrap_err();
+    assert!(
+        matches!(&err, ConfigError::Io { path, .. } if *path == link),
+        "{err:?}"
+    );
+    assert_eq!(var.get(), 0, "nothing applied");
+    // A link to a file is followed as before.
+    std::fs::remove_file(&link).unwrap();
+    dir.write("gone.yml", "a: 2\n");
+    std::os::unix::fs::symlink(dir.path().join("gone.yml"), &link).unwrap();
+    registry.load_dir(dir.path(), false).unwrap();
+    assert_eq!(var.get(), 2);
+}
+
 #[test]
 fn listeners_of_a_reload_see_every_value_of_the_same_load() {
     let dir = TempDir::new("dir-consistent");

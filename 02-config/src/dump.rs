@@ -36,10 +36,12 @@ impl Registry {
     /// names, keys sorted. Loading it into a registry with the same variables gives
     /// them the same values.
     ///
-    /// A value whose `Serialize` fails (returns an error or panics) is left out,
-    /// and a comment at the top of the document names the variable and says why
-    /// (the `system` logger is told too). It is not replaced by a placeholder,
-    /// which loading the dump back would store into a variable of type `String`.
+    /// A value whose `Serialize` fails (returns an error or panics), or whose
+    /// YAML form does not load back into its type (a field that is never
+    /// serialized, a `u128` beyond 64 bits), is left out, and a comment at the
+    /// top of the document names the variable and says why (the `system`
+    /// logger is told too). Written, it would make the whole dump fail to load
+    /// back; and a placeholder would be stored by a variable of type `String`.
     pub fn dump_yaml(&self) -> String {
         let mut root = BTreeMap::new();
         let mut failed = Vec::new();

@@ -46,7 +46,8 @@ impl<T> ConfigValue for T where
 pub(crate) trait AnyVar: Send + Sync {
     /// The variable's Rust type, for error messages.
     fn type_name(&self) -> &'static str;
-    /// The current value as a YAML tree (for `dump_yaml`).
+    /// The current value as a YAML tree (for `dump_yaml`), if it loads back
+    /// into the variable's type.
     fn yaml_value(&self) -> Result<Value, serde_yaml::Error>;
     /// Deserializes `node` into the variable's type without storing it.
     fn stage(self: Arc<Self>, node: &Value) -> Result<Box<dyn Staged>, serde_yaml::Error>;

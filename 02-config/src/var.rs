@@ -256,9 +256,19 @@ impl<T: ConfigValue> AnyVar for ConfigVar<T> {
         std::any::type_name::<T>()
     }
 
+    // ANCHOR: yaml_value
     fn yaml_value(&self) -> Result<Value, serde_yaml::Error> {
-        to_node(&*self.read())
+        let node = to_node(&*self.read())?;
+        // A form that does not load back (a field never serialized, a `u128`
+        // beyond 64 bits) would make the whole dump fail to load.
+        match from_node::<T>(&node) {
+            Ok(_) => Ok(node),
+            Err(err) => Err(serde::de::Error::custom(format_args!(
+                "its YAML form does not load back: {err}"
+            ))),
+        }
     }
+    // ANCHOR_END: yaml_value
 
     fn stage(self: Arc<Self>, node: &Value) -> Result<Box<dyn Staged>, serde_yaml::Error> {
         let value = from_node::<T>(node)?;
@@ -274,5 +284,4 @@ impl<T: ConfigValue> AnyVar for ConfigVar<T> {
         self
     }
 }
-
 // ANCHOR_END: any_var_impl

@@ -85,3 +85,38 @@ fn a_variable_that_its_enclosing_value_already_sets_is_written_once() {
     assert_eq!(t_extra.get(), 5);
     assert_eq!(target.dump_yaml(), dump);
 }
+
+/// A login whose password is kept out of every dump.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Login {
+    user: String,
+    #[serde(skip_serializing)]
+    password: String,
+}
+
+/// A value whose YAML form does not load back into its type (a field that is
+/// never serialized, a `u128` beyond 64 bits) made the whole dump fail to load
+/// back: one such variable cost every other one its round trip.
+#[test]
+fn a_value_whose_yaml_does_not_load_back_is_left_out_and_named() {
+    let source = Registry::new();
+    source.lookup("big", u128::MAX, "").unwrap();
+    let login = Login {
+        user: "admin".into(),
+        password: "s3cret".into(),
+    };
+    source.lookup("login", login, "").unwrap();
+    source.lookup("port", 8080_u16, "").unwrap();
+    let dump = source.dump_yaml();
+    let lines: Vec<&str> = dump.lines().collect();
+    assert!(lines[0].starts_with("# big: not shown: "), "{dump}");
+    assert!(lines[1].starts_with("# login: not shown: "), "{dump}");
+    assert!(lines[1].contains("password"), "says why: {dump}");
+    assert_eq!(lines[2..], ["port: 8080"]);
+
+    let target = Registry::new();
+    let big = target.lookup("big", 1_u128, "").unwrap();
+    let port = target.lookup("port", 0_u16, "").unwrap();
+    target.load_yaml_str(&dump).unwrap();
+    assert_eq!((big.get(), port.get()), (1, 8080));
+}

@@ -8,7 +8,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
 
-use common::{TempDir, within_deadline};
+use common::{TempDir, Touchy, within_deadline};
 use serde::{Deserialize, Serialize};
 use sylar_config::Registry;
 
@@ -178,30 +178,18 @@ fn a_set_between_a_loads_comparison_and_its_store_is_not_reported_twice() {
     );
 }
 
-/// A value whose `Clone` panics on 66.
-#[derive(Debug, PartialEq, Serialize, Deserialize)]
-#[serde(transparent)]
-struct Brittle(i32);
-
-impl Clone for Brittle {
-    fn clone(&self) -> Self {
-        assert!(self.0 != 66, "cloning 66");
-        Brittle(self.0)
-    }
-}
-
 #[test]
 fn a_set_that_panicked_before_storing_does_not_cost_a_load_its_store() {
     let registry = Registry::new();
-    let a = registry.lookup("a", Brittle(0), "").unwrap();
+    let a = registry.lookup("a", Touchy(0), "").unwrap();
     a.add_listener(|_, _| {}); // so that `set` copies the value, and panics
     registry.lookup("b", Meddler(0), "").unwrap();
     let a_in = Arc::clone(&a);
     MEDDLE.set(Some(Box::new(move || {
-        let set = catch_unwind(AssertUnwindSafe(|| a_in.set(Brittle(66))));
+        let set = catch_unwind(AssertUnwindSafe(|| a_in.set(Touchy(66))));
         assert!(set.is_err(), "the set panics and stores nothing");
     })));
     let report = registry.load_yaml_str("a: 1\nb: 2\n").unwrap();
-    assert_eq!(a.get(), Brittle(1), "the load's value is stored");
+    assert_eq!(a.get(), Touchy(1), "the load's value is stored");
     assert_eq!(report.changed, ["a", "b"]);
 }

@@ -2,31 +2,15 @@
 //! but it runs on values a file brought: a panic in it must end in an error that
 //! names the variable, never in an unwinding load or a load applied half-way.
 
+mod common;
+
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use common::Touchy;
 use serde::{Deserialize, Serialize};
 use sylar_config::{ConfigError, ProblemKind, Registry};
-
-/// A value whose `PartialEq` panics on 13 and whose `Clone` panics on 66.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(transparent)]
-struct Touchy(i32);
-
-impl Clone for Touchy {
-    fn clone(&self) -> Self {
-        assert!(self.0 != 66, "cloning 66");
-        Touchy(self.0)
-    }
-}
-
-impl PartialEq for Touchy {
-    fn eq(&self, other: &Self) -> bool {
-        assert!(self.0 != 13 && other.0 != 13, "comparing 13");
-        self.0 == other.0
-    }
-}
 
 /// Counts the calls of the listeners it is given.
 fn counter() -> Arc<AtomicUsize> {

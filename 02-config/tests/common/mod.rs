@@ -1,4 +1,5 @@
-//! Helpers shared by the test files: unique temporary directories and a watchdog.
+//! Helpers shared by the test files: unique temporary directories, a watchdog, and
+//! a value type whose own `Clone` and `PartialEq` panic on chosen values.
 //!
 //! Each test binary uses only some of these, hence the `allow(dead_code)`.
 #![allow(dead_code)]
@@ -66,5 +67,24 @@ pub fn within_deadline<R: Send + 'static>(what: &str, f: impl FnOnce() -> R + Se
             Err(panic) => std::panic::resume_unwind(panic),
             Ok(()) => unreachable!("the worker ends by sending or panicking"),
         },
+    }
+}
+
+/// A value whose `PartialEq` panics on 13 and whose `Clone` panics on 66.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Touchy(pub i32);
+
+impl Clone for Touchy {
+    fn clone(&self) -> Self {
+        assert!(self.0 != 66, "cloning 66");
+        Touchy(self.0)
+    }
+}
+
+impl PartialEq for Touchy {
+    fn eq(&self, other: &Self) -> bool {
+        assert!(self.0 != 13 && other.0 != 13, "comparing 13");
+        self.0 == other.0
     }
 }

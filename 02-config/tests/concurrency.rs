@@ -193,3 +193,23 @@ fn a_set_that_panicked_before_storing_does_not_cost_a_load_its_store() {
     assert_eq!(a.get(), Touchy(1), "the load's value is stored");
     assert_eq!(report.changed, ["a", "b"]);
 }
+
+#[test]
+fn a_listener_added_while_a_load_compares_hears_its_change() {
+    let registry = Registry::new();
+    let a = registry.lookup("a", 0_i32, "").unwrap();
+    registry.lookup("b", Meddler(0), "").unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let (a_in, seen_in) = (Arc::clone(&a), Arc::clone(&seen));
+    // Once `a` is compared (it had no listener then), `b`'s comparison adds
+    // one; the load stores `a` after that, so the listener must hear of it.
+    MEDDLE.set(Some(Box::new(move || {
+        if seen_in.lock().unwrap().is_empty() {
+            seen_in.lock().unwrap().push((-1, -1));
+            let seen_in = Arc::clone(&seen_in);
+            a_in.add_listener(move |old, new| seen_in.lock().unwrap().push((*old, *new)));
+        }
+    })));
+    registry.load_yaml_str("a: 1\nb: 2\n").unwrap();
+    assert_eq!(*seen.lock().unwrap(), [(-1, -1), (0, 1)]);
+}

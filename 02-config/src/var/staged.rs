@@ -39,8 +39,8 @@ pub(super) struct StagedValue<T> {
 pub(super) struct Plan<T> {
     /// The variable's store count when the value was compared with the one held.
     version: u64,
-    /// The copy of the value for the listeners (if there were any).
-    copy: Option<T>,
+    /// The copy of the value for the listeners.
+    copy: T,
 }
 
 impl<T: ConfigValue> Staged for StagedValue<T> {
@@ -89,12 +89,10 @@ impl<T: ConfigValue> ConfigVar<T> {
         if same.map_err(|payload| panicked("comparing it with the value held", &*payload))? {
             return Ok(None);
         }
-        let copy = if self.listeners.any() {
-            let copy = catch_unwind(AssertUnwindSafe(|| value.clone()));
-            Some(copy.map_err(|payload| panicked("copying it for the listeners", &*payload))?)
-        } else {
-            None
-        };
+        // Copied even with no listener yet: one may be added before the store,
+        // and the store cannot run `Clone` (a load's changes are few).
+        let copy = catch_unwind(AssertUnwindSafe(|| value.clone()))
+            .map_err(|payload| panicked("copying it for the listeners", &*payload))?;
         Ok(Some(Plan { version, copy }))
     }
 
@@ -110,13 +108,11 @@ impl<T: ConfigValue> ConfigVar<T> {
         }
         let old = std::mem::replace(&mut *current, value);
         self.version.fetch_add(1, Ordering::Relaxed);
-        match plan.copy {
+        if self.listeners.any() {
             // Still under the write lock: the queue order is the store order.
-            Some(copy) if self.listeners.any() => self.listeners.enqueue(old, copy),
-            copy => {
-                spare.push(old);
-                spare.extend(copy);
-            }
+            self.listeners.enqueue(old, plan.copy);
+        } else {
+            spare.extend([old, plan.copy]);
         }
         true
     }

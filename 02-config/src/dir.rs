@@ -91,7 +91,7 @@ impl Registry {
             memory.dirs.insert(key, now);
             applied
         };
-        deliver(&committed);
+        deliver(committed);
         Ok(report)
     }
     // ANCHOR_END: load_dir

@@ -26,6 +26,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::global::log_error;
+use crate::value::drop_quietly;
 
 /// Identifies one listener of one variable, for
 /// [`ConfigVar::remove_listener`](crate::ConfigVar::remove_listener).
@@ -156,6 +157,7 @@ impl<T> Listeners<T> {
                     ));
                 }
             }
+            drop_quietly(name, (old, new));
         }
     }
     // ANCHOR_END: deliver

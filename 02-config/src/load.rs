@@ -24,7 +24,7 @@ use crate::flatten::{Document, Entry, parse_document};
 use crate::name::ancestors;
 use crate::registry::{EarlyValue, Registry, lock};
 use crate::report::LoadReport;
-use crate::value::{AnyVar, Staged};
+use crate::value::{AnyVar, Staged, drop_quietly};
 
 /// A document taking part in a load.
 pub(crate) struct Layer<'a> {
@@ -97,7 +97,7 @@ impl Registry {
             let _serialised = lock(&self.loads);
             self.apply(layers)?
         };
-        deliver(&committed);
+        deliver(committed);
         Ok(report)
     }
 
@@ -205,10 +205,15 @@ impl Registry {
     // ANCHOR_END: apply
 }
 
-/// Calls the listeners of every variable a load changed. No lock is held.
-pub(crate) fn deliver(committed: &Committed) {
-    for value in committed {
+/// Calls the listeners of every variable a load changed, then drops what the
+/// load replaced. No lock is held.
+pub(crate) fn deliver(committed: Committed) {
+    for value in &committed {
         value.deliver();
+    }
+    for value in committed {
+        let name = value.name().to_owned();
+        drop_quietly(&name, value);
     }
 }
 

@@ -20,6 +20,7 @@ use serde::de::DeserializeOwned;
 use serde_yaml::Value;
 
 use crate::error::ProblemKind;
+use crate::global::log_error;
 use crate::listeners::panic_message;
 
 /// Any type usable as a config value: serde for the YAML round trip, `Clone` to hand
@@ -70,6 +71,8 @@ pub(crate) trait Staged: Send {
     fn store(&mut self) -> bool;
     /// Calls the variable's listeners for the queued changes.
     fn deliver(&self);
+    /// The variable's name, for reports.
+    fn name(&self) -> &str;
 }
 // ANCHOR_END: any_var
 
@@ -141,6 +144,20 @@ pub(crate) fn to_node<T: Serialize>(value: &T) -> Result<Value, serde_yaml::Erro
     }
 }
 // ANCHOR_END: to_node
+
+/// Drops `value`, containing a panic of its `Drop` (program code, like a
+/// listener): it is reported on the `system` logger as about the variable
+/// `name`, instead of unwinding out of a load that has finished its work, or
+/// out of a delivery of changes, which would leave the variable's listeners
+/// marked as busy and never called again.
+pub(crate) fn drop_quietly<V>(name: &str, value: V) {
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(value))) {
+        log_error(format_args!(
+            "config {name}: dropping an old value panicked: {}",
+            panic_message(payload.as_ref())
+        ));
+    }
+}
 
 /// The YAML text of a value, as `ConfigVar::to_yaml` shows it.
 ///

@@ -143,3 +143,42 @@ fn a_panicking_serialize_is_reported_in_the_dump_naming_the_variable() {
     secret.set(Shy(7));
     assert_eq!(registry.dump_yaml(), "port: 80\nsecret: 7\nzone: eu\n");
 }
+
+/// A value whose `Drop` panics for 99 (unless a panic is already unwinding).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+struct Fragile(i32);
+
+impl Drop for Fragile {
+    fn drop(&mut self) {
+        if self.0 == 99 && !std::thread::panicking() {
+            panic!("dropping 99");
+        }
+    }
+}
+
+/// Old values are dropped after the listeners saw them, and after a load
+/// stored everything. A `Drop` that panicked there unwound out of `set` with
+/// the variable marked as delivering, and its listeners never ran again.
+#[test]
+fn a_panicking_drop_of_an_old_value_is_contained() {
+    let registry = Registry::new();
+    let quiet = registry.lookup("quiet", Fragile(0), "").unwrap();
+    let heard = registry.lookup("heard", Fragile(0), "").unwrap();
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen_in = Arc::clone(&seen);
+    heard.add_listener(move |old, new| seen_in.lock().unwrap().push((old.0, new.0)));
+
+    for (step, value) in [(1, 99), (2, 1), (3, 99), (4, 2)] {
+        let set = catch_unwind(AssertUnwindSafe(|| heard.set(Fragile(value))));
+        assert!(set.is_ok(), "set #{step} unwound");
+    }
+    assert_eq!(*seen.lock().unwrap(), [(0, 99), (99, 1), (1, 99), (99, 2)]);
+
+    // A load drops what it replaced once it is over.
+    for text in ["quiet: 99\n", "quiet: 1\n"] {
+        let load = catch_unwind(AssertUnwindSafe(|| registry.load_yaml_str(text)));
+        assert!(load.is_ok_and(|report| report.is_ok()), "{text:?} unwound");
+    }
+    assert_eq!(quiet.get(), Fragile(1));
+}

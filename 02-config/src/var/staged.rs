@@ -72,6 +72,10 @@ impl<T: ConfigValue> Staged for StagedValue<T> {
     fn deliver(&self) {
         self.var.listeners.deliver(&self.var.name);
     }
+
+    fn name(&self) -> &str {
+        &self.var.name
+    }
 }
 // ANCHOR_END: staged_value
 

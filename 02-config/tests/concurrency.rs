@@ -213,3 +213,31 @@ fn a_listener_added_while_a_load_compares_hears_its_change() {
     registry.load_yaml_str("a: 1\nb: 2\n").unwrap();
     assert_eq!(*seen.lock().unwrap(), [(-1, -1), (0, 1)]);
 }
+
+/// The copy for a listener added during the load is made at the store, after
+/// the comparisons: a panic there must not stop the load half-way.
+#[test]
+fn a_panicking_copy_for_a_listener_added_during_a_load_costs_only_that_change() {
+    let registry = Registry::new();
+    let a = registry.lookup("a", Touchy(0), "").unwrap();
+    let b = registry.lookup("b", Meddler(0), "").unwrap();
+    let c = registry.lookup("c", 0_i32, "").unwrap();
+    let heard = Arc::new(AtomicUsize::new(0));
+    let (a_in, heard_in) = (Arc::clone(&a), Arc::clone(&heard));
+    MEDDLE.set(Some(Box::new(move || {
+        let heard_in = Arc::clone(&heard_in);
+        a_in.add_listener(move |_, _| {
+            heard_in.fetch_add(1, Ordering::SeqCst);
+        });
+    })));
+    let load = catch_unwind(AssertUnwindSafe(|| {
+        registry.load_yaml_str("a: 66\nb: 2\nc: 3\n")
+    }));
+    let report = load.expect("the load unwound").unwrap();
+    assert_eq!(report.changed, ["a", "b", "c"]);
+    assert_eq!((b.get().0, c.get()), (2, 3));
+    assert_eq!(heard.load(Ordering::SeqCst), 0, "the copy for it failed");
+    MEDDLE.set(None);
+    a.set(Touchy(1)); // a later change reaches the listeners
+    assert!(heard.load(Ordering::SeqCst) >= 1);
+}

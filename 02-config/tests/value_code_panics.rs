@@ -71,7 +71,7 @@ fn a_panicking_clone_rejects_the_whole_load_naming_the_variable() {
     let registry = Registry::new();
     let a = registry.lookup("a", 0_i32, "").unwrap();
     let b = registry.lookup("b", Touchy(0), "").unwrap();
-    // The load copies a changed value for the listeners; `b`'s hear nothing.
+    // A listener makes a change worth a copy of the new value.
     let calls = counter();
     let calls_in = Arc::clone(&calls);
     b.add_listener(move |_, _| {

@@ -8,8 +8,11 @@
 //! would leave the first two stored: a load applied half-way. So a load runs
 //! that code for every value first ([`Staged::prepare`], panics caught), and
 //! only if all of it succeeded does it store anything; storing then moves
-//! values and runs no code of the type at all, not even a `Drop` (what it
-//! replaces is dropped once the load is over).
+//! values, and does not even run a `Drop` (what it replaces is dropped once
+//! the load is over). The one exception is a race: a listener added after a
+//! value was compared and before it is stored needs a copy that the
+//! comparison did not make, and that `Clone` runs at the store, contained
+//! (see [`ConfigVar::store_planned`]).
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -17,6 +20,7 @@ use std::sync::atomic::Ordering;
 
 use super::ConfigVar;
 use crate::error::ProblemKind;
+use crate::global::log_error;
 use crate::listeners::panic_message;
 use crate::value::{ConfigValue, Staged, same_value};
 
@@ -39,8 +43,8 @@ pub(super) struct StagedValue<T> {
 pub(super) struct Plan<T> {
     /// The variable's store count when the value was compared with the one held.
     version: u64,
-    /// The copy of the value for the listeners.
-    copy: T,
+    /// The copy of the value for the listeners, if there were any.
+    copy: Option<T>,
 }
 
 impl<T: ConfigValue> Staged for StagedValue<T> {
@@ -93,17 +97,19 @@ impl<T: ConfigValue> ConfigVar<T> {
         if same.map_err(|payload| panicked("comparing it with the value held", &*payload))? {
             return Ok(None);
         }
-        // Copied even with no listener yet: one may be added before the store,
-        // and the store cannot run `Clone` (a load's changes are few).
-        let copy = catch_unwind(AssertUnwindSafe(|| value.clone()))
-            .map_err(|payload| panicked("copying it for the listeners", &*payload))?;
+        let copy = if self.listeners.any() {
+            let copy = catch_unwind(AssertUnwindSafe(|| value.clone()));
+            Some(copy.map_err(|payload| panicked("copying it for the listeners", &*payload))?)
+        } else {
+            None
+        };
         Ok(Some(Plan { version, copy }))
     }
 
-    /// Stores `value` as planned, running no code of `T`: moves only. Leaves in
-    /// `spare` what is to be dropped later. If another store (a `set` on another
-    /// thread) came in between the plan and now, the comparison is out of date
-    /// and that store is the later word: `value` is not stored.
+    /// Stores `value` as planned, by moves. Leaves in `spare` what is to be
+    /// dropped later. If another store (a `set` on another thread) came in
+    /// between the plan and now, the comparison is out of date and that store
+    /// is the later word: `value` is not stored.
     fn store_planned(&self, value: T, plan: Plan<T>, spare: &mut Vec<T>) -> bool {
         let mut current = self.write();
         if self.version.load(Ordering::Relaxed) != plan.version {
@@ -112,11 +118,30 @@ impl<T: ConfigValue> ConfigVar<T> {
         }
         let old = std::mem::replace(&mut *current, value);
         self.version.fetch_add(1, Ordering::Relaxed);
-        if self.listeners.any() {
+        if !self.listeners.any() {
+            spare.extend([Some(old), plan.copy].into_iter().flatten());
+            return true;
+        }
+        // A listener added since the plan must hear of the change too: then,
+        // and only then, the copy is made here. The value is stored already, so
+        // a panic costs that listener this change (it is reported), never
+        // half a load.
+        let copy = plan.copy.or_else(|| {
+            catch_unwind(AssertUnwindSafe(|| T::clone(&current)))
+                .inspect_err(|payload| {
+                    log_error(format_args!(
+                        "config {}: copying the new value for a listener added \
+                         during the load panicked: {}",
+                        self.name,
+                        panic_message(payload.as_ref())
+                    ));
+                })
+                .ok()
+        });
+        match copy {
             // Still under the write lock: the queue order is the store order.
-            self.listeners.enqueue(old, plan.copy);
-        } else {
-            spare.extend([old, plan.copy]);
+            Some(copy) => self.listeners.enqueue(old, copy),
+            None => spare.push(old),
         }
         true
     }

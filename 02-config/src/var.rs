@@ -114,7 +114,7 @@ impl<T: ConfigValue> ConfigVar<T> {
         let old = std::mem::replace(&mut *current, value);
         // Counted only once stored: a load that compared its value with the
         // old one will not store it over this one (see `var/staged.rs`).
-        self.version.fetch_add(1, Ordering::Relaxed);
+        self.count_store();
         if let Some(copy) = copy {
             // Still under the write lock: the queue order is the store order.
             self.listeners.enqueue(old, copy);
@@ -122,6 +122,14 @@ impl<T: ConfigValue> ConfigVar<T> {
         true
     }
     // ANCHOR_END: get_set
+
+    /// Counts a store in `version`. Only a holder of the write lock calls it,
+    /// so there is one writer at a time: a plain load and store, no atomic
+    /// read-modify-write on the path of every `set`.
+    fn count_store(&self) {
+        let next = self.version.load(Ordering::Relaxed) + 1;
+        self.version.store(next, Ordering::Relaxed);
+    }
 
     // ANCHOR: validate
     /// Adds a validator: a check every value a load (or [`ConfigVar::try_set`])

@@ -117,7 +117,7 @@ impl<T: ConfigValue> ConfigVar<T> {
             return false;
         }
         let old = std::mem::replace(&mut *current, value);
-        self.version.fetch_add(1, Ordering::Relaxed);
+        self.count_store();
         if !self.listeners.any() {
             spare.extend([Some(old), plan.copy].into_iter().flatten());
             return true;

@@ -117,9 +117,8 @@ pub(crate) fn same_value<T: ConfigValue>(old: &T, new: &T) -> bool {
 /// the value is refused as one of the wrong type would be, instead of unwinding
 /// out of the load.
 pub(crate) fn from_node<T: ConfigValue>(node: &Value) -> Result<T, serde_yaml::Error> {
-    match catch_unwind(AssertUnwindSafe(|| {
-        serde_yaml::from_value::<T>(node.clone())
-    })) {
+    // From a reference to the tree: no copy of the node first.
+    match catch_unwind(AssertUnwindSafe(|| T::deserialize(node))) {
         Ok(result) => result,
         Err(payload) => Err(serde::de::Error::custom(format_args!(
             "its Deserialize panicked: {}",

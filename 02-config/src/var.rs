@@ -206,7 +206,8 @@ impl<T: ConfigValue> ConfigVar<T> {
         self.set(self.default.clone());
     }
 
-    /// The current value as YAML text, e.g. `"7\n"` or `"- 1\n- 2\n"`.
+    /// The current value as YAML text, e.g. `"7\n"` or `"- 1\n- 2\n"`. If the
+    /// type's `Serialize` fails or panics, a YAML comment saying why.
     pub fn to_yaml(&self) -> String {
         to_yaml_text(&*self.read())
     }

@@ -118,13 +118,21 @@ pub(crate) fn same_value<T: ConfigValue>(old: &T, new: &T) -> bool {
 /// out of the load.
 pub(crate) fn from_node<T: ConfigValue>(node: &Value) -> Result<T, serde_yaml::Error> {
     // From a reference to the tree: no copy of the node first.
-    match catch_unwind(AssertUnwindSafe(|| T::deserialize(node))) {
-        Ok(result) => result,
-        Err(payload) => Err(serde::de::Error::custom(format_args!(
-            "its Deserialize panicked: {}",
+    contained("Deserialize", || T::deserialize(node))
+}
+
+/// Runs serde code of a value type (its `what`: `Deserialize`, `Serialize`),
+/// turning a panic into an error that says so, with the panic's message.
+fn contained<R>(
+    what: &str,
+    run: impl FnOnce() -> Result<R, serde_yaml::Error>,
+) -> Result<R, serde_yaml::Error> {
+    catch_unwind(AssertUnwindSafe(run)).unwrap_or_else(|payload| {
+        Err(serde::de::Error::custom(format_args!(
+            "its {what} panicked: {}",
             panic_message(payload.as_ref())
-        ))),
-    }
+        )))
+    })
 }
 // ANCHOR_END: from_node
 
@@ -134,13 +142,7 @@ pub(crate) fn from_node<T: ConfigValue>(node: &Value) -> Result<T, serde_yaml::E
 /// is contained here and becomes an error, as in [`from_node`], so that showing
 /// the configuration (a dump, a `Debug`) never unwinds into its caller.
 pub(crate) fn to_node<T: Serialize>(value: &T) -> Result<Value, serde_yaml::Error> {
-    match catch_unwind(AssertUnwindSafe(|| serde_yaml::to_value(value))) {
-        Ok(result) => result,
-        Err(payload) => Err(serde::ser::Error::custom(format_args!(
-            "its Serialize panicked: {}",
-            panic_message(payload.as_ref())
-        ))),
-    }
+    contained("Serialize", || serde_yaml::to_value(value))
 }
 // ANCHOR_END: to_node
 

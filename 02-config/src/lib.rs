@@ -56,6 +56,7 @@
 //! - `var::staged`: a loaded value on its way in: checked, prepared (the type's
 //!   own code run, panics caught), then stored by moves alone.
 //! - `listeners`: [`ListenerId`], and in-order delivery without locks held.
+//! - `validators`: the checks a value must pass before a load may store it.
 //! - `name`: the naming rules and how YAML keys fold onto names.
 //! - `flatten`: YAML text to dotted names, each with its node.
 //! - `nesting`: refusing absurdly deep `[`/`{` nesting before the parser sees it.

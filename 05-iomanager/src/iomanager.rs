@@ -101,8 +101,9 @@ impl IoHandle {
             return None;
         }
         // SAFETY: the pointer is set by `Reactor::on_thread_start` on this
-        // worker thread and cleared by `on_thread_stop`; in between, the
-        // scheduler's shared state — which `scheduler` keeps alive — holds an
+        // worker thread and put back to the outer loop's value (or null) by
+        // `on_thread_stop`, so it names the reactor of a worker loop still
+        // running on this thread; that loop's scheduler state holds an
         // `Arc<Reactor>` as its extension, so the count is at least one.
         let reactor = unsafe {
             Arc::increment_strong_count(reactor);
@@ -244,8 +245,10 @@ impl IoHandle {
         if reactor.is_null() || !in_fiber() {
             return Err(EventError::NotInFiber);
         }
-        // SAFETY: a non-null CURRENT is set by this worker's loop, whose
-        // scheduler holds an `Arc<Reactor>` for as long as the loop runs.
+        // SAFETY: a non-null CURRENT names the reactor of a worker loop
+        // still running on this thread (the innermost, or an outer one that
+        // `on_thread_stop` put back), whose scheduler holds an
+        // `Arc<Reactor>` for as long as the loop runs.
         let reactor: &Reactor = unsafe { &*reactor };
         let Some(token) = reactor.reserve::<TRACKED>(fd, event)? else {
             return Ok(WakeReason::Woken);

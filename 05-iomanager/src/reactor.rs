@@ -58,6 +58,9 @@ thread_local! {
     /// The reactor whose worker loop runs on this thread. Raw, `const` and
     /// without destructor: chapter 6 reads it from inside hooked libc calls.
     static CURRENT: Cell<*const Reactor> = const { Cell::new(std::ptr::null()) };
+    /// What `CURRENT` was before each worker loop still running on this
+    /// thread began, innermost last: `on_thread_stop` puts it back.
+    static OUTER: RefCell<Vec<*const Reactor>> = const { RefCell::new(Vec::new()) };
     /// This thread's buffer for epoll notifications.
     static EVENTS: RefCell<Vec<libc::epoll_event>> = const { RefCell::new(Vec::new()) };
 }
@@ -728,12 +731,23 @@ impl Extension for Reactor {
         self.pending() == 0 && self.timers.is_empty()
     }
 
+    /// Makes this reactor the thread's, remembering the one before. That is
+    /// usually none, but worker loops nest: a fiber of I/O manager A that
+    /// stops a `use_caller` I/O manager B runs B's worker 0 loop right there,
+    /// on A's worker thread, and then goes on as A's fiber.
     fn on_thread_start(&self, _scheduler: &Handle, _worker: usize) {
-        CURRENT.with(|c| c.set(self));
+        let previous = CURRENT.with(|c| c.replace(self));
+        OUTER.with_borrow_mut(|outer| outer.push(previous));
     }
 
+    /// Puts back the reactor of the loop this one ran inside (if any), so
+    /// that A's fiber, and every later one on the thread, still finds A's
+    /// reactor: `IoHandle::current`, `wait_current` and chapter 6's hooks
+    /// read it. That loop still runs further down the stack (a loop never
+    /// suspends the fiber it runs on), and its scheduler keeps its reactor.
     fn on_thread_stop(&self, _scheduler: &Handle, _worker: usize) {
-        CURRENT.with(|c| c.set(std::ptr::null()));
+        let previous = OUTER.with_borrow_mut(Vec::pop).unwrap_or(std::ptr::null());
+        CURRENT.with(|c| c.set(previous));
     }
 }
 // ANCHOR_END: extension

@@ -86,3 +86,65 @@ fn stop_with_use_caller_runs_queued_io_work_on_the_caller() {
         assert_eq!(rx.try_recv().unwrap(), std::thread::current().id());
     });
 }
+
+#[test]
+fn stopping_a_use_caller_io_manager_from_another_ones_fiber_leaves_that_fiber_its_reactor() {
+    within(PATIENCE, || {
+        let outer = IoManager::new(1, false, "outer").unwrap();
+        let (tx, rx) = mpsc::channel();
+        let seen = tx.clone();
+        let (a, mut b) = pair();
+        let fd = a.as_raw_fd();
+        outer
+            .schedule(move || {
+                // `inner`'s only worker is whoever stops it: this fiber,
+                // whose thread runs inner's loop inside stop and comes back.
+                let inner = IoManager::new(1, true, "inner").unwrap();
+                let ran_inside = tx.clone();
+                inner
+                    .schedule(move || {
+                        let name = IoHandle::current().map(|io| io.name().to_owned());
+                        ran_inside.send(("inner task", name)).unwrap();
+                    })
+                    .unwrap();
+                inner.stop();
+                let name = IoHandle::current().map(|io| io.name().to_owned());
+                tx.send(("after inner.stop", name)).unwrap();
+                // The thread-local path the hooks take: a wait on the outer
+                // reactor, woken by the byte written below.
+                let woke = IoHandle::wait_current(fd, Event::Read, None);
+                tx.send(("wait_current", Some(format!("{woke:?}"))))
+                    .unwrap();
+            })
+            .unwrap();
+        // The fiber above parks in wait_current (or has failed); the byte
+        // wakes it.
+        let (stage, _) = rx.recv_timeout(PATIENCE).unwrap();
+        assert_eq!(stage, "inner task");
+        let after = rx.recv_timeout(PATIENCE).unwrap();
+        std::io::Write::write_all(&mut b, b"x").unwrap();
+        let waited = rx.recv_timeout(PATIENCE).unwrap();
+        let (done_tx, done_rx) = mpsc::channel();
+        // The next fiber on the same worker thread.
+        outer
+            .schedule(move || {
+                let name = IoHandle::current().map(|io| io.name().to_owned());
+                seen.send(("next outer task", name)).unwrap();
+                done_tx.send(()).unwrap();
+            })
+            .unwrap();
+        done_rx.recv_timeout(PATIENCE).unwrap();
+        let next = rx.recv_timeout(PATIENCE).unwrap();
+        assert_eq!(
+            [after, waited, next],
+            [
+                ("after inner.stop", Some("outer".to_owned())),
+                ("wait_current", Some("Ok(Woken)".to_owned())),
+                ("next outer task", Some("outer".to_owned())),
+            ],
+            "each fiber must see the I/O manager whose worker runs it"
+        );
+        outer.stop();
+        drop(a);
+    });
+}

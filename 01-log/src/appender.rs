@@ -16,12 +16,15 @@ use crate::level::Level;
 /// keeps every appender small and lets the logger share one rendering between appenders.
 pub trait Appender: Send + Sync + fmt::Debug {
     /// The least severe level this appender writes; `None` writes whatever the logger
-    /// lets through.
+    /// lets through. Asked for every line, so it should be cheap; like every method
+    /// here it must not panic (a panic costs this appender the line, as in
+    /// [`Appender::write_line`]).
     fn level(&self) -> Option<Level> {
         None
     }
 
-    /// This appender's own formatter; `None` uses the logger's.
+    /// This appender's own formatter; `None` uses the logger's. Asked for every line
+    /// too, and contained the same way.
     fn formatter(&self) -> Option<&PatternFormatter> {
         None
     }

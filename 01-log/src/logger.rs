@@ -1,9 +1,10 @@
 //! A named logger: a level, a formatter and a list of appenders.
 
+use std::any::Any;
 use std::cell::RefCell;
 use std::fmt;
 use std::io::{self, Write as _};
-use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
@@ -113,7 +114,7 @@ impl Logger {
     }
 
     /// Flushes every appender of this logger. An appender whose `flush` panics is
-    /// reported and skipped, as one whose `write_line` panics is (see `deliver`): the
+    /// reported and skipped, as one whose `write_line` panics is (see `contain`): the
     /// caller and the appenders after it are not affected.
     pub fn flush(&self) {
         for appender in self.appenders() {
@@ -169,21 +170,34 @@ impl Logger {
 
 // ANCHOR: write_to_appenders
 /// Formats `event` once per run of neighbouring appenders that share a formatter, and
-/// hands the line to each appender that wants it.
+/// hands the line to each appender that wants it. Each appender is offered the line
+/// inside one `catch_unwind`, which covers every method of its the logger calls (see
+/// [`contain`]).
 fn write_to_appenders(event: &LogEvent<'_>, outputs: &Outputs, buffer: &mut Vec<u8>) {
     let mut rendered_with: Option<*const PatternFormatter> = None;
     for appender in &outputs.appenders {
-        if !appender::accepts(appender.as_ref(), event.level) {
-            continue;
+        let appender = appender.as_ref();
+        // Set while the event is rendered: a panic then is the message's own (a
+        // `Display` impl of the caller's), not the appender's.
+        let mut formatting = false;
+        let offered = catch_unwind(AssertUnwindSafe(|| {
+            if !appender::accepts(appender, event.level) {
+                return;
+            }
+            let formatter = appender::formatter_for(appender, &outputs.formatter);
+            let this = std::ptr::from_ref(formatter);
+            if rendered_with != Some(this) {
+                buffer.clear();
+                formatting = true;
+                formatter.format(event, buffer);
+                formatting = false;
+                rendered_with = Some(this);
+            }
+            appender.write_line(buffer);
+        }));
+        if let Err(payload) = offered {
+            contain(appender, payload, formatting);
         }
-        let formatter = appender::formatter_for(appender.as_ref(), &outputs.formatter);
-        let this = std::ptr::from_ref(formatter);
-        if rendered_with != Some(this) {
-            buffer.clear();
-            formatter.format(event, buffer);
-            rendered_with = Some(this);
-        }
-        deliver(appender.as_ref(), buffer);
     }
 }
 // ANCHOR_END: write_to_appenders
@@ -192,38 +206,54 @@ fn write_to_appenders(event: &LogEvent<'_>, outputs: &Outputs, buffer: &mut Vec<
 /// Appender panics caught so far, in the whole process.
 static APPENDER_PANICS: AtomicU64 = AtomicU64::new(0);
 
-/// Hands `line` to `appender`, containing a panic. An appender must not panic (see
-/// [`Appender::write_line`]), but one written by a user may: its panic must not
-/// unwind into whoever logged, which may be a request in the middle of its work, nor
-/// keep the appenders after it from getting the line. The line is lost for that
-/// appender; the panic is reported on stderr, at the 1st, 2nd, 4th, 8th... so that an
-/// appender that panics on every line cannot flood it.
-#[inline]
-fn deliver(appender: &dyn Appender, line: &[u8]) {
-    if catch_unwind(AssertUnwindSafe(|| appender.write_line(line))).is_err() {
-        report_panic(appender, "its line was dropped");
-    }
-}
-
-/// Flushes `appender`, containing a panic as [`deliver`] does: [`Logger::flush`] and
-/// [`crate::flush`] go on to the other appenders (which may hold buffered lines of
-/// their own) and return normally.
-fn flush_contained(appender: &dyn Appender) {
-    if catch_unwind(AssertUnwindSafe(|| appender.flush())).is_err() {
-        report_panic(appender, "its flush was abandoned");
-    }
-}
-
-/// Counts an appender's panic and reports it at the 1st, 2nd, 4th, 8th...
+/// Deals with a panic caught while an event was offered to `appender`. Every
+/// [`Appender`] method the logger calls (`level`, `formatter`, `write_line`) must not
+/// panic, but one written by a user may: its panic must not unwind into whoever
+/// logged, which may be a request in the middle of its work, nor keep the appenders
+/// after it from getting the line. The line is lost for that appender; the panic is
+/// reported on stderr, at the 1st, 2nd, 4th, 8th... so that an appender that panics
+/// on every line cannot flood it. A panic while `formatting` came from the caller's
+/// message, as it would in `format!`, and goes on to the caller.
 #[cold]
 #[inline(never)]
-fn report_panic(appender: &dyn Appender, consequence: &str) {
+fn contain(appender: &dyn Appender, payload: Box<dyn Any + Send>, formatting: bool) {
+    if formatting {
+        resume_unwind(payload);
+    }
+    report_panic(appender, payload, "its line was dropped");
+}
+
+/// Flushes `appender`, containing a panic as [`write_to_appenders`] does:
+/// [`Logger::flush`] and [`crate::flush`] go on to the other appenders (which may hold
+/// buffered lines of their own) and return normally.
+fn flush_contained(appender: &dyn Appender) {
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(|| appender.flush())) {
+        report_panic(appender, payload, "its flush was abandoned");
+    }
+}
+
+/// Counts an appender's panic, drops its payload and reports it at the 1st, 2nd, 4th,
+/// 8th... Two more of the user's methods run here, and are contained too: the
+/// payload's `Drop` (`panic_any` takes any value; a second payload is forgotten, since
+/// dropping it could panic in turn), and the appender's `Debug`, which names it in
+/// the report (without it, the report goes without the name).
+#[cold]
+#[inline(never)]
+fn report_panic(appender: &dyn Appender, payload: Box<dyn Any + Send>, consequence: &str) {
+    if let Err(second) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+        std::mem::forget(second);
+    }
     let n = APPENDER_PANICS.fetch_add(1, Ordering::Relaxed) + 1;
     if n.is_power_of_two() {
+        let name =
+            catch_unwind(AssertUnwindSafe(|| format!("{appender:?}"))).unwrap_or_else(|second| {
+                std::mem::forget(second);
+                "(whose Debug panicked too)".to_owned()
+            });
         // Not `eprintln!`, which panics if stderr itself is broken.
         let _ = writeln!(
             io::stderr(),
-            "sylar-log: appender {appender:?} panicked ({n} so far); {consequence}"
+            "sylar-log: appender {name} panicked ({n} so far); {consequence}"
         );
     }
 }

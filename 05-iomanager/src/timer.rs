@@ -24,6 +24,7 @@
 
 use std::any::Any;
 use std::fmt;
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -102,6 +103,23 @@ pub(crate) fn leak_refused(task: Task) {
     log::error!(target: "system", "a stopped scheduler refused {task:?}; it is leaked, not dropped");
     std::mem::forget(task);
 }
+
+// ANCHOR: drop_contained
+/// Drops the work of a timer cancelled by `stop`, containing a panic from
+/// the `Drop` of something its callback captured. This runs on a worker, in
+/// the idle loop's sweep: a panic unwinding from here would end that worker
+/// thread and drop the rest of the sweep, the fibers it was about to wake
+/// among them, and `stop` would return with them, and every sleeping fiber,
+/// lost. The panic is reported; its payload is forgotten, since dropping it
+/// could panic in turn.
+#[cold]
+fn drop_contained(action: Action) {
+    if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(move || drop(action))) {
+        log::error!(target: "system", "dropping a cancelled timer's callback panicked; the panic is contained");
+        std::mem::forget(payload);
+    }
+}
+// ANCHOR_END: drop_contained
 
 /// How far "never" is: delays are capped this far ahead, so that adding
 /// `Duration::MAX` cannot overflow a deadline.
@@ -342,7 +360,10 @@ impl TimerManager {
                 .filter_map(|i| timers.remove(i))
                 .collect()
         };
-        dropped.len() // the callbacks are dropped here, outside the lock
+        let count = dropped.len();
+        // Outside the lock, one at a time, each contained.
+        dropped.into_iter().for_each(drop_contained);
+        count
     }
     // ANCHOR_END: cancel_callbacks
 

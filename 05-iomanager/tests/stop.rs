@@ -148,3 +148,55 @@ fn stopping_a_use_caller_io_manager_from_another_ones_fiber_leaves_that_fiber_it
         drop(a);
     });
 }
+
+/// A value whose `Drop` panics, captured by a callback that `stop` drops.
+struct PanicsWhenDropped;
+
+impl Drop for PanicsWhenDropped {
+    fn drop(&mut self) {
+        panic!("this capture cannot be dropped");
+    }
+}
+
+#[test]
+fn stop_survives_a_dropped_callback_whose_capture_panics_and_still_wakes_everyone() {
+    let (reason_tx, reason_rx) = mpsc::channel();
+    let (sleep_tx, sleep_rx) = mpsc::channel();
+    within(PATIENCE, move || {
+        let iom = IoManager::new(1, false, "bomb").unwrap();
+        let (a, b) = pair(); // b stays open: a never becomes readable
+        let fd = a.as_raw_fd();
+        iom.schedule(move || {
+            let io = IoHandle::current().unwrap();
+            reason_tx
+                .send(io.wait(fd, Event::Read, None).unwrap())
+                .unwrap();
+        })
+        .unwrap();
+        let slept = timed_sleep(&iom, Duration::from_millis(200));
+        let deadline = std::time::Instant::now() + PATIENCE;
+        while iom.pending_events() != 1 || iom.timers().sleeping_fibers() != 1 {
+            assert!(std::time::Instant::now() < deadline, "never parked");
+            std::thread::yield_now();
+        }
+        let capture = PanicsWhenDropped;
+        iom.add_timer(Duration::from_secs(3600), move || {
+            let _ = &capture;
+            panic!("an hour-long timer must not run");
+        });
+        iom.stop();
+        sleep_tx.send(slept.try_recv()).unwrap();
+        drop((a, b));
+    });
+    assert_eq!(
+        reason_rx.try_recv().ok(),
+        Some(WakeReason::Cancelled),
+        "the fiber parked on the socket was woken by stop"
+    );
+    let (reason, slept) = sleep_rx
+        .recv()
+        .unwrap()
+        .expect("the sleeper finished before stop returned");
+    assert_eq!(reason, WakeReason::Woken);
+    assert!(slept >= Duration::from_millis(200), "{slept:?}");
+}

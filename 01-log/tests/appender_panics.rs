@@ -1,8 +1,8 @@
-//! A user's appender that panics in any method the logger calls on the logging path
-//! (`level`, `formatter`, `write_line`, and the `Debug` that names it in the report, and
-//! the panic payload's own `Drop`) costs that appender its line and nothing more: the
-//! logging call returns normally and the appenders after it get the line. A panic in
-//! the caller's own message still reaches the caller, as in `format!`.
+//! A user's appender that panics in any method the logger calls (`level`, `formatter`,
+//! `write_line`, `flush`, and the `Debug` that names it in the report, and the panic
+//! payload's own `Drop`) costs that appender its line or its flush and nothing more: the
+//! call returns normally and the appenders after it get the line or the flush. A panic
+//! in the caller's own message still reaches the caller, as in `format!`.
 //!
 //! Tests in this binary run in parallel and share the global manager: each uses its own
 //! logger names.
@@ -11,9 +11,60 @@ mod common;
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::MemoryAppender;
-use sylar_log::{Level, PatternFormatter, sylar_info};
+use sylar_log::{Appender, Level, PatternFormatter, sylar_info};
+
+/// An appender that panics on every line (a user's broken appender).
+#[derive(Debug)]
+struct PanickingAppender;
+
+impl sylar_log::Appender for PanickingAppender {
+    fn write_line(&self, _line: &[u8]) {
+        panic!("this appender is broken");
+    }
+}
+
+/// An appender whose `flush` panics (a user's appender with a broken destination).
+#[derive(Debug)]
+struct PanickingFlush;
+
+impl sylar_log::Appender for PanickingFlush {
+    fn write_line(&self, _line: &[u8]) {}
+
+    fn flush(&self) {
+        panic!("this appender cannot flush");
+    }
+}
+
+/// An appender that counts the flushes it is asked for.
+#[derive(Debug, Default)]
+struct FlushCounter(AtomicUsize);
+
+impl sylar_log::Appender for FlushCounter {
+    fn write_line(&self, _line: &[u8]) {}
+
+    fn flush(&self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn a_panicking_flush_is_contained_and_the_next_appender_is_still_flushed() {
+    let logger = sylar_log::logger("panicking-flush");
+    let counter = Arc::new(FlushCounter::default());
+    logger.add_appender(Arc::new(PanickingFlush));
+    logger.add_appender(counter.clone());
+    // Neither the logger's flush nor the global one unwinds into its caller, and
+    // both reach the appender after the broken one.
+    let calls = std::panic::catch_unwind(|| {
+        logger.flush();
+        sylar_log::flush();
+    });
+    assert!(calls.is_ok(), "the appender's panic reached the flush call");
+    assert_eq!(counter.0.load(Ordering::SeqCst), 2);
+}
 
 /// An appender whose `level` panics.
 #[derive(Debug)]
@@ -39,22 +90,37 @@ impl sylar_log::Appender for PanickingFormatter {
     fn write_line(&self, _line: &[u8]) {}
 }
 
-#[test]
-fn an_appender_whose_level_or_formatter_panics_is_contained() {
-    let logger = sylar_log::logger("panicking-level-and-formatter");
+/// Logs `lines` through a logger whose appenders are `broken` and then a capture, and
+/// checks that no call saw a panic and the capture got every line.
+fn assert_contained(logger: &str, broken: Vec<Arc<dyn Appender>>, lines: usize) {
+    let logger = sylar_log::logger(logger);
     let capture = MemoryAppender::with_pattern("%m");
-    logger.add_appender(Arc::new(PanickingLevel));
-    logger.add_appender(Arc::new(PanickingFormatter));
+    broken.into_iter().for_each(|a| logger.add_appender(a));
     logger.add_appender(capture.clone());
+    // Each call returns to its caller: the panic does not unwind into it.
     let calls = std::panic::catch_unwind(|| {
-        sylar_info!(logger, "first");
-        sylar_info!(logger, "second");
+        for i in 0..lines {
+            sylar_info!(logger, "line {i}");
+        }
     });
     assert!(
         calls.is_ok(),
-        "the appender's panic reached the logging call"
+        "an appender's panic reached the logging call"
     );
-    assert_eq!(capture.lines(), ["first", "second"]);
+    let expected: Vec<String> = (0..lines).map(|i| format!("line {i}")).collect();
+    assert_eq!(capture.lines(), expected);
+}
+
+#[test]
+fn a_panicking_appender_is_contained_and_the_next_one_still_gets_the_line() {
+    assert_contained("panicking-appender", vec![Arc::new(PanickingAppender)], 2);
+}
+
+#[test]
+fn an_appender_whose_level_or_formatter_panics_is_contained() {
+    let broken: Vec<Arc<dyn Appender>> =
+        vec![Arc::new(PanickingLevel), Arc::new(PanickingFormatter)];
+    assert_contained("panicking-level-and-formatter", broken, 2);
 }
 
 /// A panic payload whose own `Drop` panics (`panic_any` takes any value).
@@ -84,23 +150,10 @@ impl sylar_log::Appender for BrokenThroughAndThrough {
 
 #[test]
 fn an_appender_whose_debug_and_panic_payload_panic_too_is_contained() {
-    let logger = sylar_log::logger("panicking-debug-and-payload");
-    let capture = MemoryAppender::with_pattern("%m");
-    logger.add_appender(Arc::new(BrokenThroughAndThrough));
-    logger.add_appender(capture.clone());
     // The report (and so the `Debug`) comes at the 1st, 2nd, 4th... panic in the
     // process; 64 lines reach at least one of those whatever the other tests do.
-    let calls = std::panic::catch_unwind(|| {
-        for i in 0..64 {
-            sylar_info!(logger, "line {i}");
-        }
-    });
-    assert!(
-        calls.is_ok(),
-        "a panic of the broken appender reached the logging call"
-    );
-    let expected: Vec<String> = (0..64).map(|i| format!("line {i}")).collect();
-    assert_eq!(capture.lines(), expected);
+    let broken: Vec<Arc<dyn Appender>> = vec![Arc::new(BrokenThroughAndThrough)];
+    assert_contained("panicking-debug-and-payload", broken, 64);
 }
 
 /// A message argument whose `Display` panics: the caller's own bug.

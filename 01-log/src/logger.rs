@@ -4,7 +4,7 @@ use std::any::Any;
 use std::cell::RefCell;
 use std::fmt;
 use std::io::{self, Write as _};
-use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
@@ -114,7 +114,7 @@ impl Logger {
     }
 
     /// Flushes every appender of this logger. An appender whose `flush` panics is
-    /// reported and skipped, as one whose `write_line` panics is (see `contain`): the
+    /// reported and skipped, as one whose `write_line` panics is (see `deliver`): the
     /// caller and the appenders after it are not affected.
     pub fn flush(&self) {
         for appender in self.appenders() {
@@ -170,34 +170,21 @@ impl Logger {
 
 // ANCHOR: write_to_appenders
 /// Formats `event` once per run of neighbouring appenders that share a formatter, and
-/// hands the line to each appender that wants it. Each appender is offered the line
-/// inside one `catch_unwind`, which covers every method of its the logger calls (see
-/// [`contain`]).
+/// hands the line to each appender that wants it.
 fn write_to_appenders(event: &LogEvent<'_>, outputs: &Outputs, buffer: &mut Vec<u8>) {
     let mut rendered_with: Option<*const PatternFormatter> = None;
     for appender in &outputs.appenders {
         let appender = appender.as_ref();
-        // Set while the event is rendered: a panic then is the message's own (a
-        // `Display` impl of the caller's), not the appender's.
-        let mut formatting = false;
-        let offered = catch_unwind(AssertUnwindSafe(|| {
-            if !appender::accepts(appender, event.level) {
-                return;
-            }
-            let formatter = appender::formatter_for(appender, &outputs.formatter);
-            let this = std::ptr::from_ref(formatter);
-            if rendered_with != Some(this) {
-                buffer.clear();
-                formatting = true;
-                formatter.format(event, buffer);
-                formatting = false;
-                rendered_with = Some(this);
-            }
-            appender.write_line(buffer);
-        }));
-        if let Err(payload) = offered {
-            contain(appender, payload, formatting);
+        let Some(formatter) = wants(appender, event.level, &outputs.formatter) else {
+            continue;
+        };
+        let this = std::ptr::from_ref(formatter);
+        if rendered_with != Some(this) {
+            buffer.clear();
+            formatter.format(event, buffer);
+            rendered_with = Some(this);
         }
+        deliver(appender, buffer);
     }
 }
 // ANCHOR_END: write_to_appenders
@@ -206,24 +193,41 @@ fn write_to_appenders(event: &LogEvent<'_>, outputs: &Outputs, buffer: &mut Vec<
 /// Appender panics caught so far, in the whole process.
 static APPENDER_PANICS: AtomicU64 = AtomicU64::new(0);
 
-/// Deals with a panic caught while an event was offered to `appender`. Every
-/// [`Appender`] method the logger calls (`level`, `formatter`, `write_line`) must not
-/// panic, but one written by a user may: its panic must not unwind into whoever
-/// logged, which may be a request in the middle of its work, nor keep the appenders
-/// after it from getting the line. The line is lost for that appender; the panic is
-/// reported on stderr, at the 1st, 2nd, 4th, 8th... so that an appender that panics
-/// on every line cannot flood it. A panic while `formatting` came from the caller's
-/// message, as it would in `format!`, and goes on to the caller.
-#[cold]
-#[inline(never)]
-fn contain(appender: &dyn Appender, payload: Box<dyn Any + Send>, formatting: bool) {
-    if formatting {
-        resume_unwind(payload);
-    }
-    report_panic(appender, payload, "its line was dropped");
+/// The formatter `appender` wants an event of `level` rendered with, or `None` if it
+/// does not want it. Its `level` and `formatter` are asked inside a guard, as
+/// `write_line` is in [`deliver`]: a panic there costs the appender the line.
+#[inline]
+fn wants<'a>(
+    appender: &'a dyn Appender,
+    level: Level,
+    logger_formatter: &'a PatternFormatter,
+) -> Option<&'a PatternFormatter> {
+    let asked = catch_unwind(AssertUnwindSafe(|| {
+        appender::accepts(appender, level)
+            .then(|| appender::formatter_for(appender, logger_formatter))
+    }));
+    asked.unwrap_or_else(|payload| {
+        report_panic(appender, payload, "its line was dropped");
+        None
+    })
 }
 
-/// Flushes `appender`, containing a panic as [`write_to_appenders`] does:
+/// Hands `line` to `appender`, containing a panic. Every [`Appender`] method the
+/// logger calls must not panic, but one written by a user may: its panic must not
+/// unwind into whoever logged, which may be a request in the middle of its work, nor
+/// keep the appenders after it from getting the line. The line is lost for that
+/// appender; the panic is reported on stderr, at the 1st, 2nd, 4th, 8th... so that an
+/// appender that panics on every line cannot flood it. (The rendering in between is
+/// not guarded: a panic there comes from the caller's own message, a `Display` impl
+/// of theirs, and goes back to the caller, as it would from `format!`.)
+#[inline]
+fn deliver(appender: &dyn Appender, line: &[u8]) {
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(|| appender.write_line(line))) {
+        report_panic(appender, payload, "its line was dropped");
+    }
+}
+
+/// Flushes `appender`, containing a panic as [`deliver`] does:
 /// [`Logger::flush`] and [`crate::flush`] go on to the other appenders (which may hold
 /// buffered lines of their own) and return normally.
 fn flush_contained(appender: &dyn Appender) {

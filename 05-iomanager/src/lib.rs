@@ -40,6 +40,7 @@
 //! - `fd_context`: one fd's state — registration, waiters, remembered readiness.
 //! - `sys`: the epoll instance and the eventfd that wakes it.
 //! - `reactor`: events in and out, and the idle loop (sylar's `idle`).
+//! - `busy_poll`: how long an idle worker polls before it sleeps, while events come fast.
 //! - `iomanager`: [`IoManager`] (owner) and [`IoHandle`] (the API).
 //! - `blocking`: the helper threads behind [`IoHandle::run_blocking`].
 

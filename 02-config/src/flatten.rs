@@ -8,12 +8,14 @@
 //!
 //! Like sylar's `ListAllMember`, every mapping is walked and *every* level gets a
 //! name, not only the leaves: a variable may hold a whole section (`space`, as a
-//! struct) as well as a single number. Sequences and scalars are not walked.
+//! struct) as well as a single number. Sequences and scalars are not walked; a
+//! tagged mapping (`server: !tls {port: 1}`) is walked through its tag.
 //!
 //! Keys are folded to lowercase ([`fold_key`]). Two keys that land on the same name
 //! (`Port` and `port`, or `a: {b: 1}` next to `a.b: 2`) make an ambiguous entry,
 //! which the loader rejects if a variable has that name. A key that cannot be a name
-//! at all (`max-conn`) is recorded with its parent and not walked.
+//! at all (`max-conn`, or a null, float, sequence or mapping key) is
+//! recorded with its parent and not walked.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -25,6 +27,7 @@ use crate::aliases::check_expansion;
 use crate::error::ConfigError;
 use crate::name::{fold_key, join};
 use crate::nesting::{MAX_FLOW_DEPTH, too_deep_at};
+use crate::tree::{beyond_64_bits, parse_tree, untagged};
 use crate::value::kind_of;
 
 /// One YAML document, flattened.
@@ -76,7 +79,10 @@ impl NodeRef {
         let mut node = &self.tree.root;
         for key in path.into_iter().rev() {
             // Always there: the keys were read from this very tree.
-            node = node.as_mapping().and_then(|m| m.get(key)).unwrap_or(&NULL);
+            node = untagged(node)
+                .as_mapping()
+                .and_then(|m| m.get(key))
+                .unwrap_or(&NULL);
         }
         node
     }
@@ -123,15 +129,16 @@ pub(crate) fn parse_document(text: &str, file: Option<&Path>) -> Result<Document
     }
     // Before the tree is built: aliases may not expand it beyond the text's size.
     check_expansion(text).map_err(|err| ConfigError::yaml(file, &err))?;
-    let mut root: Value =
-        serde_yaml::from_str(text).map_err(|err| ConfigError::yaml(file, &err))?;
+    // serde_yaml's tree, except that an integer beyond 64 bits is kept as a
+    // marker for the variable that reads it to refuse, not refused here.
+    let mut root = parse_tree(text).map_err(|err| ConfigError::yaml(file, &err))?;
     // Resolve `<<: *anchor` merge keys, so shared sections work as YAML users expect.
     root.apply_merge()
         .map_err(|err| ConfigError::yaml(file, &err))?;
     let file = file.map(Path::to_path_buf);
     let document = match root {
         Value::Null => flatten(Value::Mapping(Mapping::new()), None, file), // no text
-        Value::Mapping(_) => flatten(root, None, file),
+        _ if untagged(&root).is_mapping() => flatten(root, None, file),
         other => {
             return Err(ConfigError::NotAMapping {
                 file,
@@ -147,7 +154,7 @@ pub(crate) fn parse_document(text: &str, file: Option<&Path>) -> Result<Document
 /// name `inner`, as the loader's walk finds it; `None` if it gives it none (or
 /// gives it ambiguously).
 pub(crate) fn nested_node(value: &Value, name: &str, inner: &str) -> Option<Value> {
-    if !value.is_mapping() {
+    if !untagged(value).is_mapping() {
         return None;
     }
     let doc = flatten(value.clone(), Some(name), None);
@@ -161,7 +168,7 @@ pub(crate) fn nested_node(value: &Value, name: &str, inner: &str) -> Option<Valu
 /// pointing into the shared tree.
 fn flatten(root: Value, prefix: Option<&str>, file: Option<PathBuf>) -> Document {
     let mut walk = Walk::default();
-    if let Value::Mapping(mapping) = &root {
+    if let Value::Mapping(mapping) = untagged(&root) {
         walk.mapping(mapping, None, prefix, prefix);
     }
     let tree = Arc::new(Tree {
@@ -222,9 +229,9 @@ impl Walk {
         spelled: Option<&str>,
     ) {
         for (key, node) in mapping {
-            let text = key_text(key);
+            let (text, may_name) = key_text(key);
             let key_spelled = join(spelled, &text);
-            let Some(part) = fold_key(&text) else {
+            let Some(part) = fold_key(&text).filter(|_| may_name) else {
                 self.invalid_keys.push(InvalidKey {
                     parent: parent.map(str::to_owned),
                     spelled: key_spelled,
@@ -244,7 +251,8 @@ impl Walk {
                 }
                 Some(found) => found.add_spelling(key_spelled.clone()),
             }
-            if let Value::Mapping(children) = node {
+            // Through a tag: `server: !tls {port: 1}` names `server.port`.
+            if let Value::Mapping(children) = untagged(node) {
                 self.mapping(children, Some(index), Some(&name), Some(&key_spelled));
             }
         }
@@ -265,18 +273,32 @@ impl Found {
     }
 }
 
-/// The text of a mapping key. Numbers and booleans are keys too (`8080:`); anything
-/// else (a sequence as a key, null) is shown as YAML and will not fold to a name.
-fn key_text(key: &Value) -> String {
+// ANCHOR: key_text
+/// The text of a mapping key, and whether it may name a variable: a string, an
+/// integer (`8080:`) or a boolean may, if its text folds to a valid name. A null
+/// key (`~:` or `null:`) may not: it is YAML's null, not the text "null" (quote
+/// it to mean the word). Nor may a float, whose text is not the one written
+/// (`1.50:` reads as 1.5), nor a sequence, mapping or tagged node.
+fn key_text(key: &Value) -> (String, bool) {
     match key {
-        Value::String(text) => text.clone(),
-        Value::Number(number) => number.to_string(),
-        Value::Bool(flag) => flag.to_string(),
-        other => serde_yaml::to_string(other)
-            .map(|text| text.trim_end().to_owned())
-            .unwrap_or_else(|_| "?".to_owned()),
+        Value::String(text) => (text.clone(), true),
+        Value::Number(number) => (number.to_string(), !number.is_f64()),
+        Value::Bool(flag) => (flag.to_string(), true),
+        Value::Null => ("~".to_owned(), false),
+        other => {
+            let text = beyond_64_bits(other).map_or_else(
+                || {
+                    serde_yaml::to_string(other)
+                        .map(|text| text.trim_end().to_owned())
+                        .unwrap_or_else(|_| "?".to_owned())
+                },
+                str::to_owned,
+            );
+            (text, false)
+        }
     }
 }
+// ANCHOR_END: key_text
 
 #[cfg(test)]
 mod tests {

@@ -39,6 +39,9 @@
 //!   dot-separated parts. [`Registry::lookup`] rejects anything else.
 //! - **Keys** in YAML are matched case-insensitively: `Port:` sets `port`. Two keys
 //!   that fold onto the name of a variable (`Port` and `port`) reject the load.
+//!   A null, float, sequence or mapping key names nothing and is listed as an
+//!   invalid key; a tagged section (`server: !tls {port: 1}`) is walked through
+//!   its tag. An integer beyond 64 bits fails only a variable that reads it.
 //! - **Loads are all-or-nothing**: every value is deserialized, validated and
 //!   compared with the value held first; if any fails (a panic in the value
 //!   type's own code included), nothing is stored and the error lists every bad
@@ -59,6 +62,7 @@
 //! - `validators`: the checks a value must pass before a load may store it.
 //! - `name`: the naming rules and how YAML keys fold onto names.
 //! - `flatten`: YAML text to dotted names, each with its node.
+//! - `tree`: the parsed tree, an integer beyond 64 bits kept as a marker.
 //! - `nesting`: refusing absurdly deep `[`/`{` nesting before the parser sees it.
 //! - `aliases`: refusing aliases that expand a document far beyond its text.
 //! - `registry`: [`Registry`] and `lookup`, early values.
@@ -83,6 +87,7 @@ mod name;
 mod nesting;
 mod registry;
 mod report;
+mod tree;
 mod validators;
 mod value;
 mod var;

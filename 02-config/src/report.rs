@@ -24,8 +24,8 @@ pub struct LoadReport {
     /// unused section is listed (`server`, not also `server.port`). Their values are
     /// kept, and a variable registered under such a name later starts from it.
     pub unregistered: Vec<String>,
-    /// Keys that can never name a variable (say `max-conn`), as spelled in the file,
-    /// in document order. Keys inside a variable's value (a map's own keys) are data,
+    /// Keys that can never name a variable (say `max-conn`, or a null key, shown as
+    /// `~`, or a float key), as spelled in the file, in document order. Keys inside a variable's value (a map's own keys) are data,
     /// not names, and are never listed.
     pub invalid_keys: Vec<String>,
 }

@@ -22,6 +22,7 @@ use serde_yaml::Value;
 use crate::error::ProblemKind;
 use crate::global::log_error;
 use crate::listeners::panic_message;
+use crate::tree::beyond_64_bits;
 
 /// Any type usable as a config value: serde for the YAML round trip, `Clone` to hand
 /// out copies, `PartialEq` to notice real changes, `Send + Sync + 'static` to live in
@@ -117,6 +118,13 @@ pub(crate) fn same_value<T: ConfigValue>(old: &T, new: &T) -> bool {
 /// the value is refused as one of the wrong type would be, instead of unwinding
 /// out of the load.
 pub(crate) fn from_node<T: ConfigValue>(node: &Value) -> Result<T, serde_yaml::Error> {
+    // No type reads it: serde_yaml cannot hand a number that wide to serde.
+    if let Some(digits) = beyond_64_bits(node) {
+        return Err(serde::de::Error::custom(format_args!(
+            "integer {digits} is out of range: a config number must fit in 64 bits \
+             (i64 or u64)"
+        )));
+    }
     // From a reference to the tree: no copy of the node first.
     contained("Deserialize", || T::deserialize(node))
 }

@@ -173,11 +173,25 @@ mod tests {
 
     #[test]
     fn the_tree_is_serde_yamls_except_for_wide_integers() {
-        let text = "a: [1, -2, 1.5, x, ~, true]\nb: !t {c: 18446744073709551615}\n";
-        assert_eq!(
-            parse_tree(text).unwrap(),
-            serde_yaml::from_str::<Value>(text).unwrap()
-        );
+        for text in [
+            "a: [1, -2, 1.5, x, ~, true]\nb: !t {c: 18446744073709551615}\n",
+            "",
+            "# only a comment\n",
+            "---\n",
+            "base: &b {x: 1, y: [2]}\nuse: *b\nmerged: {<<: *b, x: 3}\n",
+            "s: |\n  two\n  lines\nq: 'quoted: yes'\nbin: 0x1f\nnan: .nan\n",
+        ] {
+            assert_eq!(
+                parse_tree(text).unwrap(),
+                serde_yaml::from_str::<Value>(text).unwrap(),
+                "{text:?}"
+            );
+        }
+        // Whatever serde_yaml refuses, the tree refuses too.
+        for text in ["a: [1", "---\na: 1\n---\nb: 2\n", "a: *nowhere\n"] {
+            assert!(parse_tree(text).is_err(), "{text:?}");
+            assert!(serde_yaml::from_str::<Value>(text).is_err(), "{text:?}");
+        }
         let tree =
             parse_tree("a: {b: [1, 18446744073709551616]}\nc: -9223372036854775809\n").unwrap();
         assert_eq!(beyond_64_bits(&tree["a"]), Some("18446744073709551616"));

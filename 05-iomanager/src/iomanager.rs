@@ -93,10 +93,15 @@ impl Deref for IoManager {
 impl IoHandle {
     // ANCHOR: current
     /// The I/O manager running the calling task, if any (sylar's `IOManager::GetThis()`).
+    ///
+    /// `None` for a task of a plain scheduler even on an I/O manager's
+    /// thread (one whose loop runs inside another's, as a `use_caller`
+    /// scheduler's does in `stop`): the thread's reactor is only for its
+    /// own scheduler's fibers, which are the only ones its `stop` waits for.
     #[inline(never)]
     pub fn current() -> Option<IoHandle> {
         let scheduler = Handle::current()?;
-        let reactor = Reactor::current_ptr();
+        let reactor = Reactor::for_current_task();
         if reactor.is_null() {
             return None;
         }
@@ -113,7 +118,10 @@ impl IoHandle {
     }
 
     /// Whether the calling thread is a worker of some I/O manager. Costs one
-    /// thread-local read; chapter 6 asks it on every hooked call.
+    /// thread-local read; chapter 6 asks it on every hooked call. The task
+    /// asking may still belong to another scheduler, one whose loop runs
+    /// inside the worker's (see [`IoHandle::current`]): only
+    /// [`IoHandle::current`] and [`IoHandle::wait_current`] tell.
     #[inline(never)]
     pub fn on_worker_thread() -> bool {
         !Reactor::current_ptr().is_null()
@@ -203,7 +211,8 @@ impl IoHandle {
     // ANCHOR: wait_current
     /// [`IoHandle::wait`] on the I/O manager running the calling fiber,
     /// without building an `IoHandle` (no reference counts to touch).
-    /// `NotInFiber` when the caller is not a fiber on an I/O manager worker.
+    /// `NotInFiber` when the caller is not a fiber of an I/O manager (one
+    /// of another scheduler running on its thread included).
     /// Every hooked call that would block takes this path, in the form
     /// below.
     pub fn wait_current(
@@ -241,30 +250,27 @@ impl IoHandle {
         event: Event,
         deadline: Option<Instant>,
     ) -> Result<WakeReason, EventError> {
-        let reactor = Reactor::current_ptr();
+        let reactor = Reactor::for_current_task();
         if reactor.is_null() || !in_fiber() {
             return Err(EventError::NotInFiber);
         }
-        // SAFETY: a non-null CURRENT names the reactor of a worker loop
-        // still running on this thread (the innermost, or an outer one that
+        // SAFETY: a non-null `for_current_task` names the reactor of the worker
+        // loop running the calling task (the innermost, or an outer one that
         // `on_thread_stop` put back), whose scheduler holds an
         // `Arc<Reactor>` for as long as the loop runs.
         let reactor: &Reactor = unsafe { &*reactor };
         let Some(token) = reactor.reserve::<TRACKED>(fd, event)? else {
             return Ok(WakeReason::Woken);
         };
-        // Woken on this reactor's own scheduler (`None`) when that is the one
-        // this worker runs, as it nearly always is; a fiber of another
-        // scheduler running here (inside a `use_caller` scheduler's `stop`,
-        // say) goes back to its own.
-        let on = reactor.elsewhere();
+        // `for_current_task` gave us the reactor only because this fiber belongs
+        // to its scheduler: woken, it goes back there (`None`, no `Handle`).
         let reactor = reactor as *const Reactor as usize;
         park(move |fiber| {
             // SAFETY: the hand-off runs on this same worker thread, right
             // after the fiber switched out, while the worker loop (and so
             // the reactor, as above) is still alive.
             let reactor = unsafe { &*(reactor as *const Reactor) };
-            reactor.install(fd, event, token, fiber, on, deadline)
+            reactor.install(fd, event, token, fiber, None, deadline)
         })
         .map_err(|NotInFiber| EventError::NotInFiber)
     }

@@ -259,7 +259,7 @@ impl Reactor {
     /// a worker of the home scheduler or on no scheduler; otherwise the
     /// caller's own, so that a fiber of another scheduler goes back there.
     pub fn elsewhere(&self) -> Option<Handle> {
-        match self.home.get().is_some_and(WeakHandle::is_current) {
+        match self.serves_current_task() {
             true => None,
             false => Handle::current(),
         }
@@ -278,10 +278,39 @@ impl Reactor {
         woken.flush(home.as_ref(), &self.pending)
     }
 
+    // ANCHOR: current_ptr
     /// The reactor of this worker thread, if it is one (no reference count).
     pub fn current_ptr() -> *const Reactor {
         CURRENT.with(Cell::get)
     }
+
+    /// The reactor of the scheduler running the calling task, if that
+    /// scheduler is an I/O manager; null otherwise. On a worker of an I/O
+    /// manager that is the thread's reactor. But a thread can run a loop of
+    /// another scheduler inside its own: a fiber of I/O manager A that stops
+    /// a `use_caller` plain scheduler S runs S's worker 0 loop right there,
+    /// and S's tasks find `CURRENT` still naming A's reactor. They must not
+    /// park on it: woken, they would go back to S, whose `stop` knew nothing
+    /// of the wait and may have returned, and be leaked. So the thread's
+    /// reactor counts only for its own scheduler's tasks: S's get null, as
+    /// on a thread without a reactor, and block their thread instead.
+    pub fn for_current_task() -> *const Reactor {
+        let reactor = Reactor::current_ptr();
+        // SAFETY: a non-null CURRENT names the reactor of a worker loop
+        // still running on this thread (see `on_thread_stop`), alive.
+        match !reactor.is_null() && unsafe { &*reactor }.serves_current_task() {
+            true => reactor,
+            false => std::ptr::null(),
+        }
+    }
+
+    /// Whether the scheduler running on this thread is this reactor's own:
+    /// one thread-local read and a comparison, no reference count.
+    #[inline]
+    fn serves_current_task(&self) -> bool {
+        self.home.get().is_some_and(WeakHandle::is_current)
+    }
+    // ANCHOR_END: current_ptr
 
     pub fn pending(&self) -> usize {
         self.pending.load(Ordering::Acquire)

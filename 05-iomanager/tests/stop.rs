@@ -200,3 +200,41 @@ fn stop_survives_a_dropped_callback_whose_capture_panics_and_still_wakes_everyon
     assert_eq!(reason, WakeReason::Woken);
     assert!(slept >= Duration::from_millis(200), "{slept:?}");
 }
+
+#[test]
+fn a_plain_scheduler_stopped_in_an_io_managers_fiber_gets_no_reactor_and_never_parks_on_it() {
+    within(PATIENCE, || {
+        let host = IoManager::new(1, false, "host").unwrap();
+        let (a, b) = pair(); // the peer stays open and silent: never readable
+        let fd = a.as_raw_fd();
+        let (tx, rx) = mpsc::channel();
+        host.schedule(move || {
+            // `guest`'s only worker is whoever stops it: this fiber, whose
+            // thread runs guest's loop inside stop, with host's reactor
+            // still published on the thread.
+            let guest = sylar_scheduler::Scheduler::new(1, true, "guest");
+            guest.start().unwrap();
+            let (from_guest, guest_rx) = mpsc::channel();
+            guest
+                .schedule(move || {
+                    let io = IoHandle::current().map(|io| io.name().to_owned());
+                    let waited = IoHandle::wait_current(fd, Event::Read, None);
+                    from_guest.send(format!("{io:?} {waited:?}")).unwrap();
+                })
+                .unwrap();
+            guest.stop();
+            // The guest's task must have *finished* inside guest.stop:
+            // parked on host's reactor, it would be woken only to be
+            // refused by the stopped guest, and leaked.
+            let guest_saw = guest_rx.try_recv().ok();
+            let host_sees = IoHandle::current().map(|io| io.name().to_owned());
+            tx.send((guest_saw, host_sees)).unwrap();
+        })
+        .unwrap();
+        let (guest_saw, host_sees) = rx.recv_timeout(PATIENCE).unwrap();
+        host.stop();
+        drop((a, b));
+        assert_eq!(guest_saw.as_deref(), Some("None Err(NotInFiber)"));
+        assert_eq!(host_sees.as_deref(), Some("host"));
+    });
+}

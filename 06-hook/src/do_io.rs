@@ -29,7 +29,7 @@
 use std::time::Instant;
 
 use sylar_fiber::in_fiber;
-use sylar_iomanager::{Event, IoHandle, WakeReason};
+use sylar_iomanager::{Event, EventError, IoHandle, WakeReason};
 
 use crate::enable::{errno, fail, is_hook_enabled};
 use crate::fd_manager::{self, FdCtx, TimeoutKind};
@@ -170,11 +170,38 @@ pub(crate) fn do_io_until(
                 let closed = ctx.generation() != generation;
                 return fail(if closed { libc::EBADF } else { libc::ECANCELED });
             }
+            // Not a fiber of this thread's I/O manager (one of a plain
+            // scheduler whose loop runs inside the worker's): it must not
+            // park here. Block the thread, as on a thread without a reactor.
+            Err(EventError::NotInFiber) => {
+                return cannot_park(fd, ctx, event, kind, deadline, || call(Via::Libc));
+            }
             Err(e) => return fail(std::io::Error::from(e).raw_os_error().unwrap_or(libc::EIO)),
         }
     }
 }
 // ANCHOR_END: do_io
+
+// ANCHOR: cannot_park
+/// `do_io` in a fiber that the thread's reactor does not serve: the rest of
+/// the call blocks the thread. The socket is no longer known to be empty for
+/// the fibers that come after: they try it before they wait.
+#[cold]
+#[inline(never)]
+fn cannot_park(
+    fd: libc::c_int,
+    ctx: &FdCtx,
+    event: Event,
+    kind: TimeoutKind,
+    deadline: &mut Option<Instant>,
+    call: impl FnMut() -> libc::ssize_t,
+) -> libc::ssize_t {
+    if event == Event::Read {
+        ctx.set_drained(false);
+    }
+    block_without_fiber(fd, ctx, event, kind, deadline, call)
+}
+// ANCHOR_END: cannot_park
 
 // ANCHOR: closed_while_waiting
 /// Whether `fd`, whose wait has just timed out, was closed while the fiber

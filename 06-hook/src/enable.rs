@@ -8,6 +8,7 @@
 
 use std::cell::Cell;
 
+use sylar_fiber::in_fiber;
 use sylar_iomanager::IoHandle;
 
 thread_local! {
@@ -19,6 +20,8 @@ thread_local! {
 // ANCHOR: is_hook_enabled
 /// Whether hooked functions called on this thread may park the calling
 /// fiber: the thread is an I/O manager worker and hooking was not turned off.
+/// (A fiber of another scheduler running on that thread still cannot: its
+/// waits find no reactor of its own, and its calls block the thread.)
 ///
 /// Out of line, like chapter 3's accessors: it reads a thread-local, and a
 /// caller inlining it could keep that thread's address across a park after
@@ -26,6 +29,20 @@ thread_local! {
 #[inline(never)]
 pub fn is_hook_enabled() -> bool {
     IoHandle::on_worker_thread() && !DISABLED.with(Cell::get)
+}
+
+/// The I/O manager a hooked call made now may park on: hooking is on and
+/// the caller is a fiber *of* an I/O manager, not merely a fiber on one's
+/// thread. A fiber of a plain scheduler whose loop runs inside a worker's
+/// (a `use_caller` scheduler stopped by one of its fibers) gets `None`:
+/// woken, it would go back to a scheduler whose `stop` knew nothing of the
+/// wait. `None` means "call the real function here", as every hook does off
+/// the fiber path. (`do_io`, on every read and write, asks only
+/// [`is_hook_enabled`] and learns the rest from `wait_current`.)
+pub(crate) fn parking_io() -> Option<IoHandle> {
+    (is_hook_enabled() && in_fiber())
+        .then(IoHandle::current)
+        .flatten()
 }
 
 /// Turns hooking off (or back on) for the calling thread. Off, hooked

@@ -23,8 +23,9 @@ use std::ptr;
 
 use libc::{c_char, c_int, c_void, hostent, in6_addr, size_t, socklen_t};
 
+use crate::enable::parking_io;
 use crate::original::real;
-use crate::resolve::{off_the_worker, parking_io};
+use crate::resolve::off_the_worker;
 
 // ANCHOR: host_args
 /// The four outputs of the three lookups, all the caller's: the `hostent`,

@@ -15,10 +15,9 @@ use std::ffi::{CStr, CString};
 use std::ptr;
 
 use libc::{addrinfo, c_char, c_int, sockaddr, sockaddr_storage, socklen_t};
-use sylar_fiber::in_fiber;
 use sylar_iomanager::IoHandle;
 
-use crate::enable::{errno, is_hook_enabled, set_errno};
+use crate::enable::{errno, parking_io, set_errno};
 use crate::original::real;
 
 // ANCHOR: args
@@ -83,15 +82,6 @@ impl Args {
 // ANCHOR_END: args
 
 // ANCHOR: off_the_worker
-/// The I/O manager to park on, if a lookup made now should go to the pool:
-/// hooking is on and the caller is a fiber of an I/O manager. `None` means
-/// "call the real function here", as every hook does off the fiber path.
-pub(crate) fn parking_io() -> Option<IoHandle> {
-    (is_hook_enabled() && in_fiber())
-        .then(IoHandle::current)
-        .flatten()
-}
-
 /// Runs `call` on a helper thread of chapter 5's blocking pool while the
 /// calling fiber parks on `io`, and returns its result, with the errno it
 /// left on the helper's thread set on the caller's.

@@ -5,11 +5,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use libc::{c_int, c_uint, sockaddr, socklen_t};
-use sylar_fiber::in_fiber;
-use sylar_iomanager::{Event, IoHandle, WakeReason, forget_fd_everywhere};
+use sylar_iomanager::{Event, WakeReason, forget_fd_everywhere};
 
 use crate::do_io::{do_io, real_poll_until};
-use crate::enable::{errno, fail, is_hook_enabled};
+use crate::enable::{errno, fail, is_hook_enabled, parking_io};
 use crate::fd_manager::{self, TimeoutKind};
 use crate::original::real;
 
@@ -142,24 +141,24 @@ pub unsafe fn connect_with_timeout(
         return connect();
     }
     let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
-    if !is_hook_enabled() || !in_fiber() {
+    // Parking needs a fiber of this thread's I/O manager, not merely a
+    // fiber on its thread (see `parking_io`).
+    let Some(io) = parking_io() else {
         if !ctx.sys_nonblock() {
             return connect(); // a truly blocking socket: the kernel waits
         }
         // Ours, non-blocking underneath, connected where nothing can park
         // (a plain thread): the caller expects a blocking connect.
         return connect_without_fiber(fd, addr, connect, deadline);
-    }
+    };
     if !ctx.sys_nonblock() {
         fd_manager::make_sys_nonblocking(fd, ctx);
     }
+    let park_for = |d| io.sleep(d).is_ok_and(|r| r == WakeReason::Woken);
     let rc = until_backlog_has_room(addr, deadline, connect, park_for);
     if rc == 0 || errno() != libc::EINPROGRESS {
         return rc;
     }
-    let Some(io) = IoHandle::current() else {
-        return fail(libc::EINPROGRESS);
-    };
     let generation = ctx.generation();
     match io.wait(fd, Event::Write, deadline) {
         // Closed and reused while we slept: not our socket any more.
@@ -238,12 +237,6 @@ fn until_backlog_has_room(
         }
         next = (next * 2).min(MAX_BACKLOG_PAUSE);
     }
-}
-
-/// Parks the calling fiber for `d`; whether it slept the whole time (not
-/// cancelled by a stopping I/O manager).
-fn park_for(d: Duration) -> bool {
-    IoHandle::current().is_some_and(|io| io.sleep(d).is_ok_and(|r| r == WakeReason::Woken))
 }
 
 /// Blocks the thread for `d` with the real `nanosleep`.

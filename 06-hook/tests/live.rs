@@ -2,11 +2,15 @@
 
 mod common;
 
+use std::io::Read;
 use std::net::{TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
+use std::sync::mpsc;
+use std::time::Duration;
 
 use common::in_fiber;
 use sylar_hook::{fd_context, is_hook_enabled, is_live, set_hook_enabled};
+use sylar_scheduler::Scheduler;
 
 #[test]
 fn the_hooks_are_live_in_this_binary() {
@@ -41,6 +45,54 @@ fn hooking_is_off_on_plain_threads_and_on_in_io_manager_workers() {
         set_hook_enabled(true);
         off && is_hook_enabled()
     }));
+}
+
+#[test]
+fn a_plain_schedulers_fiber_on_an_io_manager_thread_blocks_like_a_plain_thread() {
+    // A fiber of a plain `use_caller` scheduler runs on the I/O manager's
+    // thread when a fiber of the I/O manager stops it. Its hooked calls
+    // must not park on that I/O manager: woken, they would go back to the
+    // plain scheduler, stopped by then, and be leaked.
+    let (tx, rx) = mpsc::channel();
+    let events = in_fiber(move || {
+        // Made here, in the I/O manager's fiber: non-blocking underneath,
+        // so the guest's blocking read is ours to emulate. A silent peer:
+        // the read waits out its 50 ms timeout.
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let peer = TcpStream::connect(addr).unwrap();
+        let (mut stream, _) = listener.accept().unwrap();
+        assert!(fd_context(stream.as_raw_fd()).unwrap().sys_nonblock());
+        stream
+            .set_read_timeout(Some(Duration::from_millis(50)))
+            .unwrap();
+        let guest = Scheduler::new(1, true, "guest");
+        guest.start().unwrap();
+        let from_guest = tx.clone();
+        guest
+            .schedule(move || {
+                let hooked = is_hook_enabled();
+                let connected = TcpStream::connect(addr).map(drop).map_err(|e| e.kind());
+                let read = stream.read(&mut [0; 8]).map_err(|e| e.kind());
+                std::thread::sleep(Duration::from_millis(5));
+                let line =
+                    format!("guest: hooked {hooked}, connect {connected:?}, read {read:?}, slept");
+                from_guest.send(line).unwrap();
+            })
+            .unwrap();
+        guest.stop();
+        drop(peer);
+        tx.send(format!("host: hooked {}", is_hook_enabled()))
+            .unwrap();
+        rx.try_iter().collect::<Vec<_>>()
+    });
+    assert_eq!(
+        events,
+        [
+            "guest: hooked true, connect Ok(()), read Err(WouldBlock), slept",
+            "host: hooked true"
+        ]
+    );
 }
 
 #[test]

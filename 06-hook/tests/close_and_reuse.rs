@@ -367,3 +367,48 @@ fn fclose_of_an_fdopened_socket_wakes_a_reader_parked_on_it_with_ebadf() {
     assert_eq!((n, errno), (-1, libc::EBADF));
     assert!(took < timeout, "woken only by its timeout, after {took:?}");
 }
+
+#[test]
+fn fclose_forgets_only_its_own_number_and_keeps_errno() {
+    // A stream on one of two numbers of the same socket: closing it must
+    // leave the other number watched (a reader parked on it is woken by
+    // data, not cancelled). A stream with no fd (fmemopen: `fileno` says
+    // -1 and sets EBADF) and one on a regular file close as they always
+    // did, and a successful `fclose` leaves errno as it found it.
+    let (parked, errnos) = in_fiber(|| {
+        let (a, b) = socket_pair();
+        // SAFETY: `a` is open; the hooked dup.
+        let c = unsafe { libc::dup(a) };
+        assert!(c >= 0);
+        let rx = parked_reader(c);
+        let mut errnos = Vec::new();
+        // SAFETY: `a` is ours and the FILE takes it over; the memory
+        // stream's buffer outlives it; /dev/null is a plain file. Each
+        // stream is closed once.
+        unsafe {
+            let on_socket = libc::fdopen(a, c"r+".as_ptr());
+            let mut bytes = [0u8; 16];
+            let in_memory = libc::fmemopen(bytes.as_mut_ptr().cast(), 16, c"r+".as_ptr());
+            let on_file = libc::fopen(c"/dev/null".as_ptr(), c"w".as_ptr());
+            for stream in [on_socket, in_memory, on_file] {
+                assert!(!stream.is_null());
+                *libc::__errno_location() = libc::EDOM;
+                assert_eq!(libc::fclose(stream), 0);
+                errnos.push(*libc::__errno_location());
+            }
+            assert_eq!(libc::send(b, c"x".as_ptr().cast(), 1, 0), 1);
+        }
+        let parked = reader_result(&rx);
+        for fd in [b, c] {
+            // SAFETY: fds this test made and no longer uses.
+            unsafe { libc::close(fd) };
+        }
+        (parked, errnos)
+    });
+    assert_eq!(
+        parked.0, 1,
+        "the dup'd number's reader got errno {}",
+        parked.1
+    );
+    assert_eq!(errnos, [libc::EDOM; 3]);
+}

@@ -212,3 +212,74 @@ fn connections_are_the_kind_of_socket_their_listener_is() {
     });
     assert_eq!(kinds, (true, false));
 }
+
+#[test]
+fn a_plain_schedulers_fiber_keeps_nonblocking_and_whole_write_semantics_on_an_io_manager_thread() {
+    // The same guest as above, on sockets of the I/O manager's: a socket the
+    // user made non-blocking says WouldBlock at once (no timeout is set: a
+    // read that blocked would never return), and one `write` bigger than the
+    // send buffer (made small: loopback TCP's own may take megabytes at
+    // once) returns only when all of it is written, as a blocking
+    // write does, while a plain thread reads the other end.
+    const BIG: usize = 4 << 20;
+    let (tx, rx) = mpsc::channel();
+    let events = in_fiber(move || {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let quiet_peer = TcpStream::connect(addr).unwrap();
+        let (quiet, _) = listener.accept().unwrap();
+        let mut reading_peer = TcpStream::connect(addr).unwrap();
+        let (busy, _) = listener.accept().unwrap();
+        set_small_buffer(busy.as_raw_fd(), libc::SO_SNDBUF);
+        set_small_buffer(reading_peer.as_raw_fd(), libc::SO_RCVBUF);
+        let reader = std::thread::spawn(move || {
+            let mut got = Vec::new();
+            reading_peer.read_to_end(&mut got).map(|_| got.len())
+        });
+        let guest = Scheduler::new(1, true, "guest");
+        guest.start().unwrap();
+        let from_guest = tx.clone();
+        guest
+            .schedule(move || {
+                let mut quiet = quiet;
+                quiet.set_nonblocking(true).unwrap();
+                let read = quiet.read(&mut [0; 8]).map_err(|e| e.kind());
+                let data = vec![7u8; BIG];
+                // SAFETY: a write from a valid buffer of BIG bytes.
+                let wrote = unsafe { libc::write(busy.as_raw_fd(), data.as_ptr().cast(), BIG) };
+                drop(busy);
+                from_guest
+                    .send(format!("guest: read {read:?}, wrote {wrote}"))
+                    .unwrap();
+            })
+            .unwrap();
+        guest.stop();
+        drop(quiet_peer);
+        let read = reader.join().unwrap().map_err(|e| e.kind());
+        tx.send(format!("reader: {read:?}")).unwrap();
+        rx.try_iter().collect::<Vec<_>>()
+    });
+    assert_eq!(
+        events,
+        [
+            format!("guest: read Err(WouldBlock), wrote {BIG}"),
+            format!("reader: Ok({BIG})")
+        ]
+    );
+}
+
+/// Sets the socket option `which` (SO_SNDBUF or SO_RCVBUF) of `fd` to 16 KiB.
+fn set_small_buffer(fd: i32, which: libc::c_int) {
+    let size: libc::c_int = 16 << 10;
+    // SAFETY: an int option, of the size we pass.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            which,
+            (&raw const size).cast(),
+            size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(rc, 0);
+}

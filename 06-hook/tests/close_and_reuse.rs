@@ -7,7 +7,7 @@ mod common;
 
 use std::io::{ErrorKind, Read};
 use std::net::{TcpListener, TcpStream};
-use std::os::fd::{AsRawFd, IntoRawFd};
+use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -411,4 +411,109 @@ fn fclose_forgets_only_its_own_number_and_keeps_errno() {
         parked.1
     );
     assert_eq!(errnos, [libc::EDOM; 3]);
+}
+
+/// A stream made with `fdopen` on `fd` (a socket made in a fiber, whose
+/// send buffer is then made small), fully buffered in the returned buffer
+/// (which must outlive the stream), holding `len` bytes not yet written.
+fn stream_holding(fd: i32, len: usize) -> (*mut libc::FILE, Vec<libc::c_char>) {
+    let size: libc::c_int = 16 << 10;
+    let mut buffer = vec![0 as libc::c_char; 2 * len];
+    // SAFETY: an int option of the size given; `fd` is the caller's and the
+    // FILE takes it over; the buffer outlives the stream (glibc ignores
+    // the size unless given the buffer); the data is valid for `len` bytes.
+    unsafe {
+        let rc = libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_SNDBUF,
+            (&raw const size).cast(),
+            size_of::<libc::c_int>() as libc::socklen_t,
+        );
+        assert_eq!(rc, 0);
+        let file = libc::fdopen(fd, c"w".as_ptr());
+        assert!(!file.is_null());
+        let rc = libc::setvbuf(file, buffer.as_mut_ptr(), libc::_IOFBF, buffer.len());
+        assert_eq!(rc, 0);
+        let data = vec![b'x'; len];
+        assert_eq!(libc::fwrite(data.as_ptr().cast(), 1, len, file), len);
+        (file, buffer)
+    }
+}
+
+/// `fclose(file)`, and the errno it left.
+fn fclose_errno(file: *mut libc::FILE) -> (i32, i32) {
+    // SAFETY: an open stream, closed once.
+    let rc = unsafe { libc::fclose(file) };
+    (
+        rc,
+        std::io::Error::last_os_error().raw_os_error().unwrap_or(0),
+    )
+}
+
+#[test]
+fn fclose_of_an_fdopened_socket_flushes_everything_it_buffered() {
+    // The user's socket blocks; the kernel's does not (we made it so in the
+    // fiber). glibc's flush inside `fclose` writes with its internal
+    // `write`, which no hook sees: on the non-blocking socket it meets
+    // EAGAIN once the small send buffer is full, and glibc drops the rest
+    // of its buffer. A blocking socket waits for the reader.
+    const BUFFERED: usize = 256 << 10;
+    let (closed, read) = in_fiber(|| {
+        let (a, b) = socket_pair();
+        let (file, buffer) = stream_holding(a, BUFFERED);
+        // A plain thread reads the other end to its end (the fclose).
+        let reader = std::thread::spawn(move || {
+            // SAFETY: `b` is ours; the File owns and closes it.
+            let mut other_end =
+                std::fs::File::from(unsafe { std::os::fd::OwnedFd::from_raw_fd(b) });
+            let mut got = Vec::new();
+            other_end.read_to_end(&mut got).map(|_| got.len())
+        });
+        let closed = fclose_errno(file);
+        drop(buffer);
+        (closed, reader.join().unwrap().unwrap())
+    });
+    assert_eq!(
+        (closed.0, read),
+        (0, BUFFERED),
+        "fclose's errno: {}",
+        closed.1
+    );
+}
+
+#[test]
+fn fclose_whose_flush_times_out_fails_with_eagain() {
+    // Nobody reads: the blocking flush waits out the socket's own send
+    // timeout, as the kernel's does; `fclose` still closes the stream, and
+    // reports the lost bytes with EOF and EAGAIN.
+    let timeout = Duration::from_millis(100);
+    let (closed, took) = in_fiber(move || {
+        let (a, b) = socket_pair();
+        let (file, buffer) = stream_holding(a, 256 << 10);
+        let tv = libc::timeval {
+            tv_sec: 0,
+            tv_usec: timeout.as_micros() as libc::suseconds_t,
+        };
+        // SAFETY: a valid timeval of the size we pass.
+        let rc = unsafe {
+            libc::setsockopt(
+                a,
+                libc::SOL_SOCKET,
+                libc::SO_SNDTIMEO,
+                (&raw const tv).cast(),
+                size_of::<libc::timeval>() as libc::socklen_t,
+            )
+        };
+        assert_eq!(rc, 0);
+        let start = std::time::Instant::now();
+        let closed = fclose_errno(file);
+        let took = start.elapsed();
+        drop(buffer);
+        // SAFETY: an fd this test made and no longer uses.
+        unsafe { libc::close(b) };
+        (closed, took)
+    });
+    assert_eq!(closed, (-1, libc::EAGAIN));
+    assert!(took >= timeout - Duration::from_millis(5), "took {took:?}");
 }

@@ -517,3 +517,40 @@ fn fclose_whose_flush_times_out_fails_with_eagain() {
     assert_eq!(closed, (-1, libc::EAGAIN));
     assert!(took >= timeout - Duration::from_millis(5), "took {took:?}");
 }
+
+#[test]
+fn a_reader_whose_number_an_unhooked_call_reuses_times_out_with_eagain() {
+    // Closed past the hook and handed out again by a call we do not hook
+    // (here the bare dup3 system call onto it; `open` and `pipe` alike):
+    // nothing tells the reader, and at its timeout the number is open, so
+    // `closed_while_waiting` cannot say EBADF. It must still end with the
+    // timeout's EAGAIN, not a read from the new file (/dev/null, which
+    // would say 0, end of file) and not a hang.
+    const HIGH: i32 = 902;
+    let (n, errno, _) = in_fiber(|| {
+        let b = pair_with_one_end_at(HIGH);
+        set_rcvtimeo(HIGH, 0, 200_000);
+        let rx = parked_reader(HIGH);
+        close_behind_the_hooks_back(HIGH);
+        // SAFETY: /dev/null opened and moved onto the free number HIGH with
+        // bare system calls; both fds are closed below.
+        let null = unsafe {
+            let null = libc::syscall(
+                libc::SYS_openat,
+                libc::AT_FDCWD,
+                c"/dev/null".as_ptr(),
+                libc::O_RDONLY,
+            ) as i32;
+            assert!(null >= 0);
+            assert_eq!(libc::syscall(libc::SYS_dup3, null, HIGH, 0), HIGH as i64);
+            null
+        };
+        let result = reader_result(&rx);
+        for fd in [b, null, HIGH] {
+            // SAFETY: fds this test made and no longer uses.
+            unsafe { libc::close(fd) };
+        }
+        result
+    });
+    assert_eq!((n, errno), (-1, libc::EAGAIN));
+}

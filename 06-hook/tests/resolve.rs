@@ -432,6 +432,14 @@ fn gethostbyaddr_r_gives_the_same_answers_and_errors_in_a_fiber() {
             // fails before any lookup (and before reading the address).
             raw_gethostbyaddr(&v4, 3, libc::AF_INET, 1024),
             raw_gethostbyaddr(&v4, 4, 12345, 1024),
+            // No buffer at all: ERANGE too.
+            raw_gethostbyaddr(&v4, 4, libc::AF_INET, 0),
+            // The IPv6 unspecified address `::`, of either family: glibc
+            // answers "not found" without asking anyone.
+            raw_gethostbyaddr(&[0; 16], 16, libc::AF_INET6, 1024),
+            raw_gethostbyaddr(&[0; 16], 16, libc::AF_INET, 1024),
+            // An IPv6 family with an IPv4 length: refused.
+            raw_gethostbyaddr(&v4, 4, libc::AF_INET6, 1024),
         ]
     }
     let outside = cases();
@@ -441,6 +449,12 @@ fn gethostbyaddr_r_gives_the_same_answers_and_errors_in_a_fiber() {
     assert_eq!(outside[0].addrs, BTreeSet::from([vec![127, 0, 0, 1]]));
     assert_eq!(outside[1].rc, libc::ERANGE);
     assert!(outside[2..].iter().all(|a| a.rc != 0), "{outside:#?}");
+    assert_eq!(outside[4].rc, libc::ERANGE);
+    const HOST_NOT_FOUND: c_int = 1; // <netdb.h>
+    assert_eq!(
+        (outside[5].rc, outside[5].h_errno),
+        (libc::ENOENT, HOST_NOT_FOUND)
+    );
     let (inside, sent) = in_fiber(|| {
         let io = IoHandle::current().unwrap();
         let before = io.blocking_calls_sent();
@@ -448,5 +462,5 @@ fn gethostbyaddr_r_gives_the_same_answers_and_errors_in_a_fiber() {
         (inside, io.blocking_calls_sent() - before)
     });
     assert_eq!(inside, outside);
-    assert_eq!(sent, 4, "each lookup went through the blocking pool");
+    assert_eq!(sent, 8, "each lookup went through the blocking pool");
 }

@@ -69,9 +69,11 @@ enum Query {
     Addr(*const c_void, socklen_t, c_int),
 }
 
-/// The longest address `gethostbyaddr_r` reads: an IPv6 one. For any
-/// family but `AF_INET` (4 bytes) and `AF_INET6` (16), or a `len` that is
-/// not the family's, glibc fails before reading the address at all.
+/// The longest address `gethostbyaddr_r` reads: an IPv6 one. glibc reads
+/// at most the family's size, 4 bytes for `AF_INET` and 16 for `AF_INET6`
+/// (and 16 of any family whose `len` is 16, to spot `::`): an unknown
+/// family or a shorter `len` fails before reading, a longer `len` is
+/// looked up by its first bytes (DNS), and nscd takes exact lengths only.
 const ADDR_MAX: usize = size_of::<in6_addr>();
 
 /// A [`Query`]'s inputs, copied to cross to the helper thread: the name

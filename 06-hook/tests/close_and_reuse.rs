@@ -417,20 +417,12 @@ fn fclose_forgets_only_its_own_number_and_keeps_errno() {
 /// send buffer is then made small), fully buffered in the returned buffer
 /// (which must outlive the stream), holding `len` bytes not yet written.
 fn stream_holding(fd: i32, len: usize) -> (*mut libc::FILE, Vec<libc::c_char>) {
-    let size: libc::c_int = 16 << 10;
+    common::set_option(fd, libc::SO_SNDBUF, &(16 << 10));
     let mut buffer = vec![0 as libc::c_char; 2 * len];
-    // SAFETY: an int option of the size given; `fd` is the caller's and the
-    // FILE takes it over; the buffer outlives the stream (glibc ignores
-    // the size unless given the buffer); the data is valid for `len` bytes.
+    // SAFETY: `fd` is the caller's and the FILE takes it over; the buffer
+    // outlives the stream (glibc ignores the size unless given the
+    // buffer); the data is valid for `len` bytes.
     unsafe {
-        let rc = libc::setsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_SNDBUF,
-            (&raw const size).cast(),
-            size_of::<libc::c_int>() as libc::socklen_t,
-        );
-        assert_eq!(rc, 0);
         let file = libc::fdopen(fd, c"w".as_ptr());
         assert!(!file.is_null());
         let rc = libc::setvbuf(file, buffer.as_mut_ptr(), libc::_IOFBF, buffer.len());
@@ -491,21 +483,8 @@ fn fclose_whose_flush_times_out_fails_with_eagain() {
     let (closed, took) = in_fiber(move || {
         let (a, b) = socket_pair();
         let (file, buffer) = stream_holding(a, 256 << 10);
-        let tv = libc::timeval {
-            tv_sec: 0,
-            tv_usec: timeout.as_micros() as libc::suseconds_t,
-        };
-        // SAFETY: a valid timeval of the size we pass.
-        let rc = unsafe {
-            libc::setsockopt(
-                a,
-                libc::SOL_SOCKET,
-                libc::SO_SNDTIMEO,
-                (&raw const tv).cast(),
-                size_of::<libc::timeval>() as libc::socklen_t,
-            )
-        };
-        assert_eq!(rc, 0);
+        let usec = timeout.as_micros() as libc::suseconds_t;
+        common::set_timeout_option(a, libc::SO_SNDTIMEO, 0, usec);
         let start = std::time::Instant::now();
         let closed = fclose_errno(file);
         let took = start.elapsed();

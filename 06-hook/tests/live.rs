@@ -230,8 +230,8 @@ fn a_plain_schedulers_fiber_keeps_nonblocking_and_whole_write_semantics_on_an_io
         let (quiet, _) = listener.accept().unwrap();
         let mut reading_peer = TcpStream::connect(addr).unwrap();
         let (busy, _) = listener.accept().unwrap();
-        set_small_buffer(busy.as_raw_fd(), libc::SO_SNDBUF);
-        set_small_buffer(reading_peer.as_raw_fd(), libc::SO_RCVBUF);
+        common::set_option(busy.as_raw_fd(), libc::SO_SNDBUF, &(16 << 10));
+        common::set_option(reading_peer.as_raw_fd(), libc::SO_RCVBUF, &(16 << 10));
         let reader = std::thread::spawn(move || {
             let mut got = Vec::new();
             reading_peer.read_to_end(&mut got).map(|_| got.len())
@@ -266,20 +266,4 @@ fn a_plain_schedulers_fiber_keeps_nonblocking_and_whole_write_semantics_on_an_io
             format!("reader: Ok({BIG})")
         ]
     );
-}
-
-/// Sets the socket option `which` (SO_SNDBUF or SO_RCVBUF) of `fd` to 16 KiB.
-fn set_small_buffer(fd: i32, which: libc::c_int) {
-    let size: libc::c_int = 16 << 10;
-    // SAFETY: an int option, of the size we pass.
-    let rc = unsafe {
-        libc::setsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            which,
-            (&raw const size).cast(),
-            size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    assert_eq!(rc, 0);
 }

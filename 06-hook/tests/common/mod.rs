@@ -67,18 +67,30 @@ pub fn raise_fd_limit(wanted: u64) -> u64 {
 /// Sets `fd`'s receive timeout (SO_RCVTIMEO, through the hooked
 /// `setsockopt`) to `sec` seconds and `usec` microseconds, as given.
 pub fn set_rcvtimeo(fd: i32, sec: libc::time_t, usec: libc::suseconds_t) {
+    set_timeout_option(fd, libc::SO_RCVTIMEO, sec, usec);
+}
+
+/// Sets `fd`'s timeout option `which` (SO_RCVTIMEO or SO_SNDTIMEO, through
+/// the hooked `setsockopt`) to `sec` seconds and `usec` microseconds.
+pub fn set_timeout_option(fd: i32, which: libc::c_int, sec: libc::time_t, usec: libc::suseconds_t) {
     let tv = libc::timeval {
         tv_sec: sec,
         tv_usec: usec,
     };
-    // SAFETY: a valid timeval of the size we pass.
+    set_option(fd, which, &tv);
+}
+
+/// Sets `fd`'s socket-level option `which` (an int option such as
+/// SO_SNDBUF, or a timeval one) to `value`, through the hooked `setsockopt`.
+pub fn set_option<T>(fd: i32, which: libc::c_int, value: &T) {
+    // SAFETY: `value` is valid for the size we pass.
     let rc = unsafe {
         libc::setsockopt(
             fd,
             libc::SOL_SOCKET,
-            libc::SO_RCVTIMEO,
-            (&raw const tv).cast(),
-            size_of::<libc::timeval>() as libc::socklen_t,
+            which,
+            (value as *const T).cast(),
+            size_of::<T>() as libc::socklen_t,
         )
     };
     assert_eq!(rc, 0);

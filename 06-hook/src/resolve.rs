@@ -84,12 +84,17 @@ impl Args {
 // ANCHOR: off_the_worker
 /// Runs `call` on a helper thread of chapter 5's blocking pool while the
 /// calling fiber parks on `io`, and returns its result, with the errno it
-/// left on the helper's thread set on the caller's.
+/// left on the helper's thread set on the caller's. The helper starts from
+/// the caller's errno, so that a call that sets none (glibc's "not found"
+/// for `::` in `gethostbyaddr_r`, most successes) leaves the caller's as it
+/// was, not whatever the helper's last job left there.
 pub(crate) fn off_the_worker(
     io: &IoHandle,
     call: impl FnOnce() -> c_int + Send + 'static,
 ) -> c_int {
+    let callers = errno();
     let (rc, error) = io.run_blocking(move || {
+        set_errno(callers);
         let rc = call();
         (rc, errno())
     });

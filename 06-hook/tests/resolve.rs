@@ -244,6 +244,10 @@ fn host_answer(
     let mut buf = vec![0 as c_char; buflen];
     let mut result: *mut hostent = std::ptr::null_mut();
     let mut h_errno: c_int = -7; // a value the call must replace to change
+    // So is errno: a call that fails without setting it (`::` is "not
+    // found" before any lookup) must leave the caller's.
+    // SAFETY: this thread's errno slot.
+    unsafe { *libc::__errno_location() = libc::EDOM };
     let rc = call(&mut ret, buf.as_mut_ptr(), &mut result, &mut h_errno);
     let errno = std::io::Error::last_os_error().raw_os_error();
     let mut answer = HostAnswer {

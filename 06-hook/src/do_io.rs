@@ -263,8 +263,14 @@ fn block_without_fiber(
             }
             return n;
         }
-        if real_poll_until(fd, event, deadline).is_none() {
-            return fail(libc::EAGAIN);
+        match real_poll_until(fd, event, deadline) {
+            None => return fail(libc::EAGAIN),
+            // A signal handler ran. The kernel never restarts a socket call
+            // that has a timeout, SA_RESTART or not: it fails with EINTR.
+            // (Without one it restarts it, or not, as the handler asked,
+            // which we cannot see: we go on, as SA_RESTART asks.)
+            Some(-1) if deadline.is_some() && errno() == libc::EINTR => return -1,
+            Some(_) => {}
         }
     }
 }

@@ -1,7 +1,8 @@
 //! Corners a review found where the hook differed from the kernel: a read
 //! after `poll` reported data, a read after a `readv` that waited, a read
 //! after a wait made with chapter 5's own API, `MSG_WAITALL`, a `dup2` that
-//! fails, a negative receive timeout, and the 64-bit `SO_RCVTIMEO_NEW`.
+//! fails, a negative receive timeout, the 64-bit `SO_RCVTIMEO_NEW`, and a
+//! signal during a blocking read with a timeout.
 
 mod common;
 
@@ -310,4 +311,56 @@ fn a_send_timeout_set_with_so_sndtimeo_new_times_out_as_in_the_kernel() {
         in_fiber(send_with_new_timeout)
     });
     assert_eq!(in_a_fiber, plain);
+}
+
+extern "C" fn ignore_the_signal(_: libc::c_int) {}
+
+/// A blocking `recv` on `fd`, on a plain thread, with a receive timeout of
+/// `timeout`, hit by SIGUSR1 (whose handler asks for SA_RESTART) every
+/// 10 ms until it returns: what it returned, its errno, how long it took.
+fn recv_hit_by_signals(fd: i32, timeout: Duration) -> (isize, i32, Duration) {
+    let usec = timeout.subsec_micros() as libc::suseconds_t;
+    set_rcvtimeo(fd, timeout.as_secs() as libc::time_t, usec);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        // SAFETY: pthread_self has no preconditions.
+        tx.send(unsafe { libc::pthread_self() }).unwrap();
+        let start = Instant::now();
+        let n = recv(fd, &mut [0; 8], 0);
+        (n, errno(), start.elapsed())
+    });
+    let thread = rx.recv().unwrap();
+    while !reader.is_finished() {
+        // SAFETY: the reader thread is alive until joined below.
+        unsafe { libc::pthread_kill(thread, libc::SIGUSR1) };
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    reader.join().unwrap()
+}
+
+#[test]
+fn a_blocking_read_with_a_timeout_is_interrupted_by_a_signal_as_in_the_kernel() {
+    // The kernel never restarts a socket call that has a timeout: a signal
+    // handler, even one with SA_RESTART, makes it fail with EINTR. Our
+    // emulation on a plain thread (a socket made in a fiber is ours,
+    // non-blocking underneath) waits in the real `poll`, which a signal
+    // interrupts the same way; it must say so, not wait on to its timeout.
+    // SAFETY: a handler that does nothing, for a signal no other test uses.
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = ignore_the_signal as *const () as usize;
+        action.sa_flags = libc::SA_RESTART;
+        assert_eq!(
+            libc::sigaction(libc::SIGUSR1, &action, std::ptr::null_mut()),
+            0
+        );
+    }
+    let timeout = Duration::from_secs(2);
+    let (kernels, _) = pair();
+    let (ours, _) = in_fiber(pair);
+    for (who, fd) in [("kernel's", kernels), ("ours", ours)] {
+        let (n, error, took) = recv_hit_by_signals(fd, timeout);
+        assert_eq!((n, error), (-1, libc::EINTR), "{who}");
+        assert!(took < timeout, "{who}: waited out its timeout ({took:?})");
+    }
 }

@@ -1,6 +1,7 @@
 //! close (and fclose) wakes a waiting fiber with EBADF, never a retry; a new
 //! fd with the same number starts clean, even when the old one was closed
-//! past the hook;
+//! past the hook; a wait on a number closed past the hook ends as the
+//! kernel's would; fclose flushes a socket stream whole;
 //! stop wakes a fiber blocked in a hooked call.
 
 mod common;
@@ -273,7 +274,7 @@ fn parked_reader(fd: i32) -> mpsc::Receiver<(isize, i32, Duration)> {
 }
 
 /// Waits (parking, in steps of a hooked sleep) for the reader's result.
-fn reader_result(rx: &mpsc::Receiver<(isize, i32, Duration)>) -> (isize, i32, Duration) {
+fn reader_result<T>(rx: &mpsc::Receiver<T>) -> T {
     loop {
         if let Ok(result) = rx.try_recv() {
             return result;
@@ -532,4 +533,56 @@ fn a_reader_whose_number_an_unhooked_call_reuses_times_out_with_eagain() {
         result
     });
     assert_eq!((n, errno), (-1, libc::EAGAIN));
+}
+
+/// Polls `fd` for input for 200 ms in a new fiber beside the caller (a
+/// fiber on a one-thread I/O manager) or on a plain thread, and, once it
+/// waits, closes `fd` past the hook; returns what `poll` returned and the
+/// `revents` it reported.
+fn poll_closed_meanwhile(fd: i32) -> (i32, i16) {
+    let (tx, rx) = mpsc::channel();
+    let (started_tx, started) = mpsc::channel();
+    common::beside(move || {
+        let mut pfd = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        started_tx.send(()).unwrap();
+        // SAFETY: one valid pollfd.
+        let n = unsafe { libc::poll(&mut pfd, 1, 200) };
+        tx.send((n, pfd.revents)).unwrap();
+    });
+    match IoHandle::current() {
+        Some(io) => {
+            let before = io.pending_events();
+            while io.pending_events() == before {
+                std::thread::sleep(Duration::from_millis(1)); // parks
+            }
+        }
+        None => started.recv().unwrap(),
+    }
+    close_behind_the_hooks_back(fd);
+    reader_result(&rx)
+}
+
+#[test]
+fn a_poll_on_a_number_closed_behind_the_hooks_back_reports_pollnval_at_its_timeout() {
+    // The kernel's poll, on a plain thread, sleeps on: the close takes
+    // nothing from the file it waits on. At its timeout it looks again and
+    // finds the number closed: POLLNVAL. Our parked poll must say the same.
+    const HIGH: i32 = 903;
+    let b = pair_with_one_end_at(HIGH);
+    let kernels = poll_closed_meanwhile(HIGH);
+    let ours = in_fiber(|| {
+        let d = pair_with_one_end_at(HIGH);
+        let result = poll_closed_meanwhile(HIGH);
+        // SAFETY: an fd this test made and no longer uses.
+        unsafe { libc::close(d) };
+        result
+    });
+    // SAFETY: an fd this test made and no longer uses.
+    unsafe { libc::close(b) };
+    assert_eq!(kernels, (1, libc::POLLNVAL));
+    assert_eq!(ours, kernels);
 }

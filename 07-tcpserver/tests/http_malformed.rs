@@ -55,6 +55,53 @@ fn host_is_required_once_in_http11() {
 }
 
 #[test]
+fn an_absolute_form_target_overrides_the_host_field() {
+    // RFC 9112 §3.2.2: with an absolute-form target the server must ignore
+    // Host and use the target's authority; a servlet reading `Host` must not
+    // see one authority while a proxy in front routed by the other.
+    let mut dispatch = sylar_tcpserver::http::ServletDispatch::new();
+    dispatch.set_default(
+        |req: &sylar_tcpserver::http::HttpRequest,
+         resp: &mut sylar_tcpserver::http::HttpResponse| {
+            let hosts: Vec<&str> = req.headers().get_all("host").collect();
+            resp.set_body(hosts.join("|"));
+        },
+    );
+    let server = TestServer::start(dispatch);
+    let all = server.exchange(
+        b"GET http://target.example:8080/x?q HTTP/1.1\r\nHost: other.example\r\n\r\n\
+          GET HTTPS://Plain.example HTTP/1.1\r\nHost: other.example\r\n\r\n\
+          GET http://q.example?x HTTP/1.0\r\nConnection: keep-alive\r\n\r\n\
+          GET http://[::1]:80/ HTTP/1.1\r\nHost: a\r\n\r\n\
+          GET /origin HTTP/1.1\r\nHost: kept.example\r\nConnection: close\r\n\r\n",
+    );
+    let responses = common::parse_all(&all);
+    let bodies: Vec<String> = responses.iter().map(|r| r.text()).collect();
+    assert_eq!(
+        bodies,
+        [
+            "target.example:8080",
+            "Plain.example",
+            "q.example",
+            "[::1]:80",
+            "kept.example"
+        ]
+    );
+    // No authority, user information, or what no host holds: 400.
+    for target in ["http:///x", "http://user@evil.example/", "https://?q"] {
+        let request = format!("GET {target} HTTP/1.1\r\nHost: t\r\n\r\n");
+        assert_refused(request.as_bytes(), 400);
+        let (dispatch, _) = echo_everything();
+        let refused = common::parse_one(&TestServer::start(dispatch).exchange(request.as_bytes()));
+        assert!(
+            refused.text().contains("authority"),
+            "{target}: {}",
+            refused.text()
+        );
+    }
+}
+
+#[test]
 fn malformed_header_lines_are_400() {
     for request in [
         &b"GET / HTTP/1.1\r\nHost: t\r\nNo-Colon\r\n\r\n"[..],

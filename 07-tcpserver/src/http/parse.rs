@@ -98,6 +98,11 @@ fn parse_into<'b>(
     let version = Version::from_minor(minor);
     let method = Method::from_token(method);
     check_target(&method, target)?;
+    // Cold: an origin-form target (`/...`) is one byte compare.
+    let authority = match target.starts_with('/') {
+        true => None,
+        false => absolute_authority(target)?,
+    };
 
     req.set_target(target);
     let (req_method, req_version, headers, body) = req.parts_mut();
@@ -114,6 +119,9 @@ fn parse_into<'b>(
         headers.append(header.name, value);
     }
     let framing = fields.framing(version, limits)?;
+    if let Some(authority) = authority {
+        headers.insert("host", authority);
+    }
     let expect_continue = fields.expect_continue(version)?;
     Ok(Some(Head {
         len,
@@ -220,6 +228,39 @@ fn check_target(method: &Method, target: &str) -> Result<(), RequestError> {
     }
 }
 // ANCHOR_END: check_target
+
+/// Whether `authority` holds only bytes a `host[:port]` may (RFC 3986
+/// §3.2): unreserved, sub-delims, `%`, `:` and the brackets of an IPv6
+/// literal; so no user information (`@`), space, quote or backslash. The
+/// characters, not the whole grammar.
+fn is_authority(authority: &str) -> bool {
+    authority
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=%:[]".contains(&b))
+}
+
+// ANCHOR: absolute_authority
+/// The authority of an absolute-form target (`http://host:port/path`),
+/// which the server must use instead of any `Host` field (RFC 9112
+/// §3.2.2): a servlet reading `Host` then sees the authority a proxy in
+/// front routed by. `None` for the other forms (`host:port` of a
+/// `CONNECT`, `*` of an `OPTIONS`), which have no `://`. An empty
+/// authority, or one with user information or other bytes no `host[:port]`
+/// holds, is refused (RFC 9110 §4.2.1, §4.2.4).
+#[cold]
+#[inline(never)]
+fn absolute_authority(target: &str) -> Result<Option<&str>, RequestError> {
+    let Some(scheme_end) = target.find("://") else {
+        return Ok(None);
+    };
+    let rest = &target[scheme_end + 3..];
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    if authority.is_empty() || !is_authority(authority) {
+        return Err(RequestError::bad("invalid authority in the request target"));
+    }
+    Ok(Some(authority))
+}
+// ANCHOR_END: absolute_authority
 
 #[cfg(test)]
 mod tests {

@@ -47,14 +47,18 @@ pub(crate) fn parse_head(
     req: &mut HttpRequest,
 ) -> Result<Option<Head>, RequestError> {
     let slots = limits.header_slots();
-    if slots <= STACK_SLOTS {
+    let parsed = if slots <= STACK_SLOTS {
         let mut headers = [const { MaybeUninit::uninit() }; STACK_SLOTS];
         parse_into(buf, limits, req, &mut headers[..slots])
     } else {
         let mut headers = Vec::with_capacity(slots);
         headers.resize_with(slots, MaybeUninit::uninit);
         parse_into(buf, limits, req, &mut headers)
+    };
+    if parsed.is_err() {
+        note_refused_head(buf, req);
     }
+    parsed
 }
 
 /// [`parse_head`] with the header slots provided.
@@ -130,6 +134,20 @@ fn parse_into<'b>(
     }))
 }
 // ANCHOR_END: parse_head
+
+// ANCHOR: note_refused_head
+/// Before a refusal: a request that is a `HEAD` is marked so, whatever
+/// stopped the parse (a bad target or header, a head too large), since the
+/// answer to a `HEAD` has no body, and a body the client does not expect
+/// would be read as the start of something else. Refusals are rare: cold.
+#[cold]
+#[inline(never)]
+fn note_refused_head(buf: &[u8], req: &mut HttpRequest) {
+    if request_line(buf).0.starts_with(b"HEAD ") {
+        *req.parts_mut().0 = Method::Head;
+    }
+}
+// ANCHOR_END: note_refused_head
 
 // ANCHOR: ascii_str
 /// `bytes` as a `str` if every byte is ASCII. The ASCII check is all a

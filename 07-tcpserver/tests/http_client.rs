@@ -461,3 +461,60 @@ fn responses_within_the_response_timeout_are_read_on_a_kept_alive_connection() {
     }
     assert_eq!(calls.load(Ordering::SeqCst), 3);
 }
+
+#[test]
+fn the_usual_timeout_comes_back_after_a_deadline_and_a_chunked_body_is_cut_by_one() {
+    // One kept-alive connection, three exchanges: a quick one under a 1 s
+    // response timeout (the 5 s socket timeout is shortened for it); one with
+    // no response timeout, answered after 1.5 s, which only a socket timeout
+    // put back to 5 s waits for; and a chunked body trickled a chunk every
+    // 50 ms under a 1 s response timeout, cut in the middle of its chunks.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = std::thread::spawn(move || {
+        let (mut conn, _) = accept_head(&listener);
+        conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            .unwrap();
+        let mut heads = 1;
+        let mut read_head = |conn: &mut TcpStream| {
+            let mut request = Vec::new();
+            let mut byte = [0u8; 1];
+            while !request.ends_with(b"\r\n\r\n") {
+                assert_eq!(conn.read(&mut byte).unwrap(), 1, "client left");
+                request.push(byte[0]);
+            }
+            heads += 1;
+        };
+        read_head(&mut conn);
+        std::thread::sleep(Duration::from_millis(1500)); // the subject: late
+        conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nlate")
+            .unwrap();
+        read_head(&mut conn);
+        conn.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+            .unwrap();
+        for _ in 0..200 {
+            if conn.write_all(b"1\r\nx\r\n").is_err() {
+                break; // the client gave up
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        heads
+    });
+    let mut client = HttpConnection::connect(addr, Duration::from_secs(5)).unwrap();
+    client.set_response_timeout(Some(Duration::from_secs(1)));
+    assert_eq!(client.get("/quick").unwrap().text(), "ok");
+    client.set_response_timeout(None);
+    assert_eq!(client.get("/late").unwrap().text(), "late");
+    client.set_response_timeout(Some(Duration::from_secs(1)));
+    let start = std::time::Instant::now();
+    let err = client.get("/chunks").unwrap_err();
+    let took = start.elapsed();
+    assert_eq!(err.kind(), ErrorKind::TimedOut, "{err}");
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_secs(4),
+        "cut off after {took:?}"
+    );
+    assert!(!client.is_open());
+    drop(client);
+    assert_eq!(server.join().unwrap(), 3);
+}

@@ -518,3 +518,38 @@ fn the_usual_timeout_comes_back_after_a_deadline_and_a_chunked_body_is_cut_by_on
     drop(client);
     assert_eq!(server.join().unwrap(), 3);
 }
+
+#[test]
+fn host_repeats_the_authority_of_a_connect_or_absolute_form_target() {
+    // RFC 9112 §3.2: a target with an authority (CONNECT's host:port, a
+    // proxy's absolute URI) must be sent with a Host naming that authority,
+    // not the address the client connected to; user information is no
+    // part of it. An origin-form target gets the connected address.
+    for (method, target, host) in [
+        ("CONNECT", "tunnel.example:443", Some("tunnel.example:443")),
+        (
+            "GET",
+            "http://origin.example:8080/a?b",
+            Some("origin.example:8080"),
+        ),
+        (
+            "GET",
+            "https://user:pw@secure.example?q",
+            Some("secure.example"),
+        ),
+        ("OPTIONS", "http://bare.example", Some("bare.example")),
+        ("GET", "/plain", None),
+    ] {
+        let (addr, server) =
+            raw_server(Some(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"));
+        let mut client = HttpConnection::connect(addr, PATIENCE).unwrap();
+        let resp = client.request(method, target, &[], b"").unwrap();
+        assert_eq!(resp.status, 403);
+        let request = String::from_utf8(server.join().unwrap()).unwrap();
+        let host = host.map_or_else(|| addr.to_string(), str::to_owned);
+        assert!(
+            request.contains(&format!("\r\nHost: {host}\r\n")),
+            "{target}: {request:?}"
+        );
+    }
+}

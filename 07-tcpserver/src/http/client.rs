@@ -163,7 +163,9 @@ impl HttpConnection {
     }
 
     /// Sends `method path` with `headers` and `body` as HTTP/1.1 and reads the
-    /// response. `Host` is added unless given; `Content-Length` is added when
+    /// response. `Host` is added unless given: the target's own authority for
+    /// a `CONNECT` or an absolute-form target, else the address connected to.
+    /// `Content-Length` is added when
     /// there is a body (or the method is POST, PUT or PATCH). Giving
     /// `Content-Length` or `Transfer-Encoding` yourself is an `InvalidInput`
     /// error: the client frames the body.
@@ -513,8 +515,9 @@ fn encode_request<'h>(
         out.extend_from_slice(b"\r\n");
     }
     if !has_host {
+        let host = target_authority(method, target).unwrap_or(default_host);
         out.extend_from_slice(b"Host: ");
-        out.extend_from_slice(default_host.as_bytes());
+        out.extend_from_slice(host.as_bytes());
         out.extend_from_slice(b"\r\n");
     }
     if !body.is_empty() || matches!(method, Method::Post | Method::Put | Method::Patch) {
@@ -527,6 +530,22 @@ fn encode_request<'h>(
     Ok(())
 }
 // ANCHOR_END: encode_request
+
+// ANCHOR: target_authority
+/// The authority a target names itself, which `Host` must then repeat
+/// (RFC 9112 §3.2): all of a `CONNECT`'s `host:port`, or the part of an
+/// absolute-form target (`http://host:port/path`, sent to a proxy) between
+/// `://` and the path, without user information. `None` for `/path` and `*`:
+/// then `Host` is the address connected to.
+fn target_authority<'t>(method: &Method, target: &'t str) -> Option<&'t str> {
+    if matches!(method, Method::Connect) {
+        return Some(target);
+    }
+    let rest = &target[target.find("://")? + 3..];
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    authority.rsplit('@').next()
+}
+// ANCHOR_END: target_authority
 
 #[cfg(test)]
 mod tests {

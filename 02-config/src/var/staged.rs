@@ -113,7 +113,9 @@ impl<T: ConfigValue> ConfigVar<T> {
     fn store_planned(&self, value: T, plan: Plan<T>, spare: &mut Vec<T>) -> bool {
         let mut current = self.write();
         if self.version.load(Ordering::Relaxed) != plan.version {
-            spare.push(value);
+            // The copy too: dropped here, under the write lock, its `Drop`
+            // could unwind out of the load half-way through its stores.
+            spare.extend([Some(value), plan.copy].into_iter().flatten());
             return false;
         }
         let old = std::mem::replace(&mut *current, value);
@@ -153,5 +155,43 @@ fn panicked(during: &'static str, payload: &(dyn std::any::Any + Send)) -> Probl
     ProblemKind::Panicked {
         during,
         message: panic_message(payload).to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A value whose `Drop` panics for 99 (unless a panic is already unwinding).
+    #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+    struct Fragile(i32);
+
+    impl Drop for Fragile {
+        fn drop(&mut self) {
+            if self.0 == 99 && !std::thread::panicking() {
+                panic!("dropping 99");
+            }
+        }
+    }
+
+    #[test]
+    fn a_store_outdated_by_a_set_drops_no_value_while_storing() {
+        let var = Arc::new(ConfigVar::new("v", Fragile(0), Fragile(0), ""));
+        var.add_listener(|_, _| {});
+        let mut staged = StagedValue {
+            var: Arc::clone(&var),
+            value: Some(Fragile(99)),
+            plan: None,
+            spare: Vec::new(),
+        };
+        staged.prepare().unwrap(); // compared, and copied for the listener
+        var.set(Fragile(1)); // a store in between: the plan is out of date
+        let stored = catch_unwind(AssertUnwindSafe(|| staged.store()));
+        assert_eq!(stored.ok(), Some(false), "the store unwound");
+        assert_eq!(var.get(), Fragile(1));
+        // The value and its copy wait in `spare`, for the load to drop them
+        // contained; here they would panic.
+        assert_eq!(staged.spare.len(), 2);
+        std::mem::forget(staged);
     }
 }

@@ -78,7 +78,6 @@ pub unsafe extern "C" fn fclose(stream: *mut FILE) -> c_int {
 ///
 /// # Safety
 /// `stream` is an open stream and `fd` its `fileno`.
-#[cold]
 unsafe fn flush_blocking(stream: *mut FILE, fd: c_int) -> Option<c_int> {
     let ours_nonblocking = fd_manager::existing(fd)
         .is_some_and(|ctx| ctx.is_socket() && ctx.sys_nonblock() && !ctx.user_nonblock());

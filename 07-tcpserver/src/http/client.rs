@@ -7,13 +7,13 @@ use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::os::fd::AsRawFd;
 use std::time::Duration;
 
-use super::deadline::DeadlineStream;
-
 use super::body::{BodyPace, read_chunked, read_exact_body, read_to_end_limited};
 use super::buffer::ReadBuf;
+use super::deadline::DeadlineStream;
 use super::encode::{is_sendable_field, push_decimal};
 use super::headers::Headers;
 use super::method::Method;
+use super::parse::authority_in;
 use super::request::HttpRequest;
 use super::status::forbids_body;
 use super::version::Version;
@@ -541,9 +541,7 @@ fn target_authority<'t>(method: &Method, target: &'t str) -> Option<&'t str> {
     if matches!(method, Method::Connect) {
         return Some(target);
     }
-    let rest = &target[target.find("://")? + 3..];
-    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
-    authority.rsplit('@').next()
+    authority_in(target)?.rsplit('@').next()
 }
 // ANCHOR_END: target_authority
 

@@ -258,6 +258,15 @@ fn is_authority(authority: &str) -> bool {
 }
 
 // ANCHOR: absolute_authority
+/// The authority part of an absolute-form target (`http://host:port/path`):
+/// what lies between `://` and the path, query or fragment, unchecked.
+/// `None` for a target without `://`. The client uses it too, to send the
+/// `Host` such a target must repeat.
+pub(crate) fn authority_in(target: &str) -> Option<&str> {
+    let rest = &target[target.find("://")? + 3..];
+    Some(&rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())])
+}
+
 /// The authority of an absolute-form target (`http://host:port/path`),
 /// which the server must use instead of any `Host` field (RFC 9112
 /// §3.2.2): a servlet reading `Host` then sees the authority a proxy in
@@ -268,11 +277,9 @@ fn is_authority(authority: &str) -> bool {
 #[cold]
 #[inline(never)]
 fn absolute_authority(target: &str) -> Result<Option<&str>, RequestError> {
-    let Some(scheme_end) = target.find("://") else {
+    let Some(authority) = authority_in(target) else {
         return Ok(None);
     };
-    let rest = &target[scheme_end + 3..];
-    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
     if authority.is_empty() || !is_authority(authority) {
         return Err(RequestError::bad("invalid authority in the request target"));
     }

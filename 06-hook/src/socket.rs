@@ -148,7 +148,8 @@ pub unsafe fn connect_with_timeout(
             return connect(); // a truly blocking socket: the kernel waits
         }
         // Ours, non-blocking underneath, connected where nothing can park
-        // (a plain thread): the caller expects a blocking connect.
+        // (a plain thread, hooking off, or a fiber of another scheduler on
+        // a worker's thread): the caller expects a blocking connect.
         return connect_without_fiber(fd, addr, connect, deadline);
     };
     if !ctx.sys_nonblock() {

@@ -64,7 +64,8 @@ struct Backoff {
 }
 
 impl Backoff {
-    /// The next pause, longer than the last.
+    /// The next pause: twice the last, at least 1 ms and at most
+    /// [`MAX_BACKOFF`].
     fn next(&mut self) -> Duration {
         self.wait = (self.wait * 2).clamp(Duration::from_millis(1), MAX_BACKOFF);
         self.wait

@@ -24,9 +24,11 @@ pub struct LoadReport {
     /// unused section is listed (`server`, not also `server.port`). Their values are
     /// kept, and a variable registered under such a name later starts from it.
     pub unregistered: Vec<String>,
-    /// Keys that can never name a variable (say `max-conn`, or a null key, shown as
-    /// `~`, or a float key), as spelled in the file, in document order. Keys inside a variable's value (a map's own keys) are data,
-    /// not names, and are never listed.
+    /// Keys that can never name a variable (say `max-conn`, a null key or a float
+    /// key), in document order, as spelled in the file except where YAML reads a
+    /// key as a value: a null key is shown as `~`, a float key as its number
+    /// (`1.50:` as `1.5`). Keys inside a variable's value (a map's own keys) are
+    /// data, not names, and are never listed.
     pub invalid_keys: Vec<String>,
 }
 // ANCHOR_END: load_report

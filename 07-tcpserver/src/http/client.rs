@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::body::{BodyPace, read_chunked, read_exact_body, read_to_end_limited};
 use super::buffer::ReadBuf;
-use super::deadline::DeadlineStream;
+use super::deadline::{DeadlineStream, PAST_DEADLINE};
 use super::encode::{is_sendable_field, push_decimal};
 use super::headers::Headers;
 use super::method::Method;
@@ -263,7 +263,7 @@ impl HttpConnection {
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => Err(io::Error::new(
                 io::ErrorKind::TimedOut,
                 match late {
-                    true => "the response took longer than the response timeout",
+                    true => PAST_DEADLINE,
                     false => "timed out waiting for the server",
                 },
             )),

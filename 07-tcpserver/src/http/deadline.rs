@@ -11,6 +11,9 @@ use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
+/// The error message of an exchange that ran past its response timeout.
+pub(crate) const PAST_DEADLINE: &str = "the response took longer than the response timeout";
+
 // ANCHOR: deadline_stream
 /// A `TcpStream` whose reads and writes each wait at most `timeout`, and
 /// none past the deadline, when one is set.
@@ -75,10 +78,7 @@ impl DeadlineStream {
         };
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "the response took longer than the response timeout",
-            ));
+            return Err(io::Error::new(io::ErrorKind::TimedOut, PAST_DEADLINE));
         }
         if left < self.timeout {
             self.shortened = true;

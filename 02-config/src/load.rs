@@ -24,7 +24,7 @@ use crate::flatten::{Document, Entry, parse_document};
 use crate::name::ancestors;
 use crate::registry::{EarlyValue, Registry, lock};
 use crate::report::LoadReport;
-use crate::value::{AnyVar, Staged, drop_quietly};
+use crate::value::{AnyVar, Staged, Stored, drop_quietly};
 
 /// A document taking part in a load.
 pub(crate) struct Layer<'a> {
@@ -159,10 +159,15 @@ impl Registry {
 
             // Moves only: no code of the values' types runs from here on.
             for (name, _, value) in &mut staged {
-                if value.store() {
-                    report.changed.push(name.clone());
+                let name = std::mem::take(name);
+                match value.store() {
+                    Stored::Changed => {
+                        report.changed.push(name.clone());
+                        report.applied.push(name);
+                    }
+                    Stored::Unchanged => report.applied.push(name),
+                    Stored::Superseded => report.superseded.push(name),
                 }
-                report.applied.push(std::mem::take(name));
             }
             let committed = staged.into_iter().map(|(_, _, value)| value).collect();
             return Ok((report, committed));

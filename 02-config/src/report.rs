@@ -16,10 +16,17 @@ pub struct LoadReport {
     /// Files of a directory skipped because their content is the same as at the
     /// previous load of that directory.
     pub unchanged_files: Vec<PathBuf>,
-    /// Registered variables that this load gave a value, sorted.
+    /// Registered variables that hold the value this load gave them, sorted:
+    /// stored, or equal to the value they already held.
     pub applied: Vec<String>,
     /// The subset of `applied` whose value actually changed (their listeners ran).
     pub changed: Vec<String>,
+    /// Registered variables whose loaded value was *not* stored, sorted: a
+    /// `set` on another thread stored a value between the load's comparison and
+    /// its store, and that `set`, the later word, stays. Not in `applied`: the
+    /// variable does not hold what the file says. Empty unless a `set` raced
+    /// the load.
+    pub superseded: Vec<String>,
     /// Keys no variable uses, folded and dotted, sorted. Only the topmost key of an
     /// unused section is listed (`server`, not also `server.port`). Their values are
     /// kept, and a variable registered under such a name later starts from it.

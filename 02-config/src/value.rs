@@ -57,6 +57,18 @@ pub(crate) trait AnyVar: Send + Sync {
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
 }
 
+/// What [`Staged::store`] did with a loaded value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stored {
+    /// Stored, and it changed the value held.
+    Changed,
+    /// Equal to the value held: nothing to store, the variable already says it.
+    Unchanged,
+    /// Not stored: a `set` on another thread stored a value after the load
+    /// compared this one, and that `set` is the later word.
+    Superseded,
+}
+
 /// A value that deserialized successfully and waits to be stored.
 pub(crate) trait Staged: Send {
     /// Runs the variable's validators on the value: `Err` is the first
@@ -66,10 +78,10 @@ pub(crate) trait Staged: Send {
     /// against the value held, `Clone` for the listeners), catching a panic:
     /// `Err` is [`ProblemKind::Panicked`], and nothing is stored.
     fn prepare(&mut self) -> Result<(), ProblemKind>;
-    /// Stores the prepared value, running no code of its type; returns whether
-    /// it was stored (it changes the value held). Listeners are not called
-    /// yet: the change is queued for [`Staged::deliver`].
-    fn store(&mut self) -> bool;
+    /// Stores the prepared value, running no code of its type, and says what
+    /// became of it. Listeners are not called yet: the change is queued for
+    /// [`Staged::deliver`].
+    fn store(&mut self) -> Stored;
     /// Calls the variable's listeners for the queued changes.
     fn deliver(&self);
     /// The variable's name, for reports.

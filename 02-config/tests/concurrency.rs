@@ -179,6 +179,23 @@ fn a_set_between_a_loads_comparison_and_its_store_is_not_reported_twice() {
 }
 
 #[test]
+fn a_value_that_lost_to_a_racing_set_is_reported_superseded_not_applied() {
+    let registry = Registry::new();
+    let a = registry.lookup("a", 0_i32, "").unwrap();
+    registry.lookup("b", Meddler(0), "").unwrap();
+    let a_in = Arc::clone(&a);
+    MEDDLE.set(Some(Box::new(move || a_in.set(5))));
+    // The load compares `a` (0 -> 1), then `b`, whose comparison sets `a` to
+    // 5: the set is the later word, and the file's 1 is never stored.
+    let report = registry.load_yaml_str("a: 1\nb: 2\n").unwrap();
+    MEDDLE.set(None);
+    assert_eq!(a.get(), 5, "the racing set stays");
+    assert_eq!(report.applied, ["b"], "`a` does not hold the loaded value");
+    assert_eq!(report.changed, ["b"]);
+    assert_eq!(report.superseded, ["a"]);
+}
+
+#[test]
 fn a_set_that_panicked_before_storing_does_not_cost_a_load_its_store() {
     let registry = Registry::new();
     let a = registry.lookup("a", Touchy(0), "").unwrap();

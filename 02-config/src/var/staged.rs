@@ -22,7 +22,7 @@ use super::ConfigVar;
 use crate::error::ProblemKind;
 use crate::global::log_error;
 use crate::listeners::panic_message;
-use crate::value::{ConfigValue, Staged, same_value};
+use crate::value::{ConfigValue, Staged, Stored, same_value};
 
 // ANCHOR: staged_value
 /// A deserialized value and the variable it is for.
@@ -63,12 +63,18 @@ impl<T: ConfigValue> Staged for StagedValue<T> {
         Ok(())
     }
 
-    fn store(&mut self) -> bool {
+    fn store(&mut self) -> Stored {
         match (self.value.take(), self.plan.take()) {
-            (Some(value), Some(plan)) => self.var.store_planned(value, plan, &mut self.spare),
+            (Some(value), Some(plan)) => {
+                if self.var.store_planned(value, plan, &mut self.spare) {
+                    Stored::Changed
+                } else {
+                    Stored::Superseded
+                }
+            }
             (value, _) => {
                 self.spare.extend(value); // no change: nothing to store
-                false
+                Stored::Unchanged
             }
         }
     }

@@ -42,6 +42,35 @@ struct Outputs {
 }
 // ANCHOR_END: logger
 
+// ANCHOR: release
+/// The last handle on a set of outputs may be let go of anywhere: by the logger
+/// replacing them, or, if a reconfiguration replaced them while an event was being
+/// written, by the thread that logged (or flushed) at the end of its call. Dropping
+/// them may drop the last handle on an appender, and an appender's `Drop` is user
+/// code like its `write_line`: each runs inside a guard, a panic reported as in
+/// [`deliver`]. Only the last handle gets here, so the per-line path pays nothing.
+impl Drop for Outputs {
+    fn drop(&mut self) {
+        for appender in self.appenders.drain(..) {
+            release(appender);
+        }
+    }
+}
+
+/// Drops a handle on `appender`, containing a panic of its `Drop` if it was the last.
+#[cold]
+#[inline(never)]
+fn release(appender: Arc<dyn Appender>) {
+    // Once dropped it cannot be named, so the name is taken before, and only when
+    // this handle is (as far as can be known) the last.
+    let name = (Arc::strong_count(&appender) == 1).then(|| appender_name(appender.as_ref()));
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(appender))) {
+        let name = name.unwrap_or_else(|| "(dropped by another thread's last handle)".to_owned());
+        report_panic_as(|| name, payload, "its Drop was abandoned");
+    }
+}
+// ANCHOR_END: release
+
 impl Logger {
     /// A logger with the default level and formatter and no appenders.
     pub(crate) fn new(name: &str, root: Option<Arc<Logger>>) -> Logger {
@@ -108,7 +137,8 @@ impl Logger {
         self.set_appenders(Vec::new());
     }
 
-    /// The current appenders.
+    /// The current appenders. The handles are the caller's: if a reconfiguration
+    /// leaves one of them the last, its `Drop` runs where the caller drops it.
     pub fn appenders(&self) -> Vec<Arc<dyn Appender>> {
         self.outputs().appenders.clone()
     }
@@ -117,7 +147,9 @@ impl Logger {
     /// reported and skipped, as one whose `write_line` panics is (see `deliver`): the
     /// caller and the appenders after it are not affected.
     pub fn flush(&self) {
-        for appender in self.appenders() {
+        // By reference: the outputs, if replaced meanwhile, drop their appenders
+        // contained (see `release`), where a list of clones would not.
+        for appender in &self.outputs().appenders {
             flush_contained(appender.as_ref());
         }
     }
@@ -159,12 +191,16 @@ impl Logger {
         Arc::clone(&self.outputs.read().unwrap_or_else(PoisonError::into_inner))
     }
 
-    /// Applies `change` to a copy of the outputs and publishes the copy.
+    /// Applies `change` to a copy of the outputs and publishes the copy. The old
+    /// outputs are let go of after the lock is released: dropping them may run
+    /// appenders' `Drop` (a last flush, say), which must not hold up events.
     fn update(&self, change: impl FnOnce(&mut Outputs)) {
         let mut guard = self.outputs.write().unwrap_or_else(PoisonError::into_inner);
         let mut next = Outputs::clone(&guard);
         change(&mut next);
-        *guard = Arc::new(next);
+        let old = std::mem::replace(&mut *guard, Arc::new(next));
+        drop(guard);
+        drop(old);
     }
 }
 
@@ -244,22 +280,31 @@ fn flush_contained(appender: &dyn Appender) {
 #[cold]
 #[inline(never)]
 fn report_panic(appender: &dyn Appender, payload: Box<dyn Any + Send>, consequence: &str) {
+    report_panic_as(|| appender_name(appender), payload, consequence);
+}
+
+/// [`report_panic`] for an appender named by `name`, asked only if it is reported.
+fn report_panic_as(name: impl FnOnce() -> String, payload: Box<dyn Any + Send>, consequence: &str) {
     if let Err(second) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
         std::mem::forget(second);
     }
     let n = APPENDER_PANICS.fetch_add(1, Ordering::Relaxed) + 1;
     if n.is_power_of_two() {
-        let name =
-            catch_unwind(AssertUnwindSafe(|| format!("{appender:?}"))).unwrap_or_else(|second| {
-                std::mem::forget(second);
-                "(whose Debug panicked too)".to_owned()
-            });
+        let name = name();
         // Not `eprintln!`, which panics if stderr itself is broken.
         let _ = writeln!(
             io::stderr(),
             "sylar-log: appender {name} panicked ({n} so far); {consequence}"
         );
     }
+}
+
+/// The appender's `Debug`, contained (without it, a placeholder).
+fn appender_name(appender: &dyn Appender) -> String {
+    catch_unwind(AssertUnwindSafe(|| format!("{appender:?}"))).unwrap_or_else(|second| {
+        std::mem::forget(second);
+        "(whose Debug panicked too)".to_owned()
+    })
 }
 // ANCHOR_END: deliver
 

@@ -180,3 +180,111 @@ fn a_panic_in_the_callers_message_still_reaches_the_caller() {
     sylar_info!(logger, "after");
     assert_eq!(capture.lines(), ["after"]);
 }
+
+/// An appender whose `Drop` panics (a user's appender that fails to close its
+/// destination); it counts the drops that ran.
+#[derive(Debug)]
+struct PanickingDrop(Arc<AtomicUsize>);
+
+impl sylar_log::Appender for PanickingDrop {
+    fn write_line(&self, _line: &[u8]) {}
+}
+
+impl Drop for PanickingDrop {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        panic!("this appender cannot close");
+    }
+}
+
+/// An appender that, on its first line or flush, replaces its logger's appenders
+/// with `next`: it stands in for another thread reconfiguring the logger at
+/// exactly that moment, so the call in progress holds the last handle on the old
+/// appenders.
+#[derive(Debug)]
+struct Reconfigurer {
+    logger: &'static str,
+    next: std::sync::Mutex<Option<Vec<Arc<dyn Appender>>>>,
+}
+
+impl Reconfigurer {
+    fn new(logger: &'static str, next: Vec<Arc<dyn Appender>>) -> Arc<Reconfigurer> {
+        Arc::new(Reconfigurer {
+            logger,
+            next: std::sync::Mutex::new(Some(next)),
+        })
+    }
+
+    fn reconfigure(&self) {
+        if let Some(next) = self.next.lock().unwrap().take() {
+            sylar_log::logger(self.logger).set_appenders(next);
+        }
+    }
+}
+
+impl sylar_log::Appender for Reconfigurer {
+    fn write_line(&self, _line: &[u8]) {
+        self.reconfigure();
+    }
+
+    fn flush(&self) {
+        self.reconfigure();
+    }
+}
+
+#[test]
+fn a_panicking_drop_left_to_the_logging_call_is_contained() {
+    let name = "panicking-drop-on-log";
+    let logger = sylar_log::logger(name);
+    let drops = Arc::new(AtomicUsize::new(0));
+    let memory = MemoryAppender::with_pattern("%m");
+    logger.set_appenders(vec![
+        Reconfigurer::new(name, vec![memory.clone()]),
+        Arc::new(PanickingDrop(Arc::clone(&drops))),
+    ]);
+    // The line replaces the appenders: the call holds the last handle on the
+    // broken one, and drops it on its way out.
+    let call = std::panic::catch_unwind(|| sylar_info!(logger, "reconfigures"));
+    assert!(call.is_ok(), "the appender's Drop panic reached the caller");
+    assert_eq!(
+        drops.load(Ordering::SeqCst),
+        1,
+        "dropped on the logging call"
+    );
+    sylar_info!(logger, "after");
+    assert_eq!(memory.lines(), ["after"]);
+}
+
+#[test]
+fn a_panicking_drop_left_to_a_flush_is_contained() {
+    let name = "panicking-drop-on-flush";
+    let logger = sylar_log::logger(name);
+    let drops = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::new(FlushCounter::default());
+    logger.set_appenders(vec![
+        Reconfigurer::new(name, Vec::new()),
+        Arc::new(PanickingDrop(Arc::clone(&drops))),
+        counter.clone(),
+    ]);
+    let call = std::panic::catch_unwind(|| logger.flush());
+    assert!(call.is_ok(), "the appender's Drop panic reached the flush");
+    assert_eq!(drops.load(Ordering::SeqCst), 1, "dropped on the flush");
+    assert_eq!(counter.0.load(Ordering::SeqCst), 1, "the flush went on");
+}
+
+#[test]
+fn a_panicking_drop_on_reconfiguration_is_contained() {
+    let logger = sylar_log::logger("panicking-drop-on-reconfiguration");
+    let drops = Arc::new(AtomicUsize::new(0));
+    logger.add_appender(Arc::new(PanickingDrop(Arc::clone(&drops))));
+    let call = std::panic::catch_unwind(|| logger.clear_appenders());
+    assert!(
+        call.is_ok(),
+        "the appender's Drop panic reached the reconfiguration"
+    );
+    assert_eq!(drops.load(Ordering::SeqCst), 1);
+    let memory = MemoryAppender::with_pattern("%m");
+    logger.add_appender(memory.clone());
+    sylar_info!(logger, "after");
+    assert_eq!(memory.lines(), ["after"]);
+}

@@ -193,7 +193,7 @@ mod tests {
         staged.prepare().unwrap(); // compared, and copied for the listener
         var.set(Fragile(1)); // a store in between: the plan is out of date
         let stored = catch_unwind(AssertUnwindSafe(|| staged.store()));
-        assert_eq!(stored.ok(), Some(false), "the store unwound");
+        assert_eq!(stored.ok(), Some(Stored::Superseded), "the store unwound");
         assert_eq!(var.get(), Fragile(1));
         // The value and its copy wait in `spare`, for the load to drop them
         // contained; here they would panic.

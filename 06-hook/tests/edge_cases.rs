@@ -257,29 +257,38 @@ fn set_100ms_in_the_new_layout(fd: libc::c_int, option: libc::c_int) {
 /// on every architecture (`libc::SO_RCVTIMEO_NEW` too, spelt out here).
 const SO_RCVTIMEO_NEW: i32 = 66;
 
+/// Makes `call`, a socket call that must wait out a 100 ms timeout: what it
+/// returned, its errno, and whether it took about that long.
+fn timed_out(call: impl FnOnce() -> isize) -> (isize, i32, bool) {
+    let start = Instant::now();
+    let n = call();
+    let took = start.elapsed();
+    (
+        n,
+        errno(),
+        took >= Duration::from_millis(90) && took < Duration::from_secs(5),
+    )
+}
+
+/// Runs `timed_call` (set-up, then [`timed_out`]) on a plain thread, where
+/// the kernel fails it with EAGAIN after its 100 ms, and in a fiber, where
+/// the hook must give the same answer. Without the timeout the fiber's call
+/// would wait for ever: a watchdog turns that hang into a failure.
+fn times_out_in_a_fiber_as_in_the_kernel(timed_call: fn() -> (isize, i32, bool)) {
+    let plain = std::thread::spawn(timed_call).join().unwrap();
+    assert_eq!(plain, (-1, libc::EAGAIN, true), "the kernel's behaviour");
+    let in_a_fiber = within(Duration::from_secs(20), move || in_fiber(timed_call));
+    assert_eq!(in_a_fiber, plain);
+}
+
 #[test]
 fn a_receive_timeout_set_with_so_rcvtimeo_new_times_out_as_in_the_kernel() {
-    let read_with_new_timeout = || {
+    times_out_in_a_fiber_as_in_the_kernel(|| {
         let (a, _b) = pair();
         set_100ms_in_the_new_layout(a, SO_RCVTIMEO_NEW);
         let mut buf = [0u8; 5];
-        let start = Instant::now();
-        let n = recv(a, &mut buf, 0);
-        let took = start.elapsed();
-        (
-            n,
-            errno(),
-            took >= Duration::from_millis(90) && took < Duration::from_secs(5),
-        )
-    };
-    let plain = std::thread::spawn(read_with_new_timeout).join().unwrap();
-    assert_eq!(plain, (-1, libc::EAGAIN, true), "the kernel's behaviour");
-    // Without the timeout the fiber's read would wait for ever: a watchdog
-    // turns that hang into a failure.
-    let in_a_fiber = within(Duration::from_secs(20), move || {
-        in_fiber(read_with_new_timeout)
+        timed_out(|| recv(a, &mut buf, 0))
     });
-    assert_eq!(in_a_fiber, plain);
 }
 
 /// `SO_SNDTIMEO_NEW`: the send timeout in the same 64-bit layout.
@@ -287,7 +296,7 @@ const SO_SNDTIMEO_NEW: i32 = 67;
 
 #[test]
 fn a_send_timeout_set_with_so_sndtimeo_new_times_out_as_in_the_kernel() {
-    let send_with_new_timeout = || {
+    times_out_in_a_fiber_as_in_the_kernel(|| {
         let (a, _b) = pair();
         set_100ms_in_the_new_layout(a, SO_SNDTIMEO_NEW);
         // Fill the send buffer without blocking; nobody reads the other end.
@@ -295,22 +304,9 @@ fn a_send_timeout_set_with_so_sndtimeo_new_times_out_as_in_the_kernel() {
         // SAFETY: `chunk` is valid for its length.
         while unsafe { libc::send(a, chunk.as_ptr().cast(), chunk.len(), libc::MSG_DONTWAIT) } > 0 {
         }
-        let start = Instant::now();
         // SAFETY: as above; a blocking send of one byte.
-        let n = unsafe { libc::send(a, chunk.as_ptr().cast(), 1, 0) };
-        let took = start.elapsed();
-        (
-            n,
-            errno(),
-            took >= Duration::from_millis(90) && took < Duration::from_secs(5),
-        )
-    };
-    let plain = std::thread::spawn(send_with_new_timeout).join().unwrap();
-    assert_eq!(plain, (-1, libc::EAGAIN, true), "the kernel's behaviour");
-    let in_a_fiber = within(Duration::from_secs(20), move || {
-        in_fiber(send_with_new_timeout)
+        timed_out(|| unsafe { libc::send(a, chunk.as_ptr().cast(), 1, 0) })
     });
-    assert_eq!(in_a_fiber, plain);
 }
 
 extern "C" fn ignore_the_signal(_: libc::c_int) {}

@@ -65,13 +65,7 @@ impl<T: ConfigValue> Staged for StagedValue<T> {
 
     fn store(&mut self) -> Stored {
         match (self.value.take(), self.plan.take()) {
-            (Some(value), Some(plan)) => {
-                if self.var.store_planned(value, plan, &mut self.spare) {
-                    Stored::Changed
-                } else {
-                    Stored::Superseded
-                }
-            }
+            (Some(value), Some(plan)) => self.var.store_planned(value, plan, &mut self.spare),
             (value, _) => {
                 self.spare.extend(value); // no change: nothing to store
                 Stored::Unchanged
@@ -115,20 +109,20 @@ impl<T: ConfigValue> ConfigVar<T> {
     /// Stores `value` as planned, by moves. Leaves in `spare` what is to be
     /// dropped later. If another store (a `set` on another thread) came in
     /// between the plan and now, the comparison is out of date and that store
-    /// is the later word: `value` is not stored.
-    fn store_planned(&self, value: T, plan: Plan<T>, spare: &mut Vec<T>) -> bool {
+    /// is the later word: `value` is not stored ([`Stored::Superseded`]).
+    fn store_planned(&self, value: T, plan: Plan<T>, spare: &mut Vec<T>) -> Stored {
         let mut current = self.write();
         if self.version.load(Ordering::Relaxed) != plan.version {
             // The copy too: dropped here, under the write lock, its `Drop`
             // could unwind out of the load half-way through its stores.
             spare.extend([Some(value), plan.copy].into_iter().flatten());
-            return false;
+            return Stored::Superseded;
         }
         let old = std::mem::replace(&mut *current, value);
         self.count_store();
         if !self.listeners.any() {
             spare.extend([Some(old), plan.copy].into_iter().flatten());
-            return true;
+            return Stored::Changed;
         }
         // A listener added since the plan must hear of the change too: then,
         // and only then, the copy is made here. The value is stored already, so
@@ -151,7 +145,7 @@ impl<T: ConfigValue> ConfigVar<T> {
             Some(copy) => self.listeners.enqueue(old, copy),
             None => spare.push(old),
         }
-        true
+        Stored::Changed
     }
 }
 // ANCHOR_END: plan

@@ -44,16 +44,31 @@ fn recv(fd: i32, buf: &mut [u8], flags: i32) -> isize {
     unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), flags) }
 }
 
+/// A connected pair whose end `a` (first) has a 2 s receive timeout and has
+/// just read all there was, "hello": a short read, so the hook marks it
+/// drained and its next read waits for an edge.
+fn drained_pair() -> (i32, i32) {
+    let (a, b) = pair();
+    set_rcvtimeo(a, 2, 0);
+    write_all(b, b"hello");
+    assert_eq!(recv(a, &mut [0u8; 100], 0), 5);
+    (a, b)
+}
+
+/// A `recv` on `fd` into a 100-byte buffer: what it returned, its errno, and
+/// how long it took.
+fn timed_recv(fd: i32) -> (isize, i32, Duration) {
+    let start = Instant::now();
+    let n = recv(fd, &mut [0u8; 100], 0);
+    (n, errno(), start.elapsed())
+}
+
 #[test]
 fn a_read_after_poll_said_readable_returns_the_data() {
     // A short read marks the socket drained; `poll` then spends the edge of
     // the next bytes. The read after it must not wait for another edge.
     let (n, err, took) = in_fiber(|| {
-        let (a, b) = pair();
-        set_rcvtimeo(a, 2, 0);
-        let mut buf = [0u8; 100];
-        write_all(b, b"hello");
-        assert_eq!(recv(a, &mut buf, 0), 5);
+        let (a, b) = drained_pair();
         write_later(b, Duration::from_millis(100), b"world");
         let mut pfd = libc::pollfd {
             fd: a,
@@ -63,9 +78,7 @@ fn a_read_after_poll_said_readable_returns_the_data() {
         // SAFETY: one valid pollfd.
         assert_eq!(unsafe { libc::poll(&mut pfd, 1, 5000) }, 1);
         assert_ne!(pfd.revents & libc::POLLIN, 0);
-        let start = Instant::now();
-        let n = recv(a, &mut buf, 0);
-        (n, errno(), start.elapsed())
+        timed_recv(a)
     });
     assert_eq!(
         n, 5,
@@ -161,16 +174,10 @@ fn a_recv_after_a_readv_that_waited_returns_what_the_readv_left() {
     // the edge of new bytes and takes only part of them: the recv after it
     // must return the rest, not wait for an edge that was already spent.
     let (n, err, took) = in_fiber(|| {
-        let (a, b) = pair();
-        set_rcvtimeo(a, 2, 0);
-        let mut buf = [0u8; 100];
-        write_all(b, b"hello");
-        assert_eq!(recv(a, &mut buf, 0), 5);
+        let (a, b) = drained_pair();
         write_later(b, Duration::from_millis(100), b"world");
-        assert_eq!(readv(a, &mut buf[..2]), 2);
-        let start = Instant::now();
-        let n = recv(a, &mut buf, 0);
-        (n, errno(), start.elapsed())
+        assert_eq!(readv(a, &mut [0u8; 2]), 2);
+        timed_recv(a)
     });
     assert_eq!(
         n, 3,
@@ -184,17 +191,12 @@ fn a_recv_after_a_chapter_5_wait_returns_the_data() {
     // next bytes with chapter 5's `IoHandle::wait`, which spends their edge:
     // the recv after it must read them, not wait for an edge that came.
     let (woken, n, err, took) = in_fiber(|| {
-        let (a, b) = pair();
-        set_rcvtimeo(a, 2, 0);
-        let mut buf = [0u8; 100];
-        write_all(b, b"hello");
-        assert_eq!(recv(a, &mut buf, 0), 5);
+        let (a, b) = drained_pair();
         write_later(b, Duration::from_millis(100), b"world");
         let io = IoHandle::current().unwrap();
         let woken = matches!(io.wait(a, Event::Read, None), Ok(WakeReason::Woken));
-        let start = Instant::now();
-        let n = recv(a, &mut buf, 0);
-        (woken, n, errno(), start.elapsed())
+        let (n, err, took) = timed_recv(a);
+        (woken, n, err, took)
     });
     assert!(woken, "IoHandle::wait did not end Woken");
     assert_eq!(
@@ -207,11 +209,7 @@ fn a_recv_after_a_chapter_5_wait_returns_the_data() {
 fn a_recv_after_a_chapter_5_callback_returns_the_data() {
     // The same with `add_event`: its callback is the one woken by the edge.
     let (n, err, took) = in_fiber(|| {
-        let (a, b) = pair();
-        set_rcvtimeo(a, 2, 0);
-        let mut buf = [0u8; 100];
-        write_all(b, b"hello");
-        assert_eq!(recv(a, &mut buf, 0), 5);
+        let (a, b) = drained_pair();
         let called = Arc::new(AtomicBool::new(false));
         let flag = called.clone();
         IoHandle::current()
@@ -224,9 +222,7 @@ fn a_recv_after_a_chapter_5_callback_returns_the_data() {
         while !called.load(Ordering::SeqCst) {
             std::thread::sleep(Duration::from_millis(5)); // parks this fiber
         }
-        let start = Instant::now();
-        let n = recv(a, &mut buf, 0);
-        (n, errno(), start.elapsed())
+        timed_recv(a)
     });
     assert_eq!(
         n, 5,
